@@ -1,0 +1,24 @@
+# The README's commands. Each one sets up .venv on first use, so a machine with only
+# Python 3.11 needs nothing else.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export LIB_TF_DATA ?= $(abspath ../shared/ldl)
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: demo test benchmark clean
+
+$(VENV)/.installed: setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
+	$(PY) -m pip install --quiet -e ".[dev]"
+	touch $@
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/lib-tf demo --out demo_output
+
+test: $(VENV)/.installed
+	$(PY) -m pytest -q tests
+
+clean:
+	rm -rf demo_output .pytest_cache

@@ -1,0 +1,30 @@
+"""Keras callback that logs the six LDL measures against a known ground truth."""
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from .data.validation import check_distributions, check_features, check_same_rows
+from .metrics import score
+
+
+class DistributionMetrics(keras.callbacks.Callback):
+    """At the end of each ``every`` epochs, predict ``x`` and add the six measures against
+    ``distributions`` (n, c) to the epoch's logs, so ``History`` and ``TensorBoard`` (listed
+    after this callback) record them, named ``prefix + metric`` (e.g. ``ldl_Chebyshev``)."""
+
+    def __init__(self, x, distributions, prefix: str = "ldl_", every: int = 1, batch_size: int = 1024):
+        super().__init__()
+        self.x = check_features(x, "x")
+        self.distributions = check_distributions(distributions, "distributions")
+        check_same_rows(x=self.x, distributions=self.distributions)
+        if every < 1:
+            raise ValueError(f"every must be a positive number of epochs, got {every}")
+        self.prefix, self.every, self.batch_size = prefix, every, batch_size
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is None or (epoch + 1) % self.every:
+            return
+        recovered = np.asarray(self.model.predict(self.x, batch_size=self.batch_size, verbose=0), dtype=np.float64)
+        for name, value in score(self.distributions, recovered).items():
+            logs[self.prefix + name] = value
