@@ -1,0 +1,87 @@
+"""The interface every label enhancer shares: ``fit(X, L)``, ``transform(X)``, ``fit_transform``."""
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from ..data.validation import check_features, check_logical_labels, check_same_rows
+
+
+class NotFittedError(RuntimeError):
+    """Raised when ``transform`` is called before ``fit``."""
+
+
+class BaseEnhancer:
+    """scikit-learn style base class for LE methods.
+
+    Subclasses store their parameters in ``__init__`` (nothing else) and implement
+    ``_fit(X, L)`` returning the recovered distributions ``(n, c)`` of the training
+    instances. Inductive methods (a model of ``x``) set ``inductive = True`` and implement
+    ``_predict(X)``; transductive ones (graphs, clustering) answer ``transform`` only for the
+    instances they were fitted on.
+
+    Fitted state: ``distributions_`` (n, c), ``n_features_in_``, ``n_labels_``.
+    """
+
+    inductive = False
+
+    def _fit(self, X: np.ndarray, L: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _predict(self, X: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def fit(self, X, L):
+        """Recover label distributions for features ``X`` (n, d) and logical labels ``L`` (n, c)."""
+        X = check_features(X, "X")
+        L = check_logical_labels(L, "L")
+        check_same_rows(X=X, L=L)
+        distributions = np.asarray(self._fit(X, L), dtype=np.float64)
+        if distributions.shape != L.shape:
+            raise RuntimeError(f"{type(self).__name__} produced shape {distributions.shape}, expected {L.shape}")
+        self.distributions_ = distributions
+        self.n_features_in_ = X.shape[1]
+        self.n_labels_ = L.shape[1]
+        self._fitted_X = X
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        """Label distributions (n, c) for ``X``: the fitted instances, or new ones if inductive."""
+        if not hasattr(self, "distributions_"):
+            raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit(X, L) first")
+        X = check_features(X, "X")
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} was fitted with {self.n_features_in_}")
+        if self.inductive:
+            return np.asarray(self._predict(X), dtype=np.float64)
+        if X.shape == self._fitted_X.shape and np.array_equal(X, self._fitted_X):
+            return self.distributions_.copy()
+        raise ValueError(
+            f"{type(self).__name__} is transductive: transform(X) accepts only the X it was fitted on; "
+            "call fit_transform on the new instances"
+        )
+
+    def fit_transform(self, X, L) -> np.ndarray:
+        """``fit(X, L)`` then the recovered distributions of the same instances (n, c)."""
+        return self.fit(X, L).distributions_.copy()
+
+    @classmethod
+    def _param_names(cls):
+        signature = inspect.signature(cls.__init__)
+        return [p.name for p in signature.parameters.values() if p.name != "self" and p.kind != p.VAR_KEYWORD]
+
+    def get_params(self, deep: bool = True) -> dict:
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params):
+        valid = set(self._param_names())
+        for name, value in params.items():
+            if name not in valid:
+                raise ValueError(f"invalid parameter {name!r} for {type(self).__name__}; valid: {sorted(valid)}")
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
