@@ -113,7 +113,7 @@ def test_bad_input_raises_value_error(name, problem):
 
 @pytest.mark.parametrize("name, params", [
     ("FCM", {"fuzzifier": 1.0}), ("FCM", {"n_clusters": 0}), ("FCM", {"composition": "sum-min"}),
-    ("KM", {"delta": -1.0}), ("KM", {"kernel_width": 0.0}),
+    ("KM", {"delta": -1.0}), ("KM", {"kernel_width": 0.0}), ("KM", {"block": 0}),
     ("LP", {"alpha": 1.0}), ("LP", {"n_neighbors": 0}), ("LP", {"sigma": -1.0}),
     ("ML", {"lam": 0.0}), ("ML", {"normalize": "l1"}), ("ML", {"n_neighbors": 1.5}),
     ("GLLE", {"lam": -0.1}), ("GLLE", {"n_neighbors": 0}),
@@ -243,6 +243,17 @@ def test_km_memberships(problem):
     for j in range(L.shape[1]):
         members = L[:, j] == 1
         assert M[members, j].min() < 1e-3
+
+
+def test_km_zero_membership_rows_fall_back_to_the_labels():
+    # delta = 0: the farthest member of a class gets membership exactly 0; an instance whose
+    # only relevant label is that class has no mass left and takes l / sum(l).
+    X = np.array([[0.0], [0.1], [0.2], [5.0], [5.1], [9.0]])
+    L = np.array([[1, 0], [1, 0], [1, 0], [0, 1], [0, 1], [1, 0]], dtype=float)
+    model = KM(delta=0.0).fit(X, L)
+    assert model.memberships_[5, 0] == 0.0
+    assert_distributions(model.distributions_, L.shape)
+    np.testing.assert_array_equal(model.distributions_[5], [1.0, 0.0])
 
 
 def test_km_centre_distances_match_a_dense_computation(problem):

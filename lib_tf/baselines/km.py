@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._graph import BLOCK, check_positive, mean_pairwise_distance, normalize_rows, squared_distances
+from ._graph import BLOCK, check_positive, check_positive_int, mean_pairwise_distance, normalize_rows, squared_distances
 from .base import BaseEnhancer
 
 
@@ -80,11 +80,12 @@ class KM(BaseEnhancer):
 
     def _fit(self, X, L):
         delta = check_positive(self.delta, "delta", allow_zero=True)
+        check_positive_int(self.block, "block")
         width = mean_pairwise_distance(X) if self.kernel_width is None else check_positive(self.kernel_width,
                                                                                            "kernel_width")
         if not width > 0:
             width = 1.0  # all instances identical: any width gives the same answer
-        s2 = kernel_class_distances(X, L, width, int(self.block))
+        s2 = kernel_class_distances(X, L, width, check_positive_int(self.block, "block"))
         radius2 = np.where(L > 0, s2, 0.0).max(axis=0)
         denominator = radius2 + delta
         ratio = np.divide(s2, denominator, out=np.zeros_like(s2), where=denominator[None, :] > 0)
