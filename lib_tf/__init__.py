@@ -11,6 +11,8 @@ from .metrics import METRIC_NAMES, average_ranks, score
 
 _LAZY = {
     "DistributionMetrics": "lib_tf.callbacks",
+    "LIB": "lib_tf.model",
+    "LabelEnhancer": "lib_tf.enhancer",
 }
 
 __all__ = ["__version__", "LDLDataset", "binarize", "load_ldl", "make_artificial",

@@ -1,0 +1,120 @@
+"""``LabelEnhancer``: LIB behind the scikit-learn style interface of every baseline."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .baselines.base import BaseEnhancer
+from .baselines.reference import TEMPERATURE_GRID
+from .data.validation import check_distributions, check_features, check_same_rows
+
+#: Steps of Adam the automatic epoch count aims at, and its bounds (see ``LabelEnhancer``).
+TARGET_STEPS = 2000
+MAX_EPOCHS = 300
+MIN_EPOCHS = 20
+
+
+def auto_epochs(n_instances: int, batch_size: int) -> int:
+    """Epochs giving about ``TARGET_STEPS`` optimiser steps, within [MIN_EPOCHS, MAX_EPOCHS]."""
+    steps_per_epoch = math.ceil(n_instances / batch_size)
+    return int(min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(TARGET_STEPS / steps_per_epoch))))
+
+
+class LabelEnhancer(BaseEnhancer):
+    """Label enhancement with LIB: ``fit(X, L)`` then ``transform(X)`` -> distributions (n, c).
+
+    Parameters are those of :class:`lib_tf.model.LIB` (alpha weights the gap term, beta the
+    KL term) plus training settings: ``epochs`` (None: about 2000 Adam steps, between 20 and
+    300 epochs), ``batch_size``, ``learning_rate``, ``seed`` and ``verbose`` (0 silent,
+    1 progress bar). Fitted state: ``model_`` (the trained Keras model), ``history_``,
+    ``distributions_`` of the training instances.
+    """
+
+    inductive = True
+
+    def __init__(self, alpha=0.001, beta=1.0, temperature=1.0, epochs=None, batch_size=128, learning_rate=1e-3,
+                 latent_dim=256, hidden_units=256, depth=3, activation="sigmoid", assignment="squared",
+                 gap_on="logits", reduction="mean", pretrain_epochs=0, seed=None, verbose=0):
+        self.alpha = alpha
+        self.beta = beta
+        self.temperature = temperature
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.latent_dim = latent_dim
+        self.hidden_units = hidden_units
+        self.depth = depth
+        self.activation = activation
+        self.assignment = assignment
+        self.gap_on = gap_on
+        self.reduction = reduction
+        self.pretrain_epochs = pretrain_epochs
+        self.seed = seed
+        self.verbose = verbose
+
+    def _model_kwargs(self):
+        names = ("alpha", "beta", "temperature", "latent_dim", "hidden_units", "depth", "activation",
+                 "assignment", "gap_on", "reduction", "pretrain_epochs", "seed")
+        return {name: getattr(self, name) for name in names}
+
+    def _fit(self, X, L):
+        import keras
+
+        from .model import LIB
+
+        if not (isinstance(self.batch_size, int) and self.batch_size > 0):
+            raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}")
+        epochs = auto_epochs(len(X), self.batch_size) if self.epochs is None else self.epochs
+        if not (isinstance(epochs, int) and epochs > 0):
+            raise ValueError(f"epochs must be a positive integer or None, got {self.epochs!r}")
+        if self.seed is not None:
+            keras.utils.set_random_seed(int(self.seed))
+        model = LIB(L.shape[1], **self._model_kwargs())
+        steps_per_epoch = math.ceil(len(X) / self.batch_size)
+        # One graph call per epoch: with networks this small, per-step dispatch dominates.
+        model.compile(keras.optimizers.Adam(self.learning_rate), steps_per_execution=steps_per_epoch)
+        self.epochs_ = epochs
+        self.history_ = model.fit(X.astype(np.float32), L.astype(np.float32), epochs=epochs,
+                                  batch_size=self.batch_size, verbose=self.verbose).history
+        self.model_ = model
+        return model.predict(X.astype(np.float32), batch_size=4096, verbose=0)
+
+    def _predict(self, X):
+        return self.model_.predict(X.astype(np.float32), batch_size=4096, verbose=0)
+
+    def gap_deviation(self, X) -> np.ndarray:
+        """LIB's per-instance gap deviation sigma_delta (n,) for features ``X``."""
+        self._check_fitted()
+        return self.model_.predict_gap_deviation(self._check_width(X))
+
+    def logits(self, X) -> np.ndarray:
+        """The label-distribution head's logits (n, c) at the posterior mean."""
+        self._check_fitted()
+        return self.model_.predict_logits(self._check_width(X))
+
+    def select_temperature(self, X, distributions, grid=TEMPERATURE_GRID, metric="Kullback-Leibler"):
+        """Pick T from ``grid`` on instances whose ground truth is known (a revealed share),
+        set it, and return ``self``; no retraining (only the read-out changes)."""
+        from .model.temperature import select_temperature
+
+        self._check_fitted()
+        X = self._check_width(X)
+        distributions = check_distributions(distributions, "distributions")
+        check_same_rows(X=X, distributions=distributions)
+        self.temperature = select_temperature(self.model_.predict_logits(X), distributions, grid, metric)
+        self.model_.set_temperature(self.temperature)
+        self.distributions_ = self._predict(self._fitted_X)
+        return self
+
+    def _check_fitted(self):
+        if not hasattr(self, "model_"):
+            from .baselines.base import NotFittedError
+
+            raise NotFittedError("LabelEnhancer is not fitted yet; call fit(X, L) first")
+
+    def _check_width(self, X):
+        X = check_features(X, "X")
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but LabelEnhancer was fitted with {self.n_features_in_}")
+        return X

@@ -1,0 +1,288 @@
+"""LIB, the Label Information Bottleneck (Zheng, Zhu, Tang; CVPR 2023), as a Keras model."""
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from . import losses
+from .standardize import Standardize
+
+ASSIGNMENTS = ("squared", "cross_entropy")
+GAP_TARGETS = ("logits", "probabilities")
+REDUCTIONS = ("mean", "sum")
+
+
+def _mlp(hidden_units, depth, outputs, activation, name):
+    layers = [keras.layers.Dense(hidden_units, activation=activation, name=f"{name}_hidden{i}") for i in range(depth - 1)]
+    layers.append(keras.layers.Dense(outputs, name=f"{name}_out"))
+    return keras.Sequential(layers, name=name)
+
+
+@keras.saving.register_keras_serializable(package="lib_tf")
+class LIB(keras.Model):
+    """Label Information Bottleneck for label enhancement.
+
+    Maps raw features x (n, d) to label distributions (n, c). Networks (paper Sec. 4):
+    encoder f_en(x) -> (mu_h, sigma_h) with posterior p(h|x) = N(mu_h, diag(sigma_h^2)); decoder
+    f_de(h) -> mu_l with q(l|h) = N(mu_l, I); label-distribution head f_ld(h) -> logits z with
+    d_hat = softmax(z / temperature); gap-deviation head f_gd(h) -> sigma_delta > 0.
+
+    Objective (Eq. 27), per batch:
+    ``mean_i [ L_as + alpha * L_gap + beta * KL(p(h|x) || N(0, I)) ]``.
+    **alpha weights the gap term, beta the KL term** (the authors' code stores them as
+    ``[beta, alpha]``).
+
+    Parameters
+    ----------
+    n_labels: c, the number of labels.
+    alpha: weight of the label-gap term L_gap.
+    beta: weight of the KL (label-irrelevance / bottleneck) term.
+    latent_dim, hidden_units, depth, activation: every network is ``depth`` dense layers
+        with ``hidden_units`` units and ``activation`` between them (paper: 3, sigmoid, 256).
+    temperature: read-out temperature T of ``softmax(z / T)``; 1 is the paper.
+    assignment: ``"squared"`` (the paper's ``1/2 ||mu_l - l||^2``) or ``"cross_entropy"``
+        (softmax cross-entropy, as in the authors' code).
+    gap_on: ``"logits"`` (the gap between l and the head's pre-softmax output, as in the
+        authors' code) or ``"probabilities"`` (between l and d_hat, the paper's letter;
+        it collapses toward l / sum(l)).
+    pretrain_epochs: epochs of the two-stage schedule's first stage (encoder and decoder
+        only, at ``pretrain_learning_rate``); 0 trains everything jointly from the start.
+    reduction: ``"mean"`` averages each term over its dimensions (labels for the assignment
+        and gap terms, latent units for the KL) so that alpha and beta mean the same for any
+        c and latent size; ``"sum"`` is the paper's letter. With ``"sum"`` and a correct
+        reparameterisation, the paper's beta (1 to 10) collapses the posterior onto the prior
+        (measured on SJAFFE: KL term .002 nats, every instance gets the same output).
+    min_gap_deviation: floor of sigma_delta; without one the ``log sigma^2`` term is
+        unbounded below once the head fits l.
+    readout_samples: 0 reads out from the posterior mean (deterministic); K > 0 averages
+        the distributions of K posterior samples (Monte-Carlo).
+    seed: seeds weight initialisation and the posterior samples.
+    """
+
+    def __init__(
+        self,
+        n_labels: int,
+        alpha: float = 1.0,
+        beta: float = 1.0,
+        latent_dim: int = 256,
+        hidden_units: int = 256,
+        depth: int = 3,
+        activation: str = "sigmoid",
+        temperature: float = 1.0,
+        assignment: str = "squared",
+        gap_on: str = "logits",
+        reduction: str = "mean",
+        pretrain_epochs: int = 0,
+        pretrain_learning_rate: float = 5e-3,
+        min_gap_deviation: float = 1e-2,
+        readout_samples: int = 0,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if int(n_labels) < 2:
+            raise ValueError(f"n_labels must be at least 2, got {n_labels}")
+        if assignment not in ASSIGNMENTS:
+            raise ValueError(f"assignment must be one of {ASSIGNMENTS}, got {assignment!r}")
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+        if gap_on not in GAP_TARGETS:
+            raise ValueError(f"gap_on must be one of {GAP_TARGETS}, got {gap_on!r}")
+        for name, value in (("alpha", alpha), ("beta", beta), ("temperature", temperature)):
+            if not (isinstance(value, (int, float)) and value >= 0 and math.isfinite(value)):
+                raise ValueError(f"{name} must be a finite non-negative number, got {value!r}")
+        if not temperature > 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
+        if depth < 1 or latent_dim < 1 or hidden_units < 1:
+            raise ValueError("depth, latent_dim and hidden_units must be positive")
+        self.n_labels = int(n_labels)
+        self.alpha, self.beta = float(alpha), float(beta)
+        self.latent_dim, self.hidden_units, self.depth = int(latent_dim), int(hidden_units), int(depth)
+        self.activation = activation
+        self.temperature = float(temperature)
+        self.assignment, self.gap_on, self.reduction = assignment, gap_on, reduction
+        self.pretrain_epochs = int(pretrain_epochs)
+        self.pretrain_learning_rate = float(pretrain_learning_rate)
+        self.min_gap_deviation = float(min_gap_deviation)
+        self.readout_samples = int(readout_samples)
+        self.seed = seed
+
+        initializer_seed = None if seed is None else int(seed)
+        self.normalizer = Standardize(name="standardize")
+        self.encoder = _mlp(hidden_units, depth, 2 * latent_dim, activation, "encoder")
+        self.decoder = _mlp(hidden_units, depth, n_labels, activation, "decoder")
+        self.distribution_head = _mlp(hidden_units, depth, n_labels, activation, "distribution_head")
+        self.gap_head = _mlp(hidden_units, depth, 1, activation, "gap_head")
+        if initializer_seed is not None:
+            for index, layer in enumerate(self._dense_layers()):
+                layer.kernel_initializer = keras.initializers.GlorotUniform(seed=initializer_seed + index)
+        self.sample_seed = keras.random.SeedGenerator(seed)
+        # 1.0 once the joint stage runs: in the first stage the gap term is switched off,
+        # so the two heads receive no gradient.
+        self.joint_stage = self.add_weight(
+            shape=(), initializer=keras.initializers.Constant(0.0 if pretrain_epochs > 0 else 1.0),
+            trainable=False, name="joint_stage",
+        )
+        # Saved with the weights, so a reloaded model is not re-standardised on new data.
+        self.standardization_adapted = self.add_weight(shape=(), initializer="zeros", trainable=False, name="standardization_adapted")
+        self.trackers = {name: keras.metrics.Mean(name=name) for name in ("loss", "assignment", "gap", "kl")}
+
+    def _dense_layers(self):
+        for network in (self.encoder, self.decoder, self.distribution_head, self.gap_head):
+            yield from network.layers
+
+    @property
+    def metrics(self):
+        return list(self.trackers.values())
+
+    def build(self, input_shape):
+        input_shape = tuple(input_shape)
+        latent_shape = input_shape[:-1] + (self.latent_dim,)
+        for layer, shape in ((self.normalizer, input_shape), (self.encoder, input_shape), (self.decoder, latent_shape),
+                             (self.distribution_head, latent_shape), (self.gap_head, latent_shape)):
+            if not layer.built:
+                layer.build(shape)
+        self.built = True
+
+    # -- the model's pieces -------------------------------------------------------------
+    def posterior(self, x):
+        """p(h|x) for raw features x (n, d), a TFP MultivariateNormalDiag over (n, latent_dim)."""
+        mean, raw_scale = tf.split(self.encoder(self.normalizer(x)), 2, axis=-1)
+        return losses.posterior(mean, tf.nn.softplus(raw_scale) + 1e-6)
+
+    def sample_latent(self, posterior):
+        """Reparameterised h = mu_h + sigma_h * eps, eps ~ N(0, I)."""
+        noise = keras.random.normal(tf.shape(posterior.loc), seed=self.sample_seed)
+        return posterior.loc + posterior.scale.diag * noise
+
+    def gap_deviation(self, latent):
+        """sigma_delta (n, 1) > min_gap_deviation from h (n, latent_dim)."""
+        return tf.nn.softplus(self.gap_head(latent)) + self.min_gap_deviation
+
+    def distribution(self, latent):
+        """d_hat = softmax(f_ld(h) / T), (n, c)."""
+        return tf.nn.softmax(self.distribution_head(latent) / self.temperature, axis=-1)
+
+    def call(self, x, training=False):
+        posterior = self.posterior(x)
+        if training:
+            return self.distribution(self.sample_latent(posterior))
+        if self.readout_samples > 0:
+            samples = [self.distribution(self.sample_latent(posterior)) for _ in range(self.readout_samples)]
+            return tf.add_n(samples) / float(self.readout_samples)
+        return self.distribution(posterior.loc)
+
+    # -- training -----------------------------------------------------------------------
+    def loss_terms(self, x, logical_labels):
+        """Per-batch means of the assignment, gap and KL terms and the weighted total."""
+        logical_labels = tf.cast(logical_labels, self.compute_dtype)
+        posterior = self.posterior(x)
+        latent = self.sample_latent(posterior)
+        label_output = self.decoder(latent)
+        if self.assignment == "squared":
+            assignment = losses.squared_assignment(logical_labels, label_output, self.reduction)
+        else:
+            assignment = losses.cross_entropy_assignment(logical_labels, label_output, self.reduction)
+        logits = self.distribution_head(latent)
+        estimate = logits if self.gap_on == "logits" else tf.nn.softmax(logits / self.temperature, axis=-1)
+        gap = losses.gap_term(logical_labels, estimate, self.gap_deviation(latent), self.reduction)
+        kl = losses.kl_to_standard_normal(posterior, self.reduction)
+        terms = {"assignment": tf.reduce_mean(assignment), "gap": tf.reduce_mean(gap), "kl": tf.reduce_mean(kl)}
+        terms["loss"] = terms["assignment"] + self.joint_stage * self.alpha * terms["gap"] + self.beta * terms["kl"]
+        return terms
+
+    def _track(self, terms):
+        for name, value in terms.items():
+            self.trackers[name].update_state(value)
+        return {name: tracker.result() for name, tracker in self.trackers.items()}
+
+    def train_step(self, data):
+        x, logical_labels, _ = keras.utils.unpack_x_y_sample_weight(data)
+        with tf.GradientTape() as tape:
+            terms = self.loss_terms(x, logical_labels)
+        gradients = tape.gradient(terms["loss"], self.trainable_weights)
+        self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
+        return self._track(terms)
+
+    def test_step(self, data):
+        x, logical_labels, _ = keras.utils.unpack_x_y_sample_weight(data)
+        return self._track(self.loss_terms(x, logical_labels))
+
+    def adapt(self, x):
+        """Fit the built-in feature standardisation on training features (array or tf.data)."""
+        self.normalizer.adapt(x)
+        if not self.built:
+            self.build((None, int(self.normalizer.mean.shape[0])))
+        self.standardization_adapted.assign(1.0)
+
+    def fit(self, x=None, y=None, epochs=1, callbacks=None, **kwargs):
+        """``keras.Model.fit``. Before the first fit, the standardisation is adapted on ``x``
+        and the model is built; an uncompiled model is compiled with Adam(1e-3). With
+        ``pretrain_epochs > 0`` the two-stage schedule is added as a callback."""
+        if float(self.standardization_adapted.numpy()) == 0.0:
+            self.adapt(x if not isinstance(x, tf.data.Dataset) else x.map(lambda *t: t[0]))
+        if not self.compiled:
+            self.compile(optimizer=keras.optimizers.Adam(1e-3))
+        callbacks = list(callbacks or [])
+        if self.pretrain_epochs > 0:
+            if epochs <= self.pretrain_epochs:
+                raise ValueError(
+                    f"epochs={epochs} leaves no joint training after pretrain_epochs={self.pretrain_epochs}"
+                )
+            callbacks.insert(0, TwoStageSchedule(self.pretrain_epochs, self.pretrain_learning_rate))
+        return super().fit(x, y, epochs=epochs, callbacks=callbacks, **kwargs)
+
+    def _at_posterior_mean(self, head, x, batch_size):
+        x = np.asarray(x, dtype=np.float32)
+        return np.concatenate([
+            head(self.posterior(tf.constant(x[i:i + batch_size])).loc).numpy()
+            for i in range(0, x.shape[0], batch_size)
+        ])
+
+    def predict_gap_deviation(self, x, batch_size=4096):
+        """sigma_delta at the posterior mean, (n,): the per-instance uncertainty LIB learns."""
+        return self._at_posterior_mean(self.gap_deviation, x, batch_size)[:, 0]
+
+    def predict_logits(self, x, batch_size=4096):
+        """The label-distribution head's logits z at the posterior mean, (n, c)."""
+        return self._at_posterior_mean(self.distribution_head, x, batch_size)
+
+    def set_temperature(self, temperature: float):
+        """Change the read-out temperature T (no retraining: only the read-out changes)."""
+        if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0):
+            raise ValueError(f"temperature must be a positive finite number, got {temperature!r}")
+        self.temperature = float(temperature)
+        self.predict_function = None  # the old graph has the old T baked in
+        return self
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            n_labels=self.n_labels, alpha=self.alpha, beta=self.beta, latent_dim=self.latent_dim,
+            hidden_units=self.hidden_units, depth=self.depth, activation=self.activation,
+            temperature=self.temperature, assignment=self.assignment, gap_on=self.gap_on, reduction=self.reduction,
+            pretrain_epochs=self.pretrain_epochs, pretrain_learning_rate=self.pretrain_learning_rate,
+            min_gap_deviation=self.min_gap_deviation, readout_samples=self.readout_samples, seed=self.seed,
+        )
+        return config
+
+
+class TwoStageSchedule(keras.callbacks.Callback):
+    """First ``pretrain_epochs`` epochs: encoder and decoder only at ``pretrain_learning_rate``;
+    then everything at the learning rate the optimizer was compiled with."""
+
+    def __init__(self, pretrain_epochs: int, pretrain_learning_rate: float):
+        super().__init__()
+        self.pretrain_epochs, self.pretrain_learning_rate = pretrain_epochs, pretrain_learning_rate
+        self._joint_learning_rate = None
+
+    def on_train_begin(self, logs=None):
+        self._joint_learning_rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        joint = epoch >= self.pretrain_epochs
+        self.model.joint_stage.assign(1.0 if joint else 0.0)
+        self.model.optimizer.learning_rate = self._joint_learning_rate if joint else self.pretrain_learning_rate

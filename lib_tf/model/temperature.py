@@ -1,0 +1,30 @@
+"""Choosing the read-out temperature T of ``softmax(z / T)`` after training."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..baselines.reference import TEMPERATURE_GRID
+from ..data.validation import check_distributions, check_same_shape
+from ..metrics import higher_is_better, MEASURES
+
+
+def softmax_with_temperature(logits, temperature: float) -> np.ndarray:
+    """Row-wise ``softmax(z / T)`` in float64; logits (n, c) -> (n, c)."""
+    if not temperature > 0:
+        raise ValueError(f"temperature must be positive, got {temperature}")
+    scaled = np.asarray(logits, dtype=np.float64) / temperature
+    scaled -= scaled.max(axis=1, keepdims=True)
+    weights = np.exp(scaled)
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
+def select_temperature(logits, distributions, grid=TEMPERATURE_GRID, metric: str = "Kullback-Leibler") -> float:
+    """The T of ``grid`` whose ``softmax(logits / T)`` is best on ``metric`` against the known
+    ``distributions``; logits and distributions (m, c) for the instances whose truth is revealed.
+    Ties go to the earlier grid value."""
+    distributions = check_distributions(distributions, "distributions")
+    check_same_shape(logits=np.asarray(logits), distributions=distributions)
+    function, better_high = MEASURES[metric][0], higher_is_better(metric)
+    values = [function(distributions, softmax_with_temperature(logits, t)) for t in grid]
+    best = int(np.argmax(values) if better_high else np.argmin(values))
+    return float(grid[best])
