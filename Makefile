@@ -15,7 +15,7 @@ $(VENV)/.installed: setup.py
 	touch $@
 
 demo: $(VENV)/.installed
-	$(VENV)/bin/lib-tf demo --out demo_output
+	$(VENV)/bin/lib-tf enhance --dataset Artificial --alpha 1 --beta 10 --reveal 0.1 --figure --overwrite --out demo_output
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q tests

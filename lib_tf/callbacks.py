@@ -28,3 +28,26 @@ class DistributionMetrics(keras.callbacks.Callback):
         recovered = np.asarray(self.model.predict(self.x, batch_size=self.batch_size, verbose=0), dtype=np.float64)
         for name, value in score(self.distributions, recovered).items():
             logs[self.prefix + name] = value
+
+
+class EpochProgress(keras.callbacks.Callback):
+    """A tqdm progress bar over epochs (Keras' own bar is per step, one line per epoch),
+    showing the latest loss terms."""
+
+    def __init__(self, epochs: int, description: str = "LIB"):
+        super().__init__()
+        self.epochs, self.description = epochs, description
+        self.bar = None
+
+    def on_train_begin(self, logs=None):
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=self.epochs, desc=self.description, unit="epoch", mininterval=1.0)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.bar.update(1)
+        if logs:
+            self.bar.set_postfix({k: f"{float(v):.3g}" for k, v in logs.items() if k in ("loss", "assignment", "gap", "kl")})
+
+    def on_train_end(self, logs=None):
+        self.bar.close()

@@ -4,11 +4,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 
-from .data import load_ldl, make_artificial
+from ._version import __version__
+from .baselines.reference import label_softmax
+from .data import LDLDataset, load_ldl
 from .metrics import METRIC_NAMES, score
 
 
@@ -21,18 +24,86 @@ def format_table(rows, columns=METRIC_NAMES) -> str:
     return "\n".join(lines)
 
 
-def _cmd_demo(args) -> int:
-    dataset = make_artificial()
-    D, L = dataset.distributions, dataset.logical_labels
-    print(f"{dataset}: feature-free references (lower is better for the first four)")
-    naive = L / L.sum(axis=1, keepdims=True)
-    softmax = np.exp(L) / np.exp(L).sum(axis=1, keepdims=True)
-    rows = [("l / sum(l)", score(D, naive)), ("softmax(l)", score(D, softmax))]
-    print(format_table(rows))
+def _read_matrix(path: str, name: str) -> np.ndarray:
+    """A 2-D array from .npy or .csv (comma-separated, no header)."""
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"{name}: no file at {file}")
+    if file.suffix == ".npy":
+        array = np.load(file, allow_pickle=False)
+    elif file.suffix == ".csv":
+        array = np.loadtxt(file, delimiter=",", ndmin=2)
+    else:
+        raise ValueError(f"{name}: expected a .npy or .csv file, got {file.name}")
+    return array
+
+
+def _load_input(args) -> LDLDataset:
+    sources = [bool(args.dataset), bool(args.mat), bool(args.features)]
+    if sum(sources) != 1:
+        raise ValueError("give exactly one of --dataset NAME, --mat PATH or --features FILE (with --labels FILE)")
+    if args.dataset or args.mat:
+        return load_ldl(args.dataset or args.mat)
+    if not args.labels:
+        raise ValueError("--features needs --labels FILE (the logical labels, n x c of 0/1)")
+    truth = _read_matrix(args.distributions, "--distributions") if args.distributions else None
+    return LDLDataset(Path(args.features).stem, _read_matrix(args.features, "--features"), truth,
+                      _read_matrix(args.labels, "--labels"), source=str(args.features))
+
+
+def _cmd_enhance(args) -> int:
+    from .enhancer import LabelEnhancer
+
+    dataset = _load_input(args)
     out = Path(args.out)
+    result_file = out / "distributions.npy"
+    if result_file.exists() and not args.overwrite:
+        raise ValueError(f"--out {out} already holds a finished result ({result_file.name}); "
+                         "choose another folder or pass --overwrite")
+    if args.reveal and dataset.distributions is None:
+        raise ValueError("--reveal needs ground-truth distributions (a .mat data set or --distributions)")
+    if not 0 <= args.reveal < 1:
+        raise ValueError(f"--reveal must lie in [0, 1), got {args.reveal}")
+    print(dataset)
+    enhancer = LabelEnhancer(alpha=args.alpha, beta=args.beta, temperature=args.temperature, epochs=args.epochs,
+                             batch_size=args.batch_size, seed=args.seed, verbose=0 if args.quiet else 1)
+    start = time.perf_counter()
+    enhancer.fit(dataset.features, dataset.logical_labels)
+    seconds = time.perf_counter() - start
+    scored = np.arange(dataset.n_instances)
+    if args.reveal:
+        order = np.random.default_rng(args.seed).permutation(dataset.n_instances)
+        cut = max(1, int(round(args.reveal * dataset.n_instances)))
+        revealed, scored = order[:cut], np.sort(order[cut:])
+        enhancer.select_temperature(dataset.features[revealed], dataset.distributions[revealed])
+        print(f"read-out temperature T={enhancer.temperature:g}, picked by KL on a revealed {args.reveal:.0%} "
+              f"({cut} instances); figures below are on the other {len(scored)}")
+    recovered = enhancer.distributions_
     out.mkdir(parents=True, exist_ok=True)
-    (out / "demo_metrics.json").write_text(json.dumps(dict(rows), indent=2))
-    print(f"wrote {out / 'demo_metrics.json'}")
+    np.save(result_file, recovered)
+    np.savetxt(out / "distributions.csv", recovered, delimiter=",", fmt="%.6f")
+    settings = {**enhancer.get_params(), "epochs_run": enhancer.epochs_, "train_seconds": round(seconds, 2),
+                "data": dataset.name, "source": dataset.source, "n": dataset.n_instances, "d": dataset.n_features,
+                "c": dataset.n_labels, "reveal": args.reveal, "lib_tf_version": __version__}
+    rows = []
+    if dataset.distributions is not None:
+        D, L = dataset.distributions[scored], dataset.logical_labels[scored]
+        rows = [("LIB", score(D, recovered[scored])),
+                ("l / sum(l)", score(D, L / L.sum(axis=1, keepdims=True))),
+                (f"softmax(l / {enhancer.temperature:g})", score(D, label_softmax(L, enhancer.temperature)))]
+        print(format_table(rows))
+        settings["metrics"] = dict(rows)
+    (out / "settings.json").write_text(json.dumps(settings, indent=2, default=str))
+    print(f"trained in {seconds:.1f} s; wrote {result_file}, distributions.csv and settings.json to {out}")
+    if args.figure:
+        if dataset.n_labels != 3 or dataset.distributions is None:
+            raise ValueError("--figure draws the toy picture: it needs 3 labels and ground truth")
+        from .plots import plot_toy_recovery
+
+        path = plot_toy_recovery(dataset.features, {"ground truth": dataset.distributions, "LIB": recovered,
+                                                    "l / sum(l)": dataset.logical_labels / dataset.logical_labels.sum(1, keepdims=True)},
+                                 out / "toy_recovery.png", title=f"{dataset.name}: label distributions as RGB")
+        print(f"wrote {path}")
     return 0
 
 
@@ -47,9 +118,27 @@ def _cmd_info(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lib-tf", description="Label Enhancement with the Label Information Bottleneck")
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="run the main job on the built-in toy set")
-    demo.add_argument("--out", default="demo_output", help="folder for the outputs")
-    demo.set_defaults(func=_cmd_demo)
+    enhance = sub.add_parser("enhance", help="recover label distributions with LIB",
+                             description="Fit LIB on features and logical labels and write the recovered distributions.")
+    source = enhance.add_argument_group("input (one of)")
+    source.add_argument("--dataset", help="data set name, looked up in $LIB_TF_DATA (Artificial is built in)")
+    source.add_argument("--mat", help="path of a Geng-format .mat file")
+    source.add_argument("--features", help=".npy or .csv features (n x d), with --labels")
+    enhance.add_argument("--labels", help=".npy or .csv logical labels (n x c, 0/1)")
+    enhance.add_argument("--distributions", help="optional .npy or .csv ground truth, for scoring")
+    enhance.add_argument("--alpha", type=float, default=0.001, help="weight of the label-gap term (default 0.001)")
+    enhance.add_argument("--beta", type=float, default=1.0, help="weight of the KL / bottleneck term (default 1)")
+    enhance.add_argument("--temperature", type=float, default=1.0, help="read-out temperature T of softmax(z / T)")
+    enhance.add_argument("--reveal", type=float, default=0.0,
+                         help="pick T on this share of instances' ground truth and score on the rest (e.g. 0.1)")
+    enhance.add_argument("--epochs", type=int, default=None, help="default: about 2000 Adam steps, 20 to 300 epochs")
+    enhance.add_argument("--batch-size", type=int, default=128)
+    enhance.add_argument("--seed", type=int, default=0)
+    enhance.add_argument("--out", default="lib_tf_output", help="folder for the outputs")
+    enhance.add_argument("--overwrite", action="store_true", help="replace a finished result in --out")
+    enhance.add_argument("--figure", action="store_true", help="also draw the toy picture (3 labels)")
+    enhance.add_argument("--quiet", action="store_true", help="no progress bar")
+    enhance.set_defaults(func=_cmd_enhance)
     info = sub.add_parser("info", help="describe a data set")
     info.add_argument("dataset", help="data set name (looked up in $LIB_TF_DATA) or .mat path")
     info.set_defaults(func=_cmd_info)

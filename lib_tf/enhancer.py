@@ -27,7 +27,7 @@ class LabelEnhancer(BaseEnhancer):
     Parameters are those of :class:`lib_tf.model.LIB` (alpha weights the gap term, beta the
     KL term) plus training settings: ``epochs`` (None: about 2000 Adam steps, between 20 and
     300 epochs), ``batch_size``, ``learning_rate``, ``seed`` and ``verbose`` (0 silent,
-    1 progress bar). Fitted state: ``model_`` (the trained Keras model), ``history_``,
+    1 a progress bar over epochs). Fitted state: ``model_`` (the trained Keras model), ``history_``,
     ``distributions_`` of the training instances.
     """
 
@@ -75,8 +75,13 @@ class LabelEnhancer(BaseEnhancer):
         # One graph call per epoch: with networks this small, per-step dispatch dominates.
         model.compile(keras.optimizers.Adam(self.learning_rate), steps_per_execution=steps_per_epoch)
         self.epochs_ = epochs
+        callbacks = []
+        if self.verbose:
+            from .callbacks import EpochProgress
+
+            callbacks.append(EpochProgress(epochs))
         self.history_ = model.fit(X.astype(np.float32), L.astype(np.float32), epochs=epochs,
-                                  batch_size=self.batch_size, verbose=self.verbose).history
+                                  batch_size=self.batch_size, verbose=0, callbacks=callbacks).history
         self.model_ = model
         return model.predict(X.astype(np.float32), batch_size=4096, verbose=0)
 

@@ -1,15 +1,40 @@
 import json
 
+import numpy as np
+import pytest
+
 from lib_tf.cli import main
 
 
-def test_demo_prints_real_figures(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path)]) == 0
+def test_enhance_writes_results_scores_and_refuses_to_overwrite(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 4))
+    L = (rng.random((40, 3)) > 0.5).astype(float)
+    L[:, 0] = 1
+    D = (L + 0.2) / (L + 0.2).sum(1, keepdims=True)
+    for name, array in (("x.npy", X), ("l.csv", L), ("d.npy", D)):
+        (np.save if name.endswith("npy") else lambda p, a: np.savetxt(p, a, delimiter=","))(tmp_path / name, array)
+    out = tmp_path / "out"
+    args = ["enhance", "--features", str(tmp_path / "x.npy"), "--labels", str(tmp_path / "l.csv"),
+            "--distributions", str(tmp_path / "d.npy"), "--epochs", "2", "--quiet", "--out", str(out)]
+    assert main(args) == 0
+    recovered = np.load(out / "distributions.npy")
+    assert recovered.shape == (40, 3)
+    np.testing.assert_allclose(recovered.sum(1), 1, atol=1e-5)
+    settings = json.loads((out / "settings.json").read_text())
+    assert settings["epochs_run"] == 2 and settings["n"] == 40
     printed = capsys.readouterr().out
-    written = json.loads((tmp_path / "demo_metrics.json").read_text())
-    assert f"{written['l / sum(l)']['Chebyshev']:.4f}" in printed
+    assert f"{settings['metrics']['LIB']['Chebyshev']:.4f}" in printed
+    assert main(args) == 2
+    assert "already holds a finished result" in capsys.readouterr().err
+    np.testing.assert_array_equal(np.load(out / "distributions.npy"), recovered)
 
 
-def test_missing_data_set_is_a_clean_error(capsys):
-    assert main(["info", "NoSuchSet"]) == 2
-    assert "not found" in capsys.readouterr().err
+@pytest.mark.parametrize("argv, message", [
+    (["info", "NoSuchSet"], "not found"),
+    (["enhance", "--quiet"], "give exactly one of --dataset"),
+    (["enhance", "--dataset", "Artificial", "--reveal", "1.5", "--quiet"], "--reveal must lie in"),
+])
+def test_bad_arguments_are_clean_errors(argv, message, capsys, tmp_path):
+    assert main(argv + (["--out", str(tmp_path)] if argv[0] == "enhance" else [])) == 2
+    assert message in capsys.readouterr().err
