@@ -29,12 +29,23 @@ import scipy.linalg
 def svt(A: np.ndarray, tau: float):
     """Singular value thresholding ``U max(S - tau, 0) V^T`` (prox of ``tau ||.||_*``).
 
-    Returns ``(result, nuclear_norm_of_result)``. O(min(a, b)^2 max(a, b)) for ``A`` (a, b).
+    Returns ``(result, nuclear_norm_of_result)``. For a wide or tall ``A`` (a, b) the SVD is
+    taken through the eigendecomposition of the small Gram matrix (min(a, b) squared): the
+    singular values below ``tau`` -- the only ones whose precision the Gram route loses --
+    are thresholded to zero anyway. O(min(a, b)^2 max(a, b)).
     """
-    U, s, Vt = scipy.linalg.svd(A, full_matrices=False, lapack_driver="gesdd", check_finite=False)
-    s = np.maximum(s - tau, 0.0)
-    k = int(np.count_nonzero(s))
-    return (U[:, :k] * s[:k]) @ Vt[:k], float(s.sum())
+    transpose = A.shape[0] > A.shape[1]
+    M = A.T if transpose else A                      # (small, large)
+    gram = M @ M.T
+    evals, U = scipy.linalg.eigh(gram, check_finite=False)
+    s = np.sqrt(np.maximum(evals, 0.0))
+    keep = s > tau
+    if not keep.any():
+        return np.zeros_like(A), 0.0
+    U = U[:, keep]
+    s = s[keep]
+    out = (U * ((s - tau) / s)) @ (U.T @ M)
+    return (out.T if transpose else out), float((s - tau).sum())
 
 
 def l21_shrink(A: np.ndarray, tau: float) -> np.ndarray:
@@ -80,11 +91,11 @@ def row_space(X: np.ndarray, rank_tol: float = 1e-10, max_rank: int | None = Non
     return U[:, :r] * s[:r], Vt[:r].T
 
 
-def lrr(X: np.ndarray, lam: float = 1.0, *, mu: float = 1e-2, rho: float = 1.2, mu_max: float = 1e8,
+def lrr(X: np.ndarray, lam: float = 1.0, *, mu: float = 1e-2, rho: float = 1.5, mu_max: float = 1e8,
         tol: float = 1e-6, max_iter: int = 200, max_rank: int | None = None) -> LRRResult:
     """Low-rank representation of features ``X`` (n, d) by inexact ALM.
 
-    Problem (LESC, Tang et al. AAAI 2020, stage 1; LRR, Liu et al. TPAMI 2013, Eq. 9)::
+    Problem (LESC, Tang et al. AAAI 2020, stage 1; the l2,1 LRR of Liu et al. TPAMI 2013)::
 
         min_{Z, E} ||Z||_* + lam ||E||_{2,1}   s.t.   Xc = Xc Z + E,     Xc = X.T  (d x n)
 
@@ -102,7 +113,7 @@ def lrr(X: np.ndarray, lam: float = 1.0, *, mu: float = 1e-2, rho: float = 1.2, 
     overall; memory O(d n + r n) -- no n x n array is formed here.
     """
     A, Q = row_space(X, max_rank=max_rank)
-    Xc = X.T
+    Xc = np.ascontiguousarray(X.T)
     d, n = Xc.shape
     r = A.shape[1]
     scale = max(float(np.abs(Xc).max()), 1e-300)

@@ -39,15 +39,17 @@ def cached_lrr(X, **params) -> _lowrank.LRRResult:
 class LESC(BaseEnhancer):
     """Label Enhancement with Sample Correlations via low-rank representation.
 
-    Stage 1 (sample correlations; AAAI 2020 Eq. 4-8, TKDE Eq. 3-7, the LRR problem and its
-    inexact-ALM solver)::
+    Equation numbers differ between the AAAI and TKDE versions and could not be checked here
+    against the printed papers, so each equation is written out in full below.
+
+    Stage 1 (sample correlations: the LRR problem of the paper and its inexact-ALM solver)::
 
         min_{Z, E} ||Z||_* + lrr_lambda ||E||_{2,1}   s.t.   X = XZ + E     (X is d x n)
 
     solved by inexact ALM in the row space of ``X`` (``Z = Q J``, see
     :func:`lib_tf.baselines._lowrank.lrr`).
 
-    Stage 2 (label enhancement; the LESC objective, AAAI 2020 Eq. 9-11): a kernel model
+    Stage 2 (label enhancement: the paper's LESC objective): a kernel model
     ``d_i = W^T phi(x_i) + b`` fitted to the logical labels with the sample-correlation
     regulariser -- the recovered distributions should be reconstructed by the same
     correlations, ``D ~ D Z``::
@@ -56,8 +58,13 @@ class LESC(BaseEnhancer):
 
     The authors minimise it with L-BFGS; it is quadratic in ``W``, so here it is solved exactly
     (:func:`lib_tf.baselines._lowrank.sample_correlation_le`). The degrees are then normalised
-    with a row softmax, as in GLLE and LESC's code. RBF kernel with ``sigma`` = mean pairwise
+    with a row softmax (GLLE's normalisation; the scale of the degrees, set by lambda1, acts as
+    its temperature). RBF kernel with ``sigma`` = mean pairwise
     distance (GLLE's choice), bias as a constant added to the kernel.
+
+    ``max_rank`` (500) caps the rank of the stage-1 dictionary: exact when rank X <= 500 (all
+    the paper's data sets but Movie, rank 1812, where the dictionary is X's top 500 principal
+    directions and the rest of X goes to E); ``None`` for the exact problem.
 
     Parameters: ``lambda1`` (ridge on ``W``) and ``lambda2`` (sample-correlation term), the
     paper's grid being {1e-4, 1e-3, 1e-2, 0.1, 1, 10} for both (:data:`LAMBDA_GRID`);
@@ -65,7 +72,7 @@ class LESC(BaseEnhancer):
     ALM; ``kernel`` 'rbf' (paper) or 'linear'. No randomness (deterministic: no
     ``random_state``).
 
-    Cost (n samples, d features, r = rank X <= min(n, d), c labels): stage 1 O(max_iter
+    Cost (n samples, d features, r = min(rank X, max_rank), c labels): stage 1 O(max_iter
     (r^2 n + d r n)) time and O(d n + r n) memory (no n x n array: SVDs are r x n); stage 2
     O(n^2 (d + r)) to build ``K`` and ``M K`` plus O(n^3) for one dense solve, memory three
     n x n float64 arrays (3 x 480 MB at n = 7755, Movie). Stage 1 is cached per (X,
@@ -77,7 +84,7 @@ class LESC(BaseEnhancer):
     inductive = True
 
     def __init__(self, lambda1: float = 0.1, lambda2: float = 0.1, lrr_lambda: float = 0.01,
-                 kernel: str = "rbf", max_iter: int = 200, tol: float = 1e-6, max_rank=500):
+                 kernel: str = "rbf", max_iter: int = 100, tol: float = 1e-6, max_rank=500):
         self.lambda1 = lambda1
         self.lambda2 = lambda2
         self.lrr_lambda = lrr_lambda
