@@ -32,11 +32,11 @@ class DistributionMetrics(keras.callbacks.Callback):
 
 class EpochProgress(keras.callbacks.Callback):
     """A tqdm progress bar over epochs (Keras' own bar is per step, one line per epoch),
-    showing the latest loss terms."""
+    showing the latest loss terms; ``epochs_per_update`` real epochs per Keras epoch."""
 
-    def __init__(self, epochs: int, description: str = "LIB"):
+    def __init__(self, epochs: int, description: str = "LIB", epochs_per_update: int = 1):
         super().__init__()
-        self.epochs, self.description = epochs, description
+        self.epochs, self.description, self.epochs_per_update = epochs, description, epochs_per_update
         self.bar = None
 
     def on_train_begin(self, logs=None):
@@ -45,7 +45,7 @@ class EpochProgress(keras.callbacks.Callback):
         self.bar = tqdm(total=self.epochs, desc=self.description, unit="epoch", mininterval=1.0)
 
     def on_epoch_end(self, epoch, logs=None):
-        self.bar.update(1)
+        self.bar.update(self.epochs_per_update)
         if logs:
             self.bar.set_postfix({k: f"{float(v):.3g}" for k, v in logs.items() if k in ("loss", "assignment", "gap", "kl")})
 

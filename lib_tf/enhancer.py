@@ -7,10 +7,13 @@ import numpy as np
 
 from .baselines.base import BaseEnhancer
 from .baselines.reference import TEMPERATURE_GRID
+from .data.pipeline import repeated_batches
 from .data.validation import check_distributions, check_features, check_same_rows
 
 #: Steps of Adam the automatic epoch count aims at, and its bounds (see ``LabelEnhancer``).
 TARGET_STEPS = 2000
+#: Fewest optimiser steps per Keras epoch (small data sets run several epochs per call).
+MIN_STEPS_PER_CALL = 32
 MAX_EPOCHS = 300
 MIN_EPOCHS = 20
 
@@ -27,15 +30,16 @@ class LabelEnhancer(BaseEnhancer):
     Parameters are those of :class:`lib_tf.model.LIB` (alpha weights the gap term, beta the
     KL term) plus training settings: ``epochs`` (None: about 2000 Adam steps, between 20 and
     300 epochs), ``batch_size``, ``learning_rate``, ``seed`` and ``verbose`` (0 silent,
-    1 a progress bar over epochs). Fitted state: ``model_`` (the trained Keras model), ``history_``,
-    ``distributions_`` of the training instances.
+    1 a progress bar over epochs). Fitted state: ``model_`` (the trained Keras model),
+    ``epochs_`` (epochs run), ``history_`` (one entry per graph call: small data sets run
+    several epochs per call, up to about 32 steps), ``distributions_`` of the training instances.
     """
 
     inductive = True
 
     def __init__(self, alpha=0.001, beta=1.0, temperature=1.0, epochs=None, batch_size=128, learning_rate=1e-3,
                  latent_dim=256, hidden_units=256, depth=3, activation="sigmoid", assignment="squared",
-                 gap_on="logits", reduction="mean", pretrain_epochs=0, seed=None, verbose=0):
+                 gap_on="logits", reduction="mean", pretrain_epochs=0, network_dtype="float32", seed=None, verbose=0):
         self.alpha = alpha
         self.beta = beta
         self.temperature = temperature
@@ -50,12 +54,13 @@ class LabelEnhancer(BaseEnhancer):
         self.gap_on = gap_on
         self.reduction = reduction
         self.pretrain_epochs = pretrain_epochs
+        self.network_dtype = network_dtype
         self.seed = seed
         self.verbose = verbose
 
     def _model_kwargs(self):
         names = ("alpha", "beta", "temperature", "latent_dim", "hidden_units", "depth", "activation",
-                 "assignment", "gap_on", "reduction", "pretrain_epochs", "seed")
+                 "assignment", "gap_on", "reduction", "pretrain_epochs", "network_dtype", "seed")
         return {name: getattr(self, name) for name in names}
 
     def _fit(self, X, L):
@@ -71,17 +76,23 @@ class LabelEnhancer(BaseEnhancer):
         if self.seed is not None:
             keras.utils.set_random_seed(int(self.seed))
         model = LIB(L.shape[1], **self._model_kwargs())
-        steps_per_epoch = math.ceil(len(X) / self.batch_size)
-        # One graph call per epoch: with networks this small, per-step dispatch dominates.
-        model.compile(keras.optimizers.Adam(self.learning_rate), steps_per_execution=steps_per_epoch)
-        self.epochs_ = epochs
+        model.adapt(X)
+        dataset, steps_per_epoch = repeated_batches(X.astype(np.float32), L.astype(np.float32), self.batch_size, self.seed)
+        # Keras spends tens of milliseconds between its epochs; on a small data set that is
+        # most of an epoch, so several epochs run per Keras epoch (one graph call each).
+        # The two-stage schedule switches at Keras epochs, so it keeps one epoch per call.
+        wanted = 1 if self.pretrain_epochs else math.ceil(MIN_STEPS_PER_CALL / steps_per_epoch)
+        per_call = max(k for k in range(1, min(wanted, epochs) + 1) if epochs % k == 0)
+        calls = epochs // per_call
+        model.compile(keras.optimizers.Adam(self.learning_rate), steps_per_execution=per_call * steps_per_epoch)
+        self.epochs_ = calls * per_call
         callbacks = []
         if self.verbose:
             from .callbacks import EpochProgress
 
-            callbacks.append(EpochProgress(epochs))
-        self.history_ = model.fit(X.astype(np.float32), L.astype(np.float32), epochs=epochs,
-                                  batch_size=self.batch_size, verbose=0, callbacks=callbacks).history
+            callbacks.append(EpochProgress(self.epochs_, epochs_per_update=per_call))
+        self.history_ = model.fit(dataset, epochs=calls, steps_per_epoch=per_call * steps_per_epoch,
+                                  shuffle=False, verbose=0, callbacks=callbacks).history
         self.model_ = model
         return model.predict(X.astype(np.float32), batch_size=4096, verbose=0)
 

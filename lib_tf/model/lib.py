@@ -7,17 +7,20 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ..data.pipeline import repeated_batches
 from . import losses
 from .standardize import Standardize
 
 ASSIGNMENTS = ("squared", "cross_entropy")
 GAP_TARGETS = ("logits", "probabilities")
 REDUCTIONS = ("mean", "sum")
+NETWORK_DTYPES = ("float32", "mixed_bfloat16")
 
 
-def _mlp(hidden_units, depth, outputs, activation, name):
-    layers = [keras.layers.Dense(hidden_units, activation=activation, name=f"{name}_hidden{i}") for i in range(depth - 1)]
-    layers.append(keras.layers.Dense(outputs, name=f"{name}_out"))
+def _mlp(hidden_units, depth, outputs, activation, name, dtype):
+    layers = [keras.layers.Dense(hidden_units, activation=activation, name=f"{name}_hidden{i}", dtype=dtype)
+              for i in range(depth - 1)]
+    layers.append(keras.layers.Dense(outputs, name=f"{name}_out", dtype=dtype))
     return keras.Sequential(layers, name=name)
 
 
@@ -59,6 +62,9 @@ class LIB(keras.Model):
         unbounded below once the head fits l.
     readout_samples: 0 reads out from the posterior mean (deterministic); K > 0 averages
         the distributions of K posterior samples (Monte-Carlo).
+    network_dtype: ``"float32"``, or ``"mixed_bfloat16"`` to run the dense layers in
+        bfloat16 (weights and every loss term stay float32); faster on CPUs with native
+        bfloat16 (AVX512_BF16, AMX) and on recent GPUs.
     seed: seeds weight initialisation and the posterior samples.
     """
 
@@ -79,6 +85,7 @@ class LIB(keras.Model):
         pretrain_learning_rate: float = 5e-3,
         min_gap_deviation: float = 1e-2,
         readout_samples: int = 0,
+        network_dtype: str = "float32",
         seed=None,
         **kwargs,
     ):
@@ -108,14 +115,17 @@ class LIB(keras.Model):
         self.pretrain_learning_rate = float(pretrain_learning_rate)
         self.min_gap_deviation = float(min_gap_deviation)
         self.readout_samples = int(readout_samples)
+        if network_dtype not in NETWORK_DTYPES:
+            raise ValueError(f"network_dtype must be one of {NETWORK_DTYPES}, got {network_dtype!r}")
+        self.network_dtype = network_dtype
         self.seed = seed
 
         initializer_seed = None if seed is None else int(seed)
         self.normalizer = Standardize(name="standardize")
-        self.encoder = _mlp(hidden_units, depth, 2 * latent_dim, activation, "encoder")
-        self.decoder = _mlp(hidden_units, depth, n_labels, activation, "decoder")
-        self.distribution_head = _mlp(hidden_units, depth, n_labels, activation, "distribution_head")
-        self.gap_head = _mlp(hidden_units, depth, 1, activation, "gap_head")
+        self.encoder = _mlp(hidden_units, depth, 2 * latent_dim, activation, "encoder", network_dtype)
+        self.decoder = _mlp(hidden_units, depth, n_labels, activation, "decoder", network_dtype)
+        self.distribution_head = _mlp(hidden_units, depth, n_labels, activation, "distribution_head", network_dtype)
+        self.gap_head = _mlp(hidden_units, depth, 1, activation, "gap_head", network_dtype)
         if initializer_seed is not None:
             for index, layer in enumerate(self._dense_layers()):
                 layer.kernel_initializer = keras.initializers.GlorotUniform(seed=initializer_seed + index)
@@ -150,7 +160,7 @@ class LIB(keras.Model):
     # -- the model's pieces -------------------------------------------------------------
     def posterior(self, x):
         """p(h|x) for raw features x (n, d), a TFP MultivariateNormalDiag over (n, latent_dim)."""
-        mean, raw_scale = tf.split(self.encoder(self.normalizer(x)), 2, axis=-1)
+        mean, raw_scale = tf.split(tf.cast(self.encoder(self.normalizer(x)), tf.float32), 2, axis=-1)
         return losses.posterior(mean, tf.nn.softplus(raw_scale) + 1e-6)
 
     def sample_latent(self, posterior):
@@ -160,7 +170,7 @@ class LIB(keras.Model):
 
     def gap_deviation(self, latent):
         """sigma_delta (n, 1) > min_gap_deviation from h (n, latent_dim)."""
-        return tf.nn.softplus(self.gap_head(latent)) + self.min_gap_deviation
+        return tf.nn.softplus(tf.cast(self.gap_head(latent), tf.float32)) + self.min_gap_deviation
 
     def distribution(self, latent):
         """d_hat = softmax(f_ld(h) / T), (n, c)."""
@@ -178,15 +188,15 @@ class LIB(keras.Model):
     # -- training -----------------------------------------------------------------------
     def loss_terms(self, x, logical_labels):
         """Per-batch means of the assignment, gap and KL terms and the weighted total."""
-        logical_labels = tf.cast(logical_labels, self.compute_dtype)
+        logical_labels = tf.cast(logical_labels, tf.float32)
         posterior = self.posterior(x)
         latent = self.sample_latent(posterior)
-        label_output = self.decoder(latent)
+        label_output = tf.cast(self.decoder(latent), tf.float32)
         if self.assignment == "squared":
             assignment = losses.squared_assignment(logical_labels, label_output, self.reduction)
         else:
             assignment = losses.cross_entropy_assignment(logical_labels, label_output, self.reduction)
-        logits = self.distribution_head(latent)
+        logits = tf.cast(self.distribution_head(latent), tf.float32)
         estimate = logits if self.gap_on == "logits" else tf.nn.softmax(logits / self.temperature, axis=-1)
         gap = losses.gap_term(logical_labels, estimate, self.gap_deviation(latent), self.reduction)
         kl = losses.kl_to_standard_normal(posterior, self.reduction)
@@ -218,14 +228,24 @@ class LIB(keras.Model):
             self.build((None, int(self.normalizer.mean.shape[0])))
         self.standardization_adapted.assign(1.0)
 
-    def fit(self, x=None, y=None, epochs=1, callbacks=None, **kwargs):
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, callbacks=None, **kwargs):
         """``keras.Model.fit``. Before the first fit, the standardisation is adapted on ``x``
-        and the model is built; an uncompiled model is compiled with Adam(1e-3). With
+        and the model is built. In-memory arrays are fed as one endless reshuffled stream
+        (``batch_size`` default 128) with a step count per epoch, which is several times
+        faster than Keras' per-epoch iterators for data sets of this size; an uncompiled
+        model is compiled with Adam(1e-3) running a whole epoch per graph call. With
         ``pretrain_epochs > 0`` the two-stage schedule is added as a callback."""
         if float(self.standardization_adapted.numpy()) == 0.0:
             self.adapt(x if not isinstance(x, tf.data.Dataset) else x.map(lambda *t: t[0]))
+        keras_path = {"validation_split", "sample_weight", "steps_per_epoch"} & set(kwargs) or kwargs.get("shuffle") is False
+        steps_per_epoch = None
+        if y is not None and not isinstance(x, tf.data.Dataset) and not keras_path:
+            x, steps_per_epoch = repeated_batches(np.asarray(x, np.float32), np.asarray(y, np.float32),
+                                                  batch_size or 128, self.seed)
+            y, batch_size = None, None
+            kwargs.update(steps_per_epoch=steps_per_epoch, shuffle=False)  # the stream reshuffles itself
         if not self.compiled:
-            self.compile(optimizer=keras.optimizers.Adam(1e-3))
+            self.compile(optimizer=keras.optimizers.Adam(1e-3), steps_per_execution=steps_per_epoch or 1)
         callbacks = list(callbacks or [])
         if self.pretrain_epochs > 0:
             if epochs <= self.pretrain_epochs:
@@ -233,7 +253,7 @@ class LIB(keras.Model):
                     f"epochs={epochs} leaves no joint training after pretrain_epochs={self.pretrain_epochs}"
                 )
             callbacks.insert(0, TwoStageSchedule(self.pretrain_epochs, self.pretrain_learning_rate))
-        return super().fit(x, y, epochs=epochs, callbacks=callbacks, **kwargs)
+        return super().fit(x, y, batch_size=batch_size, epochs=epochs, callbacks=callbacks, **kwargs)
 
     def _at_posterior_mean(self, head, x, batch_size):
         x = np.asarray(x, dtype=np.float32)
@@ -265,7 +285,8 @@ class LIB(keras.Model):
             hidden_units=self.hidden_units, depth=self.depth, activation=self.activation,
             temperature=self.temperature, assignment=self.assignment, gap_on=self.gap_on, reduction=self.reduction,
             pretrain_epochs=self.pretrain_epochs, pretrain_learning_rate=self.pretrain_learning_rate,
-            min_gap_deviation=self.min_gap_deviation, readout_samples=self.readout_samples, seed=self.seed,
+            min_gap_deviation=self.min_gap_deviation, readout_samples=self.readout_samples,
+            network_dtype=self.network_dtype, seed=self.seed,
         )
         return config
 
