@@ -142,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="describe a data set")
     info.add_argument("dataset", help="data set name (looked up in $LIB_TF_DATA) or .mat path")
     info.set_defaults(func=_cmd_info)
+    from .export import add_export_parser
+
+    add_export_parser(sub)
     return parser
 
 

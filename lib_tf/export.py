@@ -1,0 +1,501 @@
+"""Export a trained LIB as a SavedModel for TensorFlow Serving.
+
+Layout (what ``tensorflow_model_server --model_base_path`` expects)::
+
+    saved_models/NAME/
+        1/  saved_model.pb  variables/  assets.extra/tf_serving_warmup_requests
+                                        assets.extra/model_card.json
+        2/  ...
+
+Two signatures, both with the outputs ``label_distribution`` (float32 ``[None, c]``, rows sum
+to 1) and ``gap_deviation`` (float32 ``[None, 1]``, LIB's per-instance sigma_delta):
+
+- ``serving_default``: input ``features``, float32 ``[None, d]``, *raw* features (the
+  standardisation fitted in training is inside the graph);
+- ``serving_examples``: input ``examples``, string ``[None]`` of serialized ``tf.Example``
+  (the TFX convention). The features are read from one float feature of d values under
+  ``feature_key`` (default ``"features"``), or, when ``feature_key`` is a list of d names,
+  from d scalar float features concatenated in that order (the layout ``CsvExampleGen``
+  writes).
+
+The read-out is deterministic, at the posterior mean (``h = mu_h``), as
+``LabelEnhancer.transform``. The graph is built from a plain ``tf.Module`` holding copies of
+the trained weights: loading it needs TensorFlow only (no Keras, no TFP, no ``lib_tf``).
+
+A version is written into a hidden staging folder next to it and renamed into place when it
+is complete, so a crash never leaves a half-written version (TF Serving ignores folders whose
+names are not integers). An existing version is never overwritten.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import shutil
+import time
+import uuid
+from pathlib import Path
+from typing import Mapping, Optional, Sequence, Union
+
+import numpy as np
+
+from ._version import __version__
+
+FEATURES_INPUT = "features"
+EXAMPLES_INPUT = "examples"
+DEFAULT_FEATURE_KEY = "features"
+OUTPUT_NAMES = ("label_distribution", "gap_deviation")
+DEFAULT_SIGNATURE = "serving_default"
+EXAMPLES_SIGNATURE = "serving_examples"
+ASSETS_EXTRA = "assets.extra"
+WARMUP_FILE = "tf_serving_warmup_requests"
+MODEL_CARD = "model_card.json"
+STAGING_PREFIX = ".staging-"
+_VERSION_NAME = re.compile(r"^[0-9]+$")
+
+FeatureKey = Union[str, Sequence[str]]
+
+
+class VersionExistsError(FileExistsError):
+    """The requested model version already exists (versions are never overwritten)."""
+
+
+# -- versions ---------------------------------------------------------------------------------
+def existing_versions(base_dir: Union[str, os.PathLike]) -> list:
+    """Integer version folders under ``base_dir`` (sorted); staging folders do not count."""
+    base = Path(base_dir)
+    if not base.is_dir():
+        return []
+    return sorted(int(p.name) for p in base.iterdir() if p.is_dir() and _VERSION_NAME.match(p.name))
+
+
+def next_version(base_dir: Union[str, os.PathLike]) -> int:
+    """The next free version number: one more than the highest existing version, or 1."""
+    versions = existing_versions(base_dir)
+    return versions[-1] + 1 if versions else 1
+
+
+# -- the serving graph ------------------------------------------------------------------------
+def _network(sequential):
+    """(kernels, biases) of a Keras Sequential of Dense layers, as float32 arrays."""
+    kernels, biases = [], []
+    for layer in sequential.layers:
+        kernels.append(np.asarray(layer.kernel.numpy(), dtype=np.float32))
+        biases.append(np.asarray(layer.bias.numpy(), dtype=np.float32))
+    return kernels, biases
+
+
+def _activation(name):
+    import tensorflow as tf
+
+    known = {"sigmoid": tf.nn.sigmoid, "relu": tf.nn.relu, "tanh": tf.nn.tanh, "elu": tf.nn.elu,
+             "selu": tf.nn.selu, "softplus": tf.nn.softplus, "softsign": tf.nn.softsign,
+             "swish": tf.nn.silu, "silu": tf.nn.silu, "linear": tf.identity, None: tf.identity}
+    if isinstance(name, str) and name in known or name is None:
+        return known[name]
+    # Anything else Keras knows traces to TensorFlow ops too (only the graph is saved).
+    import keras
+
+    return keras.activations.get(name)
+
+
+def _feature_keys(feature_key: FeatureKey, width: int):
+    if isinstance(feature_key, str):
+        if not feature_key:
+            raise ValueError("feature_key must be a non-empty string or a list of d names")
+        return feature_key
+    keys = [str(k) for k in feature_key]
+    if len(keys) != width or len(set(keys)) != len(keys) or not all(keys):
+        raise ValueError(f"feature_key as a list needs {width} distinct non-empty names (one per feature), got {keys}")
+    return keys
+
+
+def build_serving_module(model, feature_key: FeatureKey = DEFAULT_FEATURE_KEY):
+    """A ``tf.Module`` with the two serving functions of a trained :class:`lib_tf.model.LIB`.
+
+    The module holds float32 copies of the weights it needs (standardisation, encoder,
+    label-distribution head, gap head; not the decoder) and nothing of Keras.
+    """
+    import tensorflow as tf
+
+    if not model.built or float(model.standardization_adapted.numpy()) == 0.0:
+        raise ValueError("the model is not trained: fit it (or adapt its standardisation) before exporting")
+    mean = np.asarray(model.normalizer.mean.numpy(), np.float32)
+    width = int(mean.shape[0])
+    keys = _feature_keys(feature_key, width)
+    compute_dtype = tf.bfloat16 if model.network_dtype == "mixed_bfloat16" else tf.float32
+    activation = _activation(model.activation)
+    latent_dim, n_labels = int(model.latent_dim), int(model.n_labels)
+    temperature, floor = float(model.temperature), float(model.min_gap_deviation)
+
+    class LIBServing(tf.Module):
+        def __init__(self):
+            super().__init__(name="lib_serving")
+            self.mean = tf.Variable(mean, trainable=False, name="standardize_mean")
+            self.std = tf.Variable(np.asarray(model.normalizer.std.numpy(), np.float32), trainable=False,
+                                   name="standardize_std")
+            for part, network in (("encoder", model.encoder), ("head", model.distribution_head),
+                                  ("gap", model.gap_head)):
+                kernels, biases = _network(network)
+                setattr(self, f"{part}_kernels", [tf.Variable(k, trainable=False, name=f"{part}_kernel{i}")
+                                                  for i, k in enumerate(kernels)])
+                setattr(self, f"{part}_biases", [tf.Variable(b, trainable=False, name=f"{part}_bias{i}")
+                                                 for i, b in enumerate(biases)])
+            self.serve_features = tf.function(
+                self._serve_features, input_signature=[tf.TensorSpec([None, width], tf.float32, name=FEATURES_INPUT)])
+            self.serve_examples = tf.function(
+                self._serve_examples, input_signature=[tf.TensorSpec([None], tf.string, name=EXAMPLES_INPUT)])
+
+        def _dense(self, x, part):
+            """Dense layers as Keras runs them (matmul, bias, activation) in the compute dtype."""
+            kernels, biases = getattr(self, f"{part}_kernels"), getattr(self, f"{part}_biases")
+            x = tf.cast(x, compute_dtype)
+            for i, (kernel, bias) in enumerate(zip(kernels, biases)):
+                x = tf.matmul(x, tf.cast(kernel, compute_dtype)) + tf.cast(bias, compute_dtype)
+                if i < len(kernels) - 1:
+                    x = activation(x)
+            return x
+
+        def _outputs(self, features):
+            # The signature's static shape is not enforced when a server feeds a tensor, so the
+            # width is checked at run time; n * width == size cannot be constant-folded away.
+            rows = tf.shape(features, out_type=tf.int64)[0]
+            tf.debugging.assert_equal(
+                tf.size(features, out_type=tf.int64), rows * width,
+                message=f"LIB serving: '{FEATURES_INPUT}' must be float32 of shape [batch, {width}] "
+                        f"(raw features, {width} per instance); got another width")
+            standardized = (features - self.mean) / self.std
+            encoded = tf.cast(self._dense(standardized, "encoder"), tf.float32)
+            latent = encoded[:, :latent_dim]  # the posterior mean mu_h: deterministic read-out
+            distribution = tf.nn.softmax(self._dense(latent, "head") / temperature, axis=-1)
+            gap = tf.nn.softplus(tf.cast(self._dense(latent, "gap"), tf.float32)) + floor
+            return {OUTPUT_NAMES[0]: tf.ensure_shape(tf.cast(distribution, tf.float32), [None, n_labels]),
+                    OUTPUT_NAMES[1]: tf.ensure_shape(gap, [None, 1])}
+
+        def _serve_features(self, features):
+            return self._outputs(features)
+
+        def _serve_examples(self, examples):
+            if isinstance(keys, str):
+                parsed = tf.io.parse_example(examples, {keys: tf.io.RaggedFeature(tf.float32)})[keys]
+                lengths = parsed.row_lengths()
+                tf.debugging.assert_equal(
+                    lengths, tf.fill(tf.shape(lengths), tf.constant(width, lengths.dtype)),
+                    message=f"LIB serving: every tf.Example needs exactly {width} float values under the "
+                            f"feature key '{keys}'")
+                features = tf.reshape(parsed.flat_values, [-1, width])
+            else:
+                spec = {key: tf.io.FixedLenFeature([], tf.float32) for key in keys}
+                parsed = tf.io.parse_example(examples, spec)
+                features = tf.stack([parsed[key] for key in keys], axis=-1)
+            return self._outputs(features)
+
+    return LIBServing()
+
+
+def signatures(module):
+    """The ``{name: concrete function}`` mapping given to ``tf.saved_model.save``."""
+    return {DEFAULT_SIGNATURE: module.serve_features.get_concrete_function(),
+            EXAMPLES_SIGNATURE: module.serve_examples.get_concrete_function()}
+
+
+# -- assets.extra -----------------------------------------------------------------------------
+def warmup_rows(model, n_rows: int = 4) -> np.ndarray:
+    """Synthetic warm-up features (no training data): the training mean, +-1 and +0.5 std."""
+    mean = np.asarray(model.normalizer.mean.numpy(), np.float32)
+    std = np.asarray(model.normalizer.std.numpy(), np.float32)
+    steps = np.array([0.0, 1.0, -1.0, 0.5], np.float32)[:n_rows]
+    return mean[None, :] + steps[:, None] * std[None, :]
+
+
+def serialize_examples(features: np.ndarray, feature_key: FeatureKey = DEFAULT_FEATURE_KEY) -> list:
+    """Rows of ``features`` (n, d) as serialized ``tf.Example`` bytes for ``serving_examples``."""
+    import tensorflow as tf
+
+    features = np.asarray(features, dtype=np.float32)
+    if features.ndim != 2:
+        raise ValueError(f"features must be 2-D (n, d), got shape {features.shape}")
+    keys = _feature_keys(feature_key, features.shape[1])
+    out = []
+    for row in features:
+        if isinstance(keys, str):
+            feature = {keys: tf.train.Feature(float_list=tf.train.FloatList(value=row))}
+        else:
+            feature = {k: tf.train.Feature(float_list=tf.train.FloatList(value=[v])) for k, v in zip(keys, row)}
+        out.append(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
+    return out
+
+
+def write_warmup_requests(path: Union[str, os.PathLike], rows: np.ndarray, model_name: str,
+                          feature_key: FeatureKey = DEFAULT_FEATURE_KEY) -> int:
+    """TF Serving warm-up file: one ``PredictionLog`` per signature; returns the record count."""
+    import tensorflow as tf
+    from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
+
+    requests = []
+    for signature, tensor in ((DEFAULT_SIGNATURE, {FEATURES_INPUT: np.asarray(rows, np.float32)}),
+                              (EXAMPLES_SIGNATURE, {EXAMPLES_INPUT: np.array(serialize_examples(rows, feature_key),
+                                                                             dtype=object)})):
+        request = predict_pb2.PredictRequest()
+        request.model_spec.name = model_name
+        request.model_spec.signature_name = signature
+        for name, value in tensor.items():
+            request.inputs[name].CopyFrom(tf.make_tensor_proto(value))
+        request.output_filter.extend(OUTPUT_NAMES)
+        requests.append(request)
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for request in requests:
+            log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
+            writer.write(log.SerializeToString())
+    return len(requests)
+
+
+def model_card(model, *, label_names=None, data_name=None, hyperparameters=None, metrics=None,
+               feature_key: FeatureKey = DEFAULT_FEATURE_KEY, extra=None) -> dict:
+    """The JSON model card written to ``assets.extra/model_card.json``."""
+    import tensorflow as tf
+
+    width, n_labels = int(model.normalizer.mean.shape[0]), int(model.n_labels)
+    names = [f"label_{j}" for j in range(n_labels)] if label_names is None else [str(n) for n in label_names]
+    if len(names) != n_labels:
+        raise ValueError(f"label_names has {len(names)} names but the model has {n_labels} labels")
+    card = {
+        "model": "LIB (Label Information Bottleneck, CVPR 2023) label enhancement",
+        "label_names": names,
+        "d": width,
+        "c": n_labels,
+        "alpha": model.alpha,
+        "alpha_weights": "the label-gap term",
+        "beta": model.beta,
+        "beta_weights": "the KL (bottleneck) term",
+        "temperature": model.temperature,
+        "readout": "deterministic, at the posterior mean mu_h",
+        "training_data": data_name,
+        "hyperparameters": dict(hyperparameters) if hyperparameters is not None else None,
+        "metrics": metrics,
+        "signatures": {
+            DEFAULT_SIGNATURE: {"inputs": {FEATURES_INPUT: f"float32 [None, {width}], raw features"},
+                                "outputs": {OUTPUT_NAMES[0]: f"float32 [None, {n_labels}], rows sum to 1",
+                                            OUTPUT_NAMES[1]: "float32 [None, 1], sigma_delta > 0"}},
+            EXAMPLES_SIGNATURE: {"inputs": {EXAMPLES_INPUT: "string [None], serialized tf.Example"},
+                                 "feature_key": feature_key if isinstance(feature_key, str) else list(feature_key),
+                                 "outputs": "as serving_default"},
+        },
+        "lib_tf_version": __version__,
+        "tensorflow_version": tf.__version__,
+        "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    card.update(extra or {})
+    return card
+
+
+def read_model_card(path: Union[str, os.PathLike]) -> dict:
+    """The model card of an exported version folder."""
+    return json.loads((Path(path) / ASSETS_EXTRA / MODEL_CARD).read_text())
+
+
+# -- writing ----------------------------------------------------------------------------------
+def _as_model(model_or_enhancer):
+    model = getattr(model_or_enhancer, "model_", model_or_enhancer)
+    if not hasattr(model, "normalizer") or not hasattr(model, "distribution_head"):
+        raise TypeError(f"expected a fitted LabelEnhancer or a trained LIB model, got {type(model_or_enhancer).__name__}")
+    return model
+
+
+def _hyperparameters(model_or_enhancer, model):
+    if hasattr(model_or_enhancer, "get_params"):
+        return {k: v for k, v in model_or_enhancer.get_params().items() if k != "verbose"}
+    config = model.get_config()
+    return {k: config[k] for k in ("alpha", "beta", "temperature", "latent_dim", "hidden_units", "depth",
+                                   "activation", "assignment", "gap_on", "reduction", "seed") if k in config}
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def write_saved_model(model_or_enhancer, path: Union[str, os.PathLike], *, model_name: Optional[str] = None,
+                      feature_key: FeatureKey = DEFAULT_FEATURE_KEY, label_names=None, data_name=None,
+                      metrics: Optional[Mapping] = None, card_extra: Optional[Mapping] = None) -> Path:
+    """Write one complete SavedModel (signatures, warm-up, model card) at exactly ``path``.
+
+    ``path`` must not exist (or be an empty folder). Everything is written to a staging folder
+    beside it and renamed into place at the end; on any error the staging folder is removed.
+    This is the unversioned writer (a TFX Trainer's ``serving_model_dir``); :func:`export`
+    adds the TF Serving version layout.
+    """
+    import tensorflow as tf
+
+    model = _as_model(model_or_enhancer)
+    target = Path(path)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise VersionExistsError(f"{target} already exists and is not empty; exported models are never overwritten")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.parent / f"{STAGING_PREFIX}{target.name}-{uuid.uuid4().hex[:8]}"
+    try:
+        module = build_serving_module(model, feature_key)
+        tf.saved_model.save(module, str(staging), signatures=signatures(module))
+        extra = staging / ASSETS_EXTRA
+        extra.mkdir(exist_ok=True)
+        write_warmup_requests(extra / WARMUP_FILE, warmup_rows(model), model_name or target.parent.name or "lib",
+                              feature_key)
+        card = model_card(model, label_names=label_names, data_name=data_name,
+                          hyperparameters=_hyperparameters(model_or_enhancer, model), metrics=metrics,
+                          feature_key=feature_key, extra=card_extra)
+        (extra / MODEL_CARD).write_text(json.dumps(card, indent=2, default=_json_default) + "\n")
+        _publish(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def _publish(staging: Path, target: Path):
+    """Rename the finished staging folder to ``target`` (atomic on one file system)."""
+    if target.exists():
+        if not target.is_dir() or any(target.iterdir()):
+            raise VersionExistsError(f"{target} appeared while exporting; it is left as it was")
+        target.rmdir()  # an empty placeholder (e.g. a serving_model_dir made in advance)
+    os.rename(staging, target)
+
+
+def export(model_or_enhancer, base_dir: Union[str, os.PathLike], version: Optional[int] = None, **kwargs) -> Path:
+    """Export a fitted ``LabelEnhancer`` (or trained LIB) as ``base_dir/<version>/``.
+
+    ``version`` defaults to :func:`next_version`; an existing version raises
+    :class:`VersionExistsError`. Keyword arguments go to :func:`write_saved_model`
+    (``feature_key``, ``label_names``, ``data_name``, ``metrics``, ``card_extra``).
+    Returns the version folder.
+    """
+    base = Path(base_dir)
+    if version is None:
+        version = next_version(base)
+    if isinstance(version, bool) or not isinstance(version, (int, np.integer)) or version < 1:
+        raise ValueError(f"version must be a positive integer, got {version!r}")
+    target = base / str(int(version))
+    if target.exists():
+        raise VersionExistsError(f"version {int(version)} already exists at {target}; versions are never "
+                                 f"overwritten (the next free one is {next_version(base)})")
+    kwargs.setdefault("model_name", base.name)
+    return write_saved_model(model_or_enhancer, target, **kwargs)
+
+
+def folder_size(path: Union[str, os.PathLike]) -> int:
+    """Total bytes of the files under ``path``."""
+    return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
+
+
+# -- command line -----------------------------------------------------------------------------
+def _read_hparams(path) -> dict:
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"--hparams: no file at {file}")
+    try:
+        values = json.loads(file.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"--hparams {file}: not valid JSON ({error})") from None
+    if isinstance(values, dict) and isinstance(values.get("values"), dict) and "space" in values:
+        values = values["values"]  # a keras_tuner HyperParameters config (what the TFX Tuner writes)
+    if not isinstance(values, dict):
+        raise ValueError(f"--hparams {file}: expected a JSON object of LabelEnhancer parameters")
+    return values
+
+
+def _preset_hparams(name) -> dict:
+    import importlib.util
+
+    if importlib.util.find_spec("lib_tf.tuning") is None:
+        raise ValueError("--preset needs lib_tf.tuning (hyper-parameter presets), which this version of lib_tf "
+                         "does not have yet; give the parameters with --hparams FILE instead")
+    from . import tuning
+
+    for getter in ("get_preset", "preset", "load_preset"):
+        if callable(getattr(tuning, getter, None)):
+            return dict(getattr(tuning, getter)(name))
+    presets = getattr(tuning, "PRESETS", None)
+    if isinstance(presets, Mapping):
+        if name not in presets:
+            raise ValueError(f"--preset {name!r} is not known; known presets: {sorted(presets)}")
+        return dict(presets[name])
+    raise ValueError("lib_tf.tuning offers no presets (no get_preset or PRESETS); use --hparams FILE")
+
+
+def _cmd_export(args) -> int:
+    from .data import load_ldl
+    from .enhancer import LabelEnhancer
+    from .metrics import score
+
+    if bool(args.dataset) == bool(args.mat):
+        raise ValueError("give exactly one of --dataset NAME or --mat PATH")
+    if args.preset and args.hparams:
+        raise ValueError("give --preset or --hparams, not both")
+    if args.version is not None and args.version < 1:
+        raise ValueError(f"--version must be a positive integer, got {args.version}")
+    hparams = _preset_hparams(args.preset) if args.preset else _read_hparams(args.hparams) if args.hparams else {}
+    dataset = load_ldl(args.dataset or args.mat)
+    out = Path(args.out or Path("saved_models") / dataset.name.lower())
+    version = args.version or next_version(out)
+    if (out / str(version)).exists():
+        raise ValueError(f"version {version} already exists at {out / str(version)}; versions are never "
+                         f"overwritten (the next free one is {next_version(out)})")
+    feature_key = args.feature_key.split(",") if "," in args.feature_key else args.feature_key
+    label_names = args.label_names.split(",") if args.label_names else None
+    if label_names is not None and len(label_names) != dataset.n_labels:
+        raise ValueError(f"--label-names has {len(label_names)} names but {dataset.name} has {dataset.n_labels} labels")
+    enhancer = LabelEnhancer(seed=0).set_params(**hparams)  # unknown names: a clear ValueError
+    if not args.quiet:
+        print(dataset)
+        enhancer.set_params(verbose=1)
+    start = time.perf_counter()
+    enhancer.fit(dataset.features, dataset.logical_labels)
+    trained = time.perf_counter() - start
+    metrics = None
+    if dataset.distributions is not None:
+        metrics = {name: float(value) for name, value in score(dataset.distributions, enhancer.distributions_).items()}
+    start = time.perf_counter()
+    try:
+        path = export(enhancer, out, version, feature_key=feature_key, label_names=label_names,
+                      data_name=dataset.name, metrics=metrics,
+                      card_extra={"train_seconds": round(trained, 2), "n_train": dataset.n_instances})
+    except VersionExistsError as error:
+        raise ValueError(str(error)) from None
+    seconds = time.perf_counter() - start
+    if metrics and not args.quiet:
+        print("training-set recovery: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
+    print(f"trained in {trained:.1f} s; exported version {path.name} to {path} in {seconds:.1f} s "
+          f"({folder_size(path) / 1e6:.2f} MB); serve with: tensorflow_model_server --model_name={out.name} "
+          f"--model_base_path={out.resolve()}")
+    return 0
+
+
+def add_export_parser(subparsers):
+    """Register ``lib-tf export`` on the ``lib-tf`` sub-command parser."""
+    parser = subparsers.add_parser(
+        "export", help="train LIB and export it for TensorFlow Serving",
+        description="Fit LIB on a data set and write a versioned SavedModel (TF Serving layout "
+                    "OUT/<version>/saved_model.pb) with the signatures serving_default (raw features) and "
+                    "serving_examples (serialized tf.Example), warm-up requests and a model card.")
+    source = parser.add_argument_group("input (one of)")
+    source.add_argument("--dataset", help="data set name, looked up in $LIB_TF_DATA (Artificial is built in)")
+    source.add_argument("--mat", help="path of a Geng-format .mat file")
+    params = parser.add_argument_group("parameters (at most one of)")
+    params.add_argument("--hparams", metavar="FILE",
+                        help="JSON object of LabelEnhancer parameters, e.g. {\"alpha\": 0.01, \"beta\": 1, \"epochs\": 50} "
+                             "(alpha weights the gap term, beta the KL term); a keras_tuner "
+                             "HyperParameters config is accepted too")
+    params.add_argument("--preset", help="a named preset of lib_tf.tuning (needs the tuning module)")
+    parser.add_argument("--out", help="model base folder (default saved_models/<data set name>)")
+    parser.add_argument("--version", type=int, help="version number (default: the next free one; "
+                                                     "an existing version is never overwritten)")
+    parser.add_argument("--feature-key", default=DEFAULT_FEATURE_KEY,
+                        help="tf.Example key of the features for serving_examples (default 'features'); "
+                             "a comma-separated list of d names reads one scalar feature per column")
+    parser.add_argument("--label-names", help="comma-separated label names for the model card")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.set_defaults(func=_cmd_export)
+    return parser
