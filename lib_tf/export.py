@@ -161,10 +161,12 @@ def build_serving_module(model, feature_key: FeatureKey = DEFAULT_FEATURE_KEY):
             # The signature's static shape is not enforced when a server feeds a tensor, so the
             # width is checked at run time; n * width == size cannot be constant-folded away.
             rows = tf.shape(features, out_type=tf.int64)[0]
-            tf.debugging.assert_equal(
+            check = tf.debugging.assert_equal(
                 tf.size(features, out_type=tf.int64), rows * width,
                 message=f"LIB serving: '{FEATURES_INPUT}' must be float32 of shape [batch, {width}] "
                         f"(raw features, {width} per instance); got another width")
+            with tf.control_dependencies([check]):
+                features = tf.identity(features)
             standardized = (features - self.mean) / self.std
             encoded = tf.cast(self._dense(standardized, "encoder"), tf.float32)
             latent = encoded[:, :latent_dim]  # the posterior mean mu_h: deterministic read-out
@@ -180,11 +182,12 @@ def build_serving_module(model, feature_key: FeatureKey = DEFAULT_FEATURE_KEY):
             if isinstance(keys, str):
                 parsed = tf.io.parse_example(examples, {keys: tf.io.RaggedFeature(tf.float32)})[keys]
                 lengths = parsed.row_lengths()
-                tf.debugging.assert_equal(
+                check = tf.debugging.assert_equal(
                     lengths, tf.fill(tf.shape(lengths), tf.constant(width, lengths.dtype)),
                     message=f"LIB serving: every tf.Example needs exactly {width} float values under the "
                             f"feature key '{keys}'")
-                features = tf.reshape(parsed.flat_values, [-1, width])
+                with tf.control_dependencies([check]):
+                    features = tf.reshape(parsed.flat_values, [-1, width])
             else:
                 spec = {key: tf.io.FixedLenFeature([], tf.float32) for key in keys}
                 parsed = tf.io.parse_example(examples, spec)
@@ -403,7 +406,7 @@ def _read_hparams(path) -> dict:
         values = values["values"]  # a keras_tuner HyperParameters config (what the TFX Tuner writes)
     if not isinstance(values, dict):
         raise ValueError(f"--hparams {file}: expected a JSON object of LabelEnhancer parameters")
-    return values
+    return {k: v for k, v in values.items() if "/" not in k}  # drop tuner bookkeeping ("tuner/epochs")
 
 
 def _preset_hparams(name) -> dict:

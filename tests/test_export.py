@@ -1,0 +1,197 @@
+"""SavedModel export for TF Serving: layout, signatures, TF-only loading, versions, crashes."""
+import hashlib
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from lib_tf import export
+from lib_tf.cli import main
+from lib_tf.enhancer import LabelEnhancer
+
+ROOT = Path(__file__).resolve().parents[1]
+D, C = 5, 3
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    rng = np.random.default_rng(0)
+    X = rng.normal(loc=3.0, scale=2.0, size=(40, D))  # far from standardised: the graph must standardise
+    L = (rng.random((40, C)) > 0.5).astype(float)
+    L[:, 0] = 1
+    return LabelEnhancer(epochs=2, hidden_units=8, latent_dim=4, seed=0).fit(X, L), X
+
+
+@pytest.fixture(scope="module")
+def exported(fitted, tmp_path_factory):
+    enhancer, _ = fitted
+    base = tmp_path_factory.mktemp("export") / "toy"
+    path = export.export(enhancer, base, label_names=["a", "b", "c"], data_name="synthetic",
+                         metrics={"Chebyshev": 0.5})
+    return base, path
+
+
+@pytest.fixture(scope="module")
+def loaded(exported):
+    return tf.saved_model.load(str(exported[1]))
+
+
+def _tree_digest(folder: Path) -> dict:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_layout_card_and_warmup(exported):
+    base, path = exported
+    assert path == base / "1" and (path / "saved_model.pb").is_file() and (path / "variables").is_dir()
+    card = export.read_model_card(path)
+    assert card["d"] == D and card["c"] == C and card["label_names"] == ["a", "b", "c"]
+    assert card["alpha"] == 0.001 and card["beta"] == 1.0 and card["temperature"] == 1.0
+    assert card["training_data"] == "synthetic" and card["metrics"] == {"Chebyshev": 0.5}
+    assert card["lib_tf_version"] and card["hyperparameters"]["hidden_units"] == 8
+    records = list(tf.data.TFRecordDataset(str(path / "assets.extra" / "tf_serving_warmup_requests")))
+    assert len(records) == 2
+
+
+def test_tf_only_process_reproduces_transform_through_both_signatures(fitted, exported, tmp_path):
+    enhancer, X = fitted
+    new = np.random.default_rng(5).normal(loc=3.0, scale=2.0, size=(17, D))  # unseen raw features
+    np.save(tmp_path / "x.npy", new)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = subprocess.run([sys.executable, str(ROOT / "lib_tf" / "tf_only_check.py"), str(exported[1]),
+                             str(tmp_path / "x.npy"), str(tmp_path / "out.npz")],
+                            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr[-2000:]
+    assert "TF-ONLY OK" in result.stdout and "by loading and running the model: []" in result.stdout
+    out = np.load(tmp_path / "out.npz")
+    expected, gap = enhancer.transform(new), enhancer.gap_deviation(new)
+    for prefix in ("default", "examples"):
+        np.testing.assert_allclose(out[f"{prefix}_label_distribution"], expected, atol=1e-5, rtol=0)
+        np.testing.assert_allclose(out[f"{prefix}_gap_deviation"][:, 0], gap, atol=1e-5, rtol=0)
+        np.testing.assert_allclose(out[f"{prefix}_label_distribution"].sum(1), 1, atol=1e-5)
+
+
+def test_saved_model_cli_lists_both_signatures(exported, capsys):
+    from tensorflow.python.tools import saved_model_cli
+
+    saved_model_cli._show_all(str(exported[1]))  # what `saved_model_cli show --all --dir DIR` prints
+    shown = capsys.readouterr().out
+    for text in ("signature_def['serving_default']", "signature_def['serving_examples']",
+                 "inputs['features'] tensor_info", f"shape: (-1, {D})", "inputs['examples'] tensor_info",
+                 "dtype: DT_STRING", "outputs['label_distribution']", f"shape: (-1, {C})",
+                 "outputs['gap_deviation']", "shape: (-1, 1)"):
+        assert text in shown, text
+
+
+def test_wrong_width_or_dtype_is_a_clear_error(fitted, loaded):
+    _, X = fitted
+    default, by_example = loaded.signatures["serving_default"], loaded.signatures["serving_examples"]
+    with pytest.raises(tf.errors.InvalidArgumentError, match=rf"features.{{0,2}} must be float32 of shape \[batch, {D}\]"):
+        default(features=tf.constant(X[:, :-1], tf.float32))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="expected to be a float tensor but is a double"):
+        default(features=tf.constant(X))
+    with pytest.raises(tf.errors.InvalidArgumentError, match=f"exactly {D} float values under the feature key .{{0,2}}features"):
+        by_example(examples=tf.constant(export.serialize_examples(X[:, :-1])))
+    as_ints = tf.train.Example(features=tf.train.Features(feature={
+        "features": tf.train.Feature(int64_list=tf.train.Int64List(value=[1] * D))})).SerializeToString()
+    with pytest.raises(tf.errors.InvalidArgumentError, match="(?i)data types? don't match|type"):
+        by_example(examples=tf.constant([as_ints]))
+
+
+def test_second_export_is_version_2_and_version_1_stays_byte_identical(fitted, tmp_path):
+    enhancer, X = fitted
+    base = tmp_path / "m"
+    first = export.export(enhancer, base)
+    before = _tree_digest(first)
+    second = export.export(enhancer, base)
+    assert (first.name, second.name) == ("1", "2") and export.existing_versions(base) == [1, 2]
+    assert _tree_digest(first) == before
+    with pytest.raises(export.VersionExistsError, match="never overwritten"):
+        export.export(enhancer, base, version=1)
+    assert _tree_digest(first) == before
+    assert export.export(enhancer, base, version=7).name == "7" and export.next_version(base) == 8
+
+
+def test_crash_mid_export_leaves_no_partial_version(fitted, tmp_path, monkeypatch):
+    enhancer, _ = fitted
+    base = tmp_path / "m"
+    export.export(enhancer, base)
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt("simulated crash while writing the warm-up file")
+
+    monkeypatch.setattr(export, "write_warmup_requests", crash)
+    with pytest.raises(KeyboardInterrupt):
+        export.export(enhancer, base)
+    assert sorted(p.name for p in base.iterdir()) == ["1"]  # no version 2, no staging folder left
+    # A process killed outright (no clean-up) leaves at most a hidden staging folder, which
+    # TF Serving and next_version ignore: it is never a version.
+    (base / f"{export.STAGING_PREFIX}2-deadbeef").mkdir()
+    (base / f"{export.STAGING_PREFIX}2-deadbeef" / "saved_model.pb").write_bytes(b"partial")
+    assert export.existing_versions(base) == [1] and export.next_version(base) == 2
+
+
+def test_feature_key_list_reads_one_scalar_feature_per_column(fitted, tmp_path):
+    enhancer, X = fitted
+    keys = [f"x{i}" for i in range(D)]
+    path = export.write_saved_model(enhancer, tmp_path / "exact", feature_key=keys)
+    assert export.read_model_card(path)["signatures"]["serving_examples"]["feature_key"] == keys
+    out = tf.saved_model.load(str(path)).signatures["serving_examples"](
+        examples=tf.constant(export.serialize_examples(X, keys)))
+    np.testing.assert_allclose(out["label_distribution"].numpy(), enhancer.transform(X), atol=1e-5)
+    with pytest.raises(ValueError, match=f"needs {D} distinct"):
+        export.write_saved_model(enhancer, tmp_path / "bad", feature_key=["x0", "x1"])
+    with pytest.raises(export.VersionExistsError):
+        export.write_saved_model(enhancer, path)
+
+
+def test_cli_export_and_its_errors(tmp_path, capsys):
+    hparams = tmp_path / "h.json"
+    hparams.write_text(json.dumps({"epochs": 1, "hidden_units": 8, "latent_dim": 4, "alpha": 1, "beta": 10}))
+    out = tmp_path / "artificial"
+    args = ["export", "--dataset", "Artificial", "--hparams", str(hparams), "--out", str(out), "--quiet"]
+    assert main(args) == 0
+    assert "exported version 1" in capsys.readouterr().out
+    card = export.read_model_card(out / "1")
+    assert card["training_data"] == "Artificial" and card["alpha"] == 1 and card["beta"] == 10
+    assert set(card["metrics"]) >= {"Chebyshev", "Kullback-Leibler"}
+    assert main(args + ["--version", "1"]) == 2
+    assert "already exists" in capsys.readouterr().err
+    hparams.write_text(json.dumps({"alpah": 1}))
+    assert main(args) == 2
+    assert "invalid parameter 'alpah'" in capsys.readouterr().err
+    if importlib.util.find_spec("lib_tf.tuning") is None:
+        assert main(["export", "--dataset", "Artificial", "--preset", "paper", "--out", str(out)]) == 2
+        assert "needs lib_tf.tuning" in capsys.readouterr().err
+    assert export.existing_versions(out) == [1]
+
+
+def test_committed_toy_model_serves(tmp_path):
+    base = ROOT / "saved_models" / "artificial"
+    if not base.is_dir():
+        pytest.skip("saved_models/artificial not generated (make saved-model)")
+    version = base / str(export.existing_versions(base)[-1])
+    card = export.read_model_card(version)
+    assert card["training_data"] == "Artificial" and card["d"] == 3 and card["c"] == 3
+    out = tf.saved_model.load(str(version)).signatures["serving_default"](
+        features=tf.constant([[0.0, 0.0, 0.0], [1.0, -1.0, 0.0]], tf.float32))
+    np.testing.assert_allclose(out["label_distribution"].numpy().sum(1), 1, atol=1e-5)
+    assert export.folder_size(version) < 1_000_000
+
+
+def test_full_size_sbu_3dfe_export_is_fast_and_small(data_dir, tmp_path):
+    from lib_tf.data import load_ldl
+
+    data = load_ldl(data_dir / "SBU_3DFE.mat")
+    enhancer = LabelEnhancer(epochs=1, seed=0).fit(data.features, data.logical_labels)  # paper-size networks
+    start = time.perf_counter()
+    path = export.export(enhancer, tmp_path / "sbu")
+    assert time.perf_counter() - start < 10
+    assert export.folder_size(path) < 5_000_000
