@@ -1,0 +1,597 @@
+"""Hyper-parameter search for LIB with Keras Tuner, and the settings it ships (presets).
+
+What is searched (:class:`LIBHyperModel`): alpha (weight of the **gap** term) and beta
+(weight of the **KL** term), both log-uniform on [1e-3, 10]; the learning rate (log-uniform);
+the latent size and hidden width (choices); the batch size (choice); the number of epochs
+within a budget (log-uniform integer; Hyperband sets it itself); and the read-out
+temperature T of ``softmax(z / T)``, which does not change training (the gap is on the
+logits) and is therefore *picked per trial* after training, on the signal the objective may
+use, instead of being searched (``temperature="search"`` makes it an ordinary choice).
+
+Objectives, each named by what it uses:
+
+``revealed`` (metric ``revealed_kl``, minimised)
+    The ground-truth distributions of a revealed share of the instances (default 10%,
+    ``np.random.default_rng(seed).permutation(n)[:round(share * n)]``). Each trial trains on
+    the features and logical labels of *all* instances (LE is transductive), picks T on the
+    revealed share with :func:`lib_tf.model.temperature.select_temperature`, and scores
+    KL(D || softmax(z / T)) on that share. Nothing about the other instances' ground truth is
+    used; every figure we report is on them.
+
+``unsupervised`` (metric ``heldout_consistency``, minimised)
+    No ground truth at all. The instances are split (default 20% held out, same permutation
+    rule); a trial trains on the logical labels of the rest and, on the held-out instances,
+    measures how far ``softmax(z / T)`` is from being binarised back into their logical
+    labels by the field's rule (DESIGN.md: sort, mark until the cumulative degree exceeds
+    0.5). Per instance with relevant set R: ``max(0, max_{j not in R} d_j - min_{j in R} d_j)``
+    (relevant labels must rank first) ``+ max(0, 0.5 - d(R))`` (R must hold more than half
+    the mass) ``+ max(0, d(R) - min_{j in R} d_j - 0.5)`` (the last relevant label must be
+    needed). T is picked by the same loss on the training instances. The score checks what
+    the logical labels can check: order and flatness, not the degrees inside R.
+
+    How well it tracks recovery quality (measured by ``benchmarks/tuning_benchmark.py
+    --section unsupervised``; figures in ``benchmarks/TUNING.md``): see the table there.
+    In short it is a weak signal: the Spearman correlation between the held-out consistency
+    of a trial and that trial's true KL on all instances was {see TUNING.md} across the
+    trials of a random search; use ``revealed`` when any ground truth can be had.
+
+Budget: a trial is as costly as its epochs times the data size. ``max_epochs`` bounds the
+epochs of every trial (Hyperband's ``max_epochs``); the default gives about 2000 Adam
+steps at batch 128, like :class:`lib_tf.LabelEnhancer`.
+
+Tuners: ``make_tuner("random" | "bayesian" | "hyperband", ...)`` returns a stock Keras Tuner
+tuner (RandomSearch, BayesianOptimization, Hyperband) over :class:`LIBHyperModel`; its oracle
+state lives in ``directory/project_name`` so an interrupted search resumes
+(``overwrite=False``; finished trials are not repeated). Keras Tuner treats ``seed=0`` as
+"no seed", so the oracle gets ``seed + 1``.
+
+Parallel search (Keras Tuner's chief/worker mode): start the same ``lib-tf tune`` command
+(same ``--out``) once as the chief and once per worker, with::
+
+    KERASTUNER_ORACLE_IP=127.0.0.1 KERASTUNER_ORACLE_PORT=8000 KERASTUNER_TUNER_ID=chief lib-tf tune ...
+    KERASTUNER_ORACLE_IP=127.0.0.1 KERASTUNER_ORACLE_PORT=8000 KERASTUNER_TUNER_ID=tuner0 lib-tf tune ...
+    KERASTUNER_ORACLE_IP=127.0.0.1 KERASTUNER_ORACLE_PORT=8000 KERASTUNER_TUNER_ID=tuner1 lib-tf tune ...
+
+The chief only serves the oracle (gRPC on IP:PORT; use the chief's address on other
+machines, and a shared ``--out`` folder, or copy the best trial afterwards); workers run
+trials and return when the oracle has no more; the chief returns when every worker has
+finished, and writes the best hyper-parameters. ``tests/test_tuning.py`` runs a chief and a
+worker on 127.0.0.1.
+
+Files: ``save_hparams`` / :func:`load_hparams` write and validate a *plain JSON dict of
+LabelEnhancer constructor arguments* (shared with ``lib-tf enhance --hparams`` and
+``lib-tf export --hparams``); :func:`preset_params` reads the shipped ``presets.json``.
+"""
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .baselines.reference import TEMPERATURE_GRID
+
+OBJECTIVES = {"revealed": "revealed_kl", "unsupervised": "heldout_consistency"}
+TUNERS = ("random", "bayesian", "hyperband")
+PRESETS_FILE = Path(__file__).resolve().parent / "presets.json"
+HPARAMS_FILE = "best_hparams.json"
+SUMMARY_FILE = "search_summary.json"
+#: Default search space; every entry can be overridden through ``LIBHyperModel(space=...)``.
+DEFAULT_SPACE = {
+    "alpha": (1e-3, 10.0),
+    "beta": (1e-3, 10.0),
+    "learning_rate": (3e-4, 1e-2),
+    "latent_dim": (16, 32, 64, 128, 256),
+    "hidden_units": (32, 64, 128, 256),
+    "batch_size": (32, 64, 128, 256),
+}
+
+
+# -- splits and objective functions (NumPy) ----------------------------------------------
+def split_instances(n: int, share: float, seed: int = 0):
+    """(first, rest): ``np.random.default_rng(seed).permutation(n)`` cut at ``round(share n)``
+    (at least one); the same rule as ``lib-tf enhance --reveal`` and the LIB benchmark."""
+    if not 0 < share < 1:
+        raise ValueError(f"share must lie in (0, 1), got {share}")
+    order = np.random.default_rng(seed).permutation(n)
+    cut = max(1, int(round(share * n)))
+    return np.sort(order[:cut]), np.sort(order[cut:])
+
+
+def consistency_loss(distributions, logical_labels, average: bool = True):
+    """How far ``distributions`` (n, c) are from binarising (cumulative degree > 0.5) into
+    ``logical_labels`` (n, c); 0 when they binarise exactly into them (see module doc)."""
+    D = np.asarray(distributions, dtype=np.float64)
+    relevant = np.asarray(logical_labels) > 0.5
+    big = 2.0
+    min_relevant = np.where(relevant, D, big).min(axis=1)
+    max_irrelevant = np.where(relevant, -big, D).max(axis=1)
+    mass = np.where(relevant, D, 0.0).sum(axis=1)
+    has_irrelevant = (~relevant).any(axis=1)
+    loss = (np.where(has_irrelevant, np.maximum(0.0, max_irrelevant - min_relevant), 0.0)
+            + np.where(has_irrelevant, np.maximum(0.0, 0.5 - mass), 0.0)
+            + np.maximum(0.0, mass - min_relevant - 0.5))
+    return float(loss.mean()) if average else loss
+
+
+def select_temperature_unsupervised(logits, logical_labels, grid=TEMPERATURE_GRID) -> float:
+    """The T of ``grid`` whose ``softmax(logits / T)`` has the lowest :func:`consistency_loss`
+    against the logical labels (no ground truth used); ties go to the earlier grid value."""
+    from .model.temperature import softmax_with_temperature
+
+    values = [consistency_loss(softmax_with_temperature(logits, t), logical_labels) for t in grid]
+    return float(grid[int(np.argmin(values))])
+
+
+# -- the hypermodel -----------------------------------------------------------------------
+def _keras_tuner():
+    try:
+        import keras_tuner
+    except ImportError as error:  # pragma: no cover - keras-tuner is a requirement
+        raise ImportError("lib_tf.tuning needs keras-tuner (pip install 'keras-tuner[bayesian]' tensorboard)") from error
+    return keras_tuner
+
+
+def default_max_epochs(n_instances: int) -> int:
+    """About 2000 Adam steps at batch 128 (LabelEnhancer's automatic count), 20 to 300 epochs."""
+    from .enhancer import auto_epochs
+
+    return auto_epochs(n_instances, 128)
+
+
+def __getattr__(name):
+    # Keras Tuner (and with it TensorFlow) loads on first use of the hypermodel, so that the
+    # command line and the hyper-parameter files stay light.
+    if name == "LIBHyperModel":
+        cls = _make_hypermodel_class()
+        globals()[name] = cls
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _make_hypermodel_class():
+    class LIBHyperModel(_keras_tuner().HyperModel):
+        """A Keras Tuner ``HyperModel`` over :class:`lib_tf.model.LIB`.
+
+        Parameters
+        ----------
+        n_labels: c.
+        objective: ``"revealed"`` or ``"unsupervised"`` (see the module doc).
+        max_epochs: largest number of epochs of a trial (the budget); ``min_epochs`` the smallest.
+        search_epochs: whether ``epochs`` is a hyper-parameter (False under Hyperband, which
+            sets the epochs of each trial itself).
+        temperature: ``"select"`` (picked per trial after training, on the objective's own
+            signal), ``"search"`` (a choice from the temperature grid) or a fixed number.
+        space: overrides of :data:`DEFAULT_SPACE` (ranges for alpha, beta, learning_rate;
+            choices for latent_dim, hidden_units, batch_size). A one-element tuple fixes a value.
+        fixed: further LabelEnhancer arguments passed to every trial unchanged
+            (``depth``, ``activation``, ``assignment``, ...).
+        seed: seeds every trial's initialisation and shuffling (the same for all trials, so
+            trials differ by their settings only, and a refit with the best settings and this
+            seed repeats the best trial).
+
+        ``fit(hp, model, X, L, distributions=None, share=..., split_seed=...)`` trains one trial
+        and returns its metrics: the objective, ``temperature`` (the T used) and
+        ``train_seconds``. ``best_hparams(trial)`` turns a trial into LabelEnhancer arguments.
+        """
+
+        def __init__(self, n_labels: int, objective: str = "revealed", max_epochs: int = 300, min_epochs: int = None,
+                     search_epochs: bool = True, temperature="select", space=None, fixed=None, seed: int = 0, **kwargs):
+            super().__init__(name=kwargs.pop("name", "lib"), **kwargs)
+            if objective not in OBJECTIVES:
+                raise ValueError(f"objective must be one of {tuple(OBJECTIVES)}, got {objective!r}")
+            if not (isinstance(temperature, (int, float)) and temperature > 0) and temperature not in ("select", "search"):
+                raise ValueError(f"temperature must be 'select', 'search' or a positive number, got {temperature!r}")
+            if int(max_epochs) < 1:
+                raise ValueError(f"max_epochs must be positive, got {max_epochs}")
+            unknown = set(space or {}) - set(DEFAULT_SPACE)
+            if unknown:
+                raise ValueError(f"unknown search-space entries {sorted(unknown)}; known: {sorted(DEFAULT_SPACE)}")
+            self.n_labels = int(n_labels)
+            self.objective = objective
+            self.max_epochs = int(max_epochs)
+            self.min_epochs = max(1, min(self.max_epochs, int(min_epochs) if min_epochs else max(1, self.max_epochs // 10)))
+            self.search_epochs = search_epochs
+            self.temperature = temperature
+            self.space = {**DEFAULT_SPACE, **(space or {})}
+            self.fixed = dict(fixed or {})
+            self.seed = int(seed)
+
+        @property
+        def metric(self) -> str:
+            return OBJECTIVES[self.objective]
+
+        def _float(self, hp, name):
+            low, high = (self.space[name] * 2)[:2] if len(self.space[name]) == 1 else self.space[name]
+            if low == high:
+                return hp.Fixed(name, float(low))
+            return hp.Float(name, float(low), float(high), sampling="log")
+
+        def _choice(self, hp, name):
+            values = [int(v) for v in self.space[name]]
+            return hp.Fixed(name, values[0]) if len(values) == 1 else hp.Choice(name, values)
+
+        def trial_params(self, hp) -> dict:
+            """LabelEnhancer arguments of a trial (declaring the hyper-parameters on ``hp``)."""
+            params = dict(self.fixed)
+            params.update(alpha=self._float(hp, "alpha"), beta=self._float(hp, "beta"),
+                          learning_rate=self._float(hp, "learning_rate"),
+                          latent_dim=self._choice(hp, "latent_dim"), hidden_units=self._choice(hp, "hidden_units"),
+                          batch_size=self._choice(hp, "batch_size"), seed=self.seed)
+            if self.search_epochs:
+                if self.min_epochs == self.max_epochs:
+                    params["epochs"] = hp.Fixed("epochs", self.max_epochs)
+                else:
+                    params["epochs"] = hp.Int("epochs", self.min_epochs, self.max_epochs, sampling="log")
+            else:
+                params["epochs"] = int(hp.values.get("tuner/epochs", self.max_epochs))
+            if self.temperature == "search":
+                params["temperature"] = hp.Choice("temperature", list(TEMPERATURE_GRID))
+            elif self.temperature != "select":
+                params["temperature"] = float(self.temperature)
+            return params
+
+        def build(self, hp):
+            import keras
+
+            from .model import LIB
+
+            params = self.trial_params(hp)
+            # As LabelEnhancer.fit does, so that a refit with these settings repeats the trial.
+            keras.utils.set_random_seed(self.seed)
+            names = ("alpha", "beta", "temperature", "latent_dim", "hidden_units", "depth", "activation", "assignment",
+                     "gap_on", "reduction", "pretrain_epochs", "network_dtype", "seed")
+            return LIB(self.n_labels, **{k: params[k] for k in names if k in params})
+
+        def fit(self, hp, model, x, y, distributions=None, share=None, split_seed=0, epochs=None, initial_epoch=0,
+                callbacks=None, verbose=0, **unused):
+            import keras
+
+            from .data.pipeline import repeated_batches
+            from .enhancer import MIN_STEPS_PER_CALL
+            from .model.temperature import select_temperature, softmax_with_temperature
+
+            params = self.trial_params(hp)
+            X, L = np.asarray(x, np.float32), np.asarray(y, np.float32)
+            share = (0.1 if self.objective == "revealed" else 0.2) if share is None else share
+            first, rest = split_instances(len(X), share, split_seed)
+            if self.objective == "revealed":
+                if distributions is None:
+                    raise ValueError("the 'revealed' objective needs the ground-truth distributions of the revealed share")
+                train = np.arange(len(X))
+            else:
+                train = rest  # held-out instances are `first`; their logical labels are not trained on
+            total = int(epochs if epochs is not None else params["epochs"])
+            todo = total - int(initial_epoch)
+            start = time.perf_counter()
+            if todo > 0:
+                if float(model.standardization_adapted.numpy()) == 0.0:
+                    model.adapt(X[train])
+                batch_size = params["batch_size"]
+                dataset, steps_per_epoch = repeated_batches(X[train], L[train], batch_size, self.seed)
+                wanted = 1 if params.get("pretrain_epochs") else math.ceil(MIN_STEPS_PER_CALL / steps_per_epoch)
+                per_call = max(k for k in range(1, min(wanted, todo) + 1) if todo % k == 0)
+                model.compile(keras.optimizers.Adam(params["learning_rate"]), steps_per_execution=per_call * steps_per_epoch)
+                model.fit(dataset, epochs=todo // per_call, steps_per_epoch=per_call * steps_per_epoch, shuffle=False,
+                          verbose=0)
+            seconds = time.perf_counter() - start
+            logits = model.predict_logits(X)
+            if self.objective == "revealed":
+                D = np.asarray(distributions, np.float64)
+                t = params.get("temperature") or select_temperature(logits[first], D[first])
+                from .metrics import kullback_leibler
+
+                value = kullback_leibler(D[first], softmax_with_temperature(logits[first], t))
+            else:
+                t = params.get("temperature") or select_temperature_unsupervised(logits[train], L[train])
+                value = consistency_loss(softmax_with_temperature(logits[first], t), L[first])
+            model.set_temperature(float(t))
+            metrics = {self.metric: float(value), "temperature": float(t), "train_seconds": float(seconds)}
+            # Keras Tuner's checkpoint callback (Hyperband continues trials from it): save once.
+            for callback in callbacks or []:
+                if hasattr(callback, "_save_model") and hasattr(callback, "filepath"):
+                    callback.set_model(model)
+                    callback.on_epoch_end(total - 1, logs=dict(metrics))
+            return metrics
+
+        def best_hparams(self, trial) -> dict:
+            """LabelEnhancer constructor arguments of a finished trial (a plain dict)."""
+            from .enhancer import LabelEnhancer
+
+            values = trial.hyperparameters.values
+            params = dict(self.fixed)
+            for name in ("alpha", "beta", "learning_rate"):
+                params[name] = float(values[name])
+            for name in ("latent_dim", "hidden_units", "batch_size"):
+                params[name] = int(values[name])
+            params["epochs"] = int(values["epochs"] if "epochs" in values else values.get("tuner/epochs", self.max_epochs))
+            temperature = values.get("temperature") if self.temperature == "search" else None
+            if temperature is None:
+                temperature = trial.metrics.get_last_value("temperature") if self.temperature == "select" else self.temperature
+            params["temperature"] = float(temperature)
+            params["seed"] = self.seed
+            return validate_hparams(params, LabelEnhancer)
+
+    return LIBHyperModel
+
+
+# -- tuners ---------------------------------------------------------------------------------
+def _tuner_class(kind: str):
+    kt = _keras_tuner()
+    base = {"random": kt.RandomSearch, "bayesian": kt.BayesianOptimization, "hyperband": kt.Hyperband}[kind]
+
+    class ReportingTuner(base):
+        """The stock tuner, plus a call of ``self.progress(trial)`` after every trial."""
+
+        progress = None
+
+        def on_trial_end(self, trial):
+            super().on_trial_end(trial)
+            if self.progress is not None:
+                self.progress(self, trial)
+
+    ReportingTuner.__name__ = ReportingTuner.__qualname__ = f"Reporting{base.__name__}"
+    return ReportingTuner
+
+
+def make_tuner(kind: str, n_labels: int, directory, objective: str = "revealed", trials: int = 30,
+               max_epochs: int = 300, seed: int = 0, overwrite: bool = False, project_name: str = "lib",
+               progress=None, hyperband_factor: int = 3, **hypermodel_kwargs):
+    """A Keras Tuner tuner (``kind``: random, bayesian, hyperband) over :class:`LIBHyperModel`.
+
+    ``trials`` bounds the number of trials for every kind (for Hyperband too, whose brackets
+    would otherwise decide). ``seed`` seeds the trials and, as ``seed + 1``, the oracle
+    (Keras Tuner reads 0 as "no seed"). ``progress(tuner, trial)`` is called after each trial.
+    """
+    kt = _keras_tuner()
+    if kind not in TUNERS:
+        raise ValueError(f"tuner must be one of {TUNERS}, got {kind!r}")
+    if int(trials) < 1:
+        raise ValueError(f"trials must be positive, got {trials}")
+    hypermodel = __getattr__("LIBHyperModel")(n_labels, objective=objective, max_epochs=max_epochs, seed=seed,
+                               search_epochs=kind != "hyperband", **hypermodel_kwargs)
+    common = dict(hypermodel=hypermodel, objective=kt.Objective(hypermodel.metric, direction="min"),
+                  directory=str(directory), project_name=project_name, overwrite=overwrite, seed=int(seed) + 1)
+    if kind == "hyperband":
+        tuner = _tuner_class(kind)(max_epochs=int(max_epochs), factor=hyperband_factor, **common)
+        tuner.oracle.max_trials = int(trials)
+    else:
+        tuner = _tuner_class(kind)(max_trials=int(trials), **common)
+        tuner.oracle.max_trials = int(trials)  # a resumed search may be given a new bound
+    tuner.progress = progress
+    return tuner
+
+
+def is_parallel_worker() -> bool:
+    """True in a worker of Keras Tuner's chief/worker mode (KERASTUNER_* variables set)."""
+    return "KERASTUNER_ORACLE_IP" in os.environ and "chief" not in os.environ.get("KERASTUNER_TUNER_ID", "")
+
+
+def completed_trials(tuner):
+    kt = _keras_tuner()
+    return [t for t in tuner.oracle.trials.values() if t.status == kt.engine.trial.TrialStatus.COMPLETED]
+
+
+def best_trial(tuner):
+    """The finished trial with the best objective value (ties: the earlier trial)."""
+    done = completed_trials(tuner)
+    if not done:
+        raise RuntimeError("no finished trial yet")
+    return min(done, key=lambda t: (t.score, t.trial_id))
+
+
+# -- hyper-parameter files --------------------------------------------------------------------
+def _enhancer_arguments(enhancer_class=None):
+    if enhancer_class is None:
+        from .enhancer import LabelEnhancer as enhancer_class
+    return [p for p in inspect.signature(enhancer_class.__init__).parameters if p != "self"]
+
+
+_POSITIVE_FLOATS = ("temperature", "learning_rate")
+_NON_NEGATIVE_FLOATS = ("alpha", "beta")
+_POSITIVE_INTS = ("batch_size", "latent_dim", "hidden_units", "depth")
+
+
+def validate_hparams(params, enhancer_class=None) -> dict:
+    """Check a dict of LabelEnhancer constructor arguments and return a clean copy.
+
+    Unknown names, wrong types and out-of-range values raise ValueError with the name.
+    """
+    if not isinstance(params, dict):
+        raise ValueError(f"hyper-parameters must be a JSON object (a dict of LabelEnhancer arguments), got {type(params).__name__}")
+    known = _enhancer_arguments(enhancer_class)
+    unknown = sorted(set(params) - set(known))
+    if unknown:
+        raise ValueError(f"unknown LabelEnhancer arguments {unknown}; known: {known}")
+    clean = {}
+    for name, value in params.items():
+        if name in _POSITIVE_FLOATS + _NON_NEGATIVE_FLOATS:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, got {value!r}")
+            if value < 0 or (name in _POSITIVE_FLOATS and value == 0):
+                raise ValueError(f"{name} must be {'positive' if name in _POSITIVE_FLOATS else 'non-negative'}, got {value!r}")
+            value = float(value)
+        elif name in _POSITIVE_INTS or name == "epochs":
+            if value is None and name == "epochs":
+                pass
+            elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive integer{' or null' if name == 'epochs' else ''}, got {value!r}")
+        elif name in ("seed",):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                raise ValueError(f"seed must be an integer or null, got {value!r}")
+        clean[name] = value
+    return clean
+
+
+def save_hparams(params: dict, path) -> Path:
+    """Write LabelEnhancer arguments as a plain JSON dict (validated first)."""
+    path = Path(path)
+    clean = validate_hparams(params)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(clean, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def load_hparams(path) -> dict:
+    """Read and validate a JSON file of LabelEnhancer constructor arguments (a plain dict,
+    as written by ``lib-tf tune``); usable as ``LabelEnhancer(**load_hparams(path))``."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no hyper-parameter file at {path}")
+    try:
+        params = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not valid JSON: {error}") from error
+    try:
+        return validate_hparams(params)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from error
+
+
+def load_presets(path=PRESETS_FILE) -> dict:
+    """All shipped presets: ``{name: {"hparams": {...}, "command": ..., ...}}``."""
+    return json.loads(Path(path).read_text())["presets"]
+
+
+def preset_params(name: str) -> dict:
+    """LabelEnhancer arguments of the shipped preset ``name`` (e.g. ``"SJAFFE"``)."""
+    presets = load_presets()
+    if name not in presets:
+        raise ValueError(f"no preset named {name!r}; presets: {sorted(presets)}")
+    return validate_hparams(presets[name]["hparams"])
+
+
+# -- the command line -------------------------------------------------------------------------
+def add_tune_parser(subparsers):
+    """Register ``lib-tf tune`` on the CLI's subparsers."""
+    tune = subparsers.add_parser(
+        "tune", help="search LIB's hyper-parameters with Keras Tuner",
+        description="Search alpha (gap weight), beta (KL weight), learning rate, latent size, hidden width, batch "
+                    "size, epochs and the read-out temperature; write the best as a JSON of LabelEnhancer "
+                    "arguments (use it with `lib-tf enhance --hparams`). Rerunning with the same --out resumes.")
+    source = tune.add_argument_group("input (one of)")
+    source.add_argument("--dataset", help="data set name, looked up in $LIB_TF_DATA")
+    source.add_argument("--mat", help="path of a Geng-format .mat file")
+    tune.add_argument("--tuner", choices=TUNERS, default="bayesian")
+    tune.add_argument("--trials", type=int, default=30, help="most trials (default 30)")
+    tune.add_argument("--objective", choices=tuple(OBJECTIVES), default="revealed",
+                      help="revealed: KL on the ground truth of a revealed share; unsupervised: no ground truth")
+    tune.add_argument("--reveal", type=float, default=None,
+                      help="share revealed (revealed objective, default 0.1) or held out (unsupervised, default 0.2)")
+    tune.add_argument("--max-epochs", type=int, default=None,
+                      help="epochs budget per trial (default: about 2000 Adam steps at batch 128)")
+    tune.add_argument("--min-epochs", type=int, default=None, help="fewest epochs of a trial (default max/10)")
+    tune.add_argument("--seed", type=int, default=0, help="split, initialisation and oracle seed (default 0)")
+    tune.add_argument("--out", default="lib_tf_tuning", help="folder of the search state and best_hparams.json")
+    tune.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming")
+    tune.add_argument("--quiet", action="store_true", help="no line per trial")
+    tune.set_defaults(func=cmd_tune)
+    return tune
+
+
+def _format_trial(tuner, trial, metric):
+    values = trial.hyperparameters.values
+    parts = [f"{name}={values[name]:.3g}" for name in ("alpha", "beta", "learning_rate") if name in values]
+    parts += [f"{name}={values[name]}" for name in ("latent_dim", "hidden_units", "batch_size", "epochs",
+                                                   "tuner/epochs") if name in values]
+    status = str(trial.status).split(".")[-1]
+    if trial.score is None:
+        return f"trial {trial.trial_id} {status}: " + " ".join(parts)
+    done = completed_trials(tuner)
+    best = best_trial(tuner).score if done else trial.score
+    return (f"trial {trial.trial_id} ({len(done)}/{tuner.oracle.max_trials}) {metric}={trial.score:.5f} "
+            f"T={trial.metrics.get_last_value('temperature'):g} "
+            f"{trial.metrics.get_last_value('train_seconds'):.1f}s | best {best:.5f} | " + " ".join(parts))
+
+
+def run_search(dataset, kind="bayesian", trials=30, objective="revealed", reveal=None, seed=0, out="lib_tf_tuning",
+               overwrite=False, max_epochs=None, min_epochs=None, quiet=False, command=None, **hypermodel_kwargs):
+    """Search on an :class:`lib_tf.LDLDataset`; writes ``best_hparams.json`` and
+    ``search_summary.json`` to ``out`` and returns the best LabelEnhancer arguments (or None
+    on a worker of a parallel search)."""
+    out = Path(out)
+    share = reveal if reveal is not None else (0.1 if objective == "revealed" else 0.2)
+    if not 0 < share < 1:
+        raise ValueError(f"--reveal must lie in (0, 1), got {share}")
+    if objective == "revealed" and dataset.distributions is None:
+        raise ValueError("the revealed objective needs ground-truth distributions (use --objective unsupervised)")
+    max_epochs = int(max_epochs or default_max_epochs(dataset.n_instances))
+    metric = OBJECTIVES[objective]
+    state = out / "lib" / "oracle.json"
+    if state.exists() and not overwrite and not quiet:
+        print(f"resuming the search in {out} (pass --overwrite to start afresh)", flush=True)
+
+    def progress(tuner, trial):
+        if not quiet:
+            print(_format_trial(tuner, trial, metric), flush=True)
+
+    tuner = make_tuner(kind, dataset.n_labels, out, objective=objective, trials=trials, max_epochs=max_epochs,
+                       min_epochs=min_epochs, seed=seed, overwrite=overwrite, progress=progress, **hypermodel_kwargs)
+    start = time.perf_counter()
+    tuner.search(dataset.features, dataset.logical_labels, distributions=dataset.distributions, share=share,
+                 split_seed=seed, verbose=0)
+    seconds = time.perf_counter() - start
+    if is_parallel_worker():
+        return None
+    trial = best_trial(tuner)
+    params = tuner.hypermodel.best_hparams(trial)
+    save_hparams(params, out / HPARAMS_FILE)
+    summary = {"data": dataset.name, "source": dataset.source, "tuner": kind, "objective": objective,
+               "metric": metric, "share": share, "seed": seed, "max_epochs": max_epochs,
+               "trials_done": len(completed_trials(tuner)), "best_trial": trial.trial_id,
+               "best_score": trial.score, "this_run_seconds": round(seconds, 1), "hparams": params,
+               "command": command}
+    (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n")
+    return params
+
+
+def cmd_tune(args) -> int:
+    from .data import load_ldl
+
+    if bool(args.dataset) == bool(args.mat):
+        raise ValueError("give exactly one of --dataset NAME or --mat PATH")
+    dataset = load_ldl(args.dataset or args.mat)
+    if not args.quiet:
+        print(dataset, flush=True)
+    command = "lib-tf " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["tune"] else None
+    params = run_search(dataset, kind=args.tuner, trials=args.trials, objective=args.objective, reveal=args.reveal,
+                        seed=args.seed, out=args.out, overwrite=args.overwrite, max_epochs=args.max_epochs,
+                        min_epochs=args.min_epochs, quiet=args.quiet, command=command)
+    if params is not None:
+        print(f"best hyper-parameters: {json.dumps(params)}\nwrote {Path(args.out) / HPARAMS_FILE}; "
+              f"use it with: lib-tf enhance --dataset {dataset.name} --hparams {Path(args.out) / HPARAMS_FILE}")
+    return 0
+
+
+def add_enhance_arguments(enhance):
+    """``--hparams FILE`` and ``--preset NAME`` on ``lib-tf enhance``."""
+    group = enhance.add_argument_group("tuned settings (one of, instead of --alpha/--beta/...)")
+    group.add_argument("--hparams", help="JSON of LabelEnhancer arguments, e.g. best_hparams.json of `lib-tf tune`")
+    group.add_argument("--preset", help="shipped settings for a data set, e.g. SJAFFE (see lib_tf/presets.json)")
+
+
+_ENHANCE_FLAGS = {"alpha": 0.001, "beta": 1.0, "temperature": 1.0, "epochs": None, "batch_size": 128}
+
+
+def enhancer_params_from_args(args) -> dict:
+    """LabelEnhancer arguments for ``lib-tf enhance``: the flags, or ``--hparams``/``--preset``
+    (with ``--seed`` and ``--quiet`` from the command line; a changed ``--alpha``, ``--beta``,
+    ``--temperature``, ``--epochs`` or ``--batch-size`` beside them is an error)."""
+    hparams_file, preset = getattr(args, "hparams", None), getattr(args, "preset", None)
+    if hparams_file and preset:
+        raise ValueError("give --hparams or --preset, not both")
+    verbose = 0 if args.quiet else 1
+    if not (hparams_file or preset):
+        return dict(alpha=args.alpha, beta=args.beta, temperature=args.temperature, epochs=args.epochs,
+                    batch_size=args.batch_size, seed=args.seed, verbose=verbose)
+    changed = [f"--{name.replace('_', '-')}" for name, default in _ENHANCE_FLAGS.items() if getattr(args, name) != default]
+    if changed:
+        raise ValueError(f"{', '.join(changed)} cannot be combined with --hparams/--preset; edit the JSON instead")
+    params = load_hparams(hparams_file) if hparams_file else preset_params(preset)
+    return {**params, "seed": args.seed, "verbose": verbose}
