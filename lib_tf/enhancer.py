@@ -58,6 +58,15 @@ class LabelEnhancer(BaseEnhancer):
         self.seed = seed
         self.verbose = verbose
 
+    @classmethod
+    def from_preset(cls, name: str, **overrides):
+        """A LabelEnhancer with the shipped settings for data set ``name`` (``"SJAFFE"``),
+        found by ``lib-tf tune --objective revealed`` (see ``lib_tf/presets.json``);
+        ``overrides`` replace single settings, e.g. ``seed=1``."""
+        from .tuning import preset_params
+
+        return cls(**{**preset_params(name), **overrides})
+
     def _model_kwargs(self):
         names = ("alpha", "beta", "temperature", "latent_dim", "hidden_units", "depth", "activation",
                  "assignment", "gap_on", "reduction", "pretrain_epochs", "network_dtype", "seed")
