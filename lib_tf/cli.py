@@ -65,8 +65,9 @@ def _cmd_enhance(args) -> int:
     if not 0 <= args.reveal < 1:
         raise ValueError(f"--reveal must lie in [0, 1), got {args.reveal}")
     print(dataset)
-    enhancer = LabelEnhancer(alpha=args.alpha, beta=args.beta, temperature=args.temperature, epochs=args.epochs,
-                             batch_size=args.batch_size, seed=args.seed, verbose=0 if args.quiet else 1)
+    from .tuning import enhancer_params_from_args  # the flags, or --hparams / --preset
+
+    enhancer = LabelEnhancer(**enhancer_params_from_args(args))
     start = time.perf_counter()
     enhancer.fit(dataset.features, dataset.logical_labels)
     seconds = time.perf_counter() - start
@@ -138,13 +139,19 @@ def build_parser() -> argparse.ArgumentParser:
     enhance.add_argument("--overwrite", action="store_true", help="replace a finished result in --out")
     enhance.add_argument("--figure", action="store_true", help="also draw the toy picture (3 labels)")
     enhance.add_argument("--quiet", action="store_true", help="no progress bar")
+    from .tuning import add_enhance_arguments, add_tune_parser
+
+    add_enhance_arguments(enhance)  # --hparams FILE, --preset NAME
     enhance.set_defaults(func=_cmd_enhance)
     info = sub.add_parser("info", help="describe a data set")
     info.add_argument("dataset", help="data set name (looked up in $LIB_TF_DATA) or .mat path")
     info.set_defaults(func=_cmd_info)
+    from .benchmark import add_benchmark_parser
     from .export import add_export_parser
 
+    add_benchmark_parser(sub)
     add_export_parser(sub)
+    add_tune_parser(sub)
     return parser
 
 
