@@ -14,6 +14,7 @@ REQUIRED = [
     "tensorflow-probability==0.25.0",
     "keras-tuner[bayesian]==1.4.8",
     "tensorboard==2.21.0",
+    "tensorflow-serving-api==2.21.0",  # TF Serving protos for export warm-up and lib_tf.serving
     "numpy==2.4.6",
     "scipy==1.17.1",
     "scikit-learn==1.9.1",
