@@ -22,3 +22,9 @@ test: $(VENV)/.installed
 
 clean:
 	rm -rf demo_output .pytest_cache
+
+# The committed toy model for TF Serving (saved_models/artificial/1), rebuilt from scratch.
+.PHONY: saved-model
+saved-model: $(VENV)/.installed
+	rm -rf saved_models/artificial
+	$(VENV)/bin/lib-tf export --dataset Artificial --hparams saved_models/artificial.hparams.json --out saved_models/artificial --version 1 --quiet
