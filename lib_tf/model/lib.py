@@ -213,7 +213,10 @@ class LIB(keras.Model):
         x, logical_labels, _ = keras.utils.unpack_x_y_sample_weight(data)
         with tf.GradientTape() as tape:
             terms = self.loss_terms(x, logical_labels)
-        gradients = tape.gradient(terms["loss"], self.trainable_weights)
+            # Under a tf.distribute strategy the optimizer sums the replicas' gradients: each
+            # replica's loss is its share of the batch mean (as Keras' compute_loss scales it).
+            replica_loss = terms["loss"] / tf.distribute.get_strategy().num_replicas_in_sync
+        gradients = tape.gradient(replica_loss, self.trainable_weights)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
         return self._track(terms)
 
