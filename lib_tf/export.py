@@ -395,6 +395,8 @@ def folder_size(path: Union[str, os.PathLike]) -> int:
 
 # -- command line -----------------------------------------------------------------------------
 def _read_hparams(path) -> dict:
+    """A JSON object of LabelEnhancer arguments (what ``lib-tf tune`` writes), or a keras_tuner
+    ``HyperParameters`` config (what a TFX Tuner writes), validated as ``lib-tf enhance`` does."""
     file = Path(path)
     if not file.is_file():
         raise FileNotFoundError(f"--hparams: no file at {file}")
@@ -403,29 +405,37 @@ def _read_hparams(path) -> dict:
     except json.JSONDecodeError as error:
         raise ValueError(f"--hparams {file}: not valid JSON ({error})") from None
     if isinstance(values, dict) and isinstance(values.get("values"), dict) and "space" in values:
-        values = values["values"]  # a keras_tuner HyperParameters config (what the TFX Tuner writes)
+        values = values["values"]
     if not isinstance(values, dict):
         raise ValueError(f"--hparams {file}: expected a JSON object of LabelEnhancer parameters")
-    return {k: v for k, v in values.items() if "/" not in k}  # drop tuner bookkeeping ("tuner/epochs")
+    values = {k: v for k, v in values.items() if "/" not in k}  # tuner bookkeeping such as "tuner/epochs"
+    if _has_tuning():
+        from .tuning import validate_hparams
+
+        try:
+            return validate_hparams(values)
+        except ValueError as error:
+            raise ValueError(f"--hparams {file}: {error}") from None
+    return values
+
+
+def _has_tuning() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("lib_tf.tuning") is not None
 
 
 def _preset_hparams(name) -> dict:
-    import importlib.util
-
-    if importlib.util.find_spec("lib_tf.tuning") is None:
+    if not _has_tuning():
         raise ValueError("--preset needs lib_tf.tuning (hyper-parameter presets), which this version of lib_tf "
-                         "does not have yet; give the parameters with --hparams FILE instead")
-    from . import tuning
+                         "does not have; give the parameters with --hparams FILE instead")
+    from .tuning import PRESETS_FILE, preset_params
 
-    for getter in ("get_preset", "preset", "load_preset"):
-        if callable(getattr(tuning, getter, None)):
-            return dict(getattr(tuning, getter)(name))
-    presets = getattr(tuning, "PRESETS", None)
-    if isinstance(presets, Mapping):
-        if name not in presets:
-            raise ValueError(f"--preset {name!r} is not known; known presets: {sorted(presets)}")
-        return dict(presets[name])
-    raise ValueError("lib_tf.tuning offers no presets (no get_preset or PRESETS); use --hparams FILE")
+    try:
+        return preset_params(name)
+    except FileNotFoundError:
+        raise ValueError(f"--preset {name}: no presets are shipped yet ({PRESETS_FILE.name} is missing); "
+                         "use --hparams FILE") from None
 
 
 def _cmd_export(args) -> int:
@@ -488,10 +498,10 @@ def add_export_parser(subparsers):
     source.add_argument("--mat", help="path of a Geng-format .mat file")
     params = parser.add_argument_group("parameters (at most one of)")
     params.add_argument("--hparams", metavar="FILE",
-                        help="JSON object of LabelEnhancer parameters, e.g. {\"alpha\": 0.01, \"beta\": 1, \"epochs\": 50} "
-                             "(alpha weights the gap term, beta the KL term); a keras_tuner "
-                             "HyperParameters config is accepted too")
-    params.add_argument("--preset", help="a named preset of lib_tf.tuning (needs the tuning module)")
+                        help="JSON object of LabelEnhancer parameters, e.g. best_hparams.json of `lib-tf tune` or "
+                             "{\"alpha\": 0.01, \"beta\": 1, \"epochs\": 50} (alpha weights the gap term, beta "
+                             "the KL term); a keras_tuner HyperParameters config is accepted too")
+    params.add_argument("--preset", help="shipped settings for a data set, e.g. SJAFFE (lib_tf/presets.json)")
     parser.add_argument("--out", help="model base folder (default saved_models/<data set name>)")
     parser.add_argument("--version", type=int, help="version number (default: the next free one; "
                                                      "an existing version is never overwritten)")

@@ -18,10 +18,12 @@ Data: the ``train_files`` / ``eval_files`` that ExampleGen writes, gzipped TFRec
   floats); when the eval split has them the Tuner's objective is their Kullback-Leibler
   divergence and the model card carries the six metrics.
 
-Other ``custom_config`` entries: ``enhancer`` (fixed ``LabelEnhancer`` parameters, e.g.
-``{"hidden_units": 64, "epochs": 100}``), ``model_name``, ``data_name``, ``max_trials`` [10],
-``tuner_seed`` [0], ``alpha_grid`` / ``beta_grid`` (default the paper's
-{0.001, 0.01, 0.1, 1, 10}), ``project_name``.
+Other ``custom_config`` entries: ``enhancer`` (``LabelEnhancer`` arguments fixed for the
+Trainer and, where the hypermodel searches them, for the Tuner too, e.g.
+``{"hidden_units": 64, "epochs": 100}``), ``model_name``, ``data_name``, ``label_names``; for
+the Tuner ``tuner`` ["random"], ``max_trials`` [10], ``tuner_seed`` [0], ``space`` (overrides
+of :data:`lib_tf.tuning.DEFAULT_SPACE`), ``project_name``. ``train_steps`` sets the epochs
+(of the Trainer, and the Tuner's epoch budget) unless ``enhancer`` gives ``epochs``.
 """
 from __future__ import annotations
 
@@ -30,7 +32,6 @@ import math
 import os
 from typing import Mapping, Optional, Sequence, Union
 
-import keras  # Keras 3 itself, never tf.keras (TFX sets TF_USE_LEGACY_KERAS=1)
 import keras_tuner
 import numpy as np
 
@@ -41,8 +42,6 @@ TunerFnResult = collections.namedtuple("TunerFnResult", ["tuner", "fit_kwargs"])
 
 DEFAULT_LABEL_KEY = "logical_labels"
 DEFAULT_DISTRIBUTION_KEY = "label_distribution"
-#: The paper's grid for alpha (weight of the gap term) and beta (weight of the KL term).
-PAPER_GRID = (0.001, 0.01, 0.1, 1.0, 10.0)
 
 Key = Union[str, Sequence[str]]
 
@@ -161,59 +160,8 @@ def hyperparameter_values(hyperparameters) -> dict:
     raise TypeError(f"cannot read hyperparameters of type {type(hyperparameters).__name__}")
 
 
-class ValidationDistributionMetrics(keras.callbacks.Callback):
-    """Adds ``val_<measure>`` (the six LE measures of the predictions on ``x`` against the
-    ground-truth ``distributions``, e.g. ``val_kullback_leibler``) to every epoch's logs; put
-    it first, so that the tuner's callbacks read them."""
-
-    def __init__(self, x, distributions):
-        super().__init__()
-        self.x, self.distributions = np.asarray(x, np.float32), np.asarray(distributions, np.float64)
-
-    def on_epoch_end(self, epoch, logs=None):
-        from .metrics import score
-
-        if logs is None:
-            return
-        predicted = self.model.predict(self.x, batch_size=4096, verbose=0)
-        for name, value in score(self.distributions, predicted).items():
-            logs["val_" + name.lower().replace("-", "_")] = float(value)
-
-
-class LIBHyperModel(keras_tuner.HyperModel):
-    """A small Keras Tuner hypermodel over LIB's alpha (weight of the gap term) and beta
-    (weight of the KL term), on the paper's grid by default; the other LIB parameters are
-    fixed (``fixed``). A stand-in until the tuning module's hypermodel exists."""
-
-    def __init__(self, n_labels: int, fixed: Optional[Mapping] = None, alpha_grid=PAPER_GRID,
-                 beta_grid=PAPER_GRID, batch_size: int = 128, learning_rate: float = 1e-3, **kwargs):
-        super().__init__(**kwargs)
-        self.n_labels = int(n_labels)
-        self.fixed = dict(fixed or {})
-        self.alpha_grid, self.beta_grid = [float(a) for a in alpha_grid], [float(b) for b in beta_grid]
-        self.batch_size, self.learning_rate = int(batch_size), float(learning_rate)
-
-    def build(self, hp):
-        from .model import LIB
-
-        return LIB(self.n_labels, alpha=hp.Choice("alpha", self.alpha_grid),
-                   beta=hp.Choice("beta", self.beta_grid), **self.fixed)
-
-    def fit(self, hp, model, x, y, validation_distributions=None, epochs=50, callbacks=None, **kwargs):
-        """``model.fit`` on (features, logical labels); with ``validation_distributions`` =
-        (features, ground-truth distributions) the epoch logs gain ``val_kullback_leibler``
-        and the other five measures."""
-        callbacks = list(callbacks or [])
-        if validation_distributions is not None:
-            callbacks.insert(0, ValidationDistributionMetrics(*validation_distributions))
-        if not model.compiled and self.learning_rate != 1e-3:
-            model.compile(keras.optimizers.Adam(self.learning_rate))  # else LIB.fit compiles (faster)
-        kwargs.setdefault("verbose", 0)
-        return model.fit(x, y, batch_size=self.batch_size, epochs=epochs, callbacks=callbacks, **kwargs)
-
-
-_MODEL_PARAMS = ("temperature", "latent_dim", "hidden_units", "depth", "activation", "assignment", "gap_on",
-                 "reduction", "pretrain_epochs", "network_dtype", "seed")
+_SEARCHED = ("alpha", "beta", "learning_rate", "latent_dim", "hidden_units", "batch_size", "epochs", "temperature",
+             "seed", "verbose")
 
 
 def _epochs(config: Mapping, fn_steps, n: int, batch_size: int):
@@ -225,43 +173,64 @@ def _epochs(config: Mapping, fn_steps, n: int, batch_size: int):
     return None
 
 
+def _with_complete_best_hyperparameters(tuner):
+    """Make ``tuner.get_best_hyperparameters()`` return *all* LabelEnhancer arguments of the
+    best trials (``LIBHyperModel.best_hparams``: with the read-out temperature picked per trial
+    and the fixed settings), as ``Fixed`` values. The TFX Tuner component writes exactly that
+    call's ``get_config()`` for the Trainer, which would otherwise lose T and the fixed values."""
+
+    def get_best_hyperparameters(num_trials=1):
+        best = []
+        for trial in tuner.oracle.get_best_trials(num_trials):
+            hp = keras_tuner.HyperParameters()
+            for name, value in tuner.hypermodel.best_hparams(trial).items():
+                if value is not None:
+                    hp.Fixed(name, value)
+            best.append(hp)
+        return best
+
+    tuner.get_best_hyperparameters = get_best_hyperparameters
+    return tuner
+
+
 # -- the entry points -------------------------------------------------------------------------
 def tuner_fn(fn_args) -> TunerFnResult:
-    """TFX Tuner entry point: a Keras Tuner ``RandomSearch`` over alpha and beta, and the
-    keyword arguments for ``tuner.search``.
+    """TFX Tuner entry point: a Keras Tuner tuner over :class:`lib_tf.tuning.LIBHyperModel`
+    (alpha, beta, learning rate, latent size, width, batch size, epochs; T picked per trial)
+    and the keyword arguments for ``tuner.search``.
 
-    The objective is ``val_kullback_leibler`` (min) against the eval split's ground-truth
-    distributions when it has them, else ``val_assignment`` (min): the held-out assignment
-    term, which alpha and beta do not weight.
+    The objective is that of ``lib-tf tune``, computed inside the train split (LE is
+    transductive): ``revealed`` (KL on the ground truth of a revealed 10% of the instances)
+    when the train examples carry distributions, else ``unsupervised``. Settings given in
+    ``custom_config["enhancer"]`` are fixed, not searched; ``custom_config["tuner"]`` picks
+    random (default), bayesian or hyperband; ``custom_config["space"]`` overrides ranges.
+    ``tuner.get_best_hyperparameters()`` gives complete LabelEnhancer arguments (T included),
+    which :func:`run_fn` receives as ``fn_args.hyperparameters``.
     """
-    from .enhancer import auto_epochs
+    from . import tuning
 
     config = _config(fn_args)
     feature_key, label_key, distribution_key = _keys(config)
-    X, L, _ = read_examples(fn_args.train_files, feature_key, label_key, None)
-    X_eval, L_eval, D_eval = read_examples(fn_args.eval_files, feature_key, label_key, distribution_key)
-    enhancer = dict(config.get("enhancer", {}))
-    batch_size = int(enhancer.get("batch_size", 128))
-    fixed = {k: v for k, v in enhancer.items() if k in _MODEL_PARAMS}
-    fixed.setdefault("seed", 0)
-    hypermodel = LIBHyperModel(L.shape[1], fixed, config.get("alpha_grid", PAPER_GRID),
-                               config.get("beta_grid", PAPER_GRID), batch_size=batch_size,
-                               learning_rate=float(enhancer.get("learning_rate", 1e-3)))
-    if D_eval is not None:
-        objective = keras_tuner.Objective("val_kullback_leibler", direction="min")
-    else:
-        objective = keras_tuner.Objective("val_assignment", direction="min")
-    tuner = keras_tuner.RandomSearch(
-        hypermodel, objective=objective, max_trials=int(config.get("max_trials", 10)),
-        seed=int(config.get("tuner_seed", 0)), directory=getattr(fn_args, "working_dir", None) or "lib_tuning",
-        project_name=config.get("project_name", "lib"), overwrite=True)
-    epochs = _epochs(config, getattr(fn_args, "train_steps", None), len(X), batch_size) or auto_epochs(len(X), batch_size)
-    fit_kwargs = {"x": X.astype(np.float32), "y": L.astype(np.float32), "epochs": epochs}
-    if D_eval is not None:
-        fit_kwargs["validation_distributions"] = (X_eval.astype(np.float32), D_eval)
-    else:
-        fit_kwargs["validation_data"] = (X_eval.astype(np.float32), L_eval.astype(np.float32))
-    return TunerFnResult(tuner=tuner, fit_kwargs=fit_kwargs)
+    X, L, D = read_examples(fn_args.train_files, feature_key, label_key, distribution_key)
+    enhancer = tuning.validate_hparams(dict(config.get("enhancer", {})))
+    space = {name: tuple(values) for name, values in (config.get("space") or {}).items()}
+    for name in ("alpha", "beta", "learning_rate", "latent_dim", "hidden_units", "batch_size"):
+        if name in enhancer:  # fixed by the user: a one-value range
+            space[name] = (enhancer[name],)
+    max_epochs = _epochs(config, getattr(fn_args, "train_steps", None), len(X), int(enhancer.get("batch_size", 128)))
+    max_epochs = max_epochs or tuning.default_max_epochs(len(X))
+    objective = "revealed" if D is not None else "unsupervised"
+    tuner = tuning.make_tuner(
+        config.get("tuner", "random"), L.shape[1], getattr(fn_args, "working_dir", None) or "lib_tuning",
+        objective=objective, trials=int(config.get("max_trials", 10)), max_epochs=max_epochs,
+        min_epochs=max_epochs if "epochs" in enhancer else None, seed=int(config.get("tuner_seed", 0)),
+        overwrite=True, project_name=config.get("project_name", "lib"), space=space,
+        temperature=enhancer.get("temperature", "select"),
+        fixed={k: v for k, v in enhancer.items() if k not in _SEARCHED})
+    fit_kwargs = {"x": X.astype(np.float32), "y": L.astype(np.float32), "verbose": 0}
+    if D is not None:
+        fit_kwargs["distributions"] = D
+    return TunerFnResult(tuner=_with_complete_best_hyperparameters(tuner), fit_kwargs=fit_kwargs)
 
 
 def run_fn(fn_args):

@@ -59,16 +59,18 @@ def test_tuner_fn_then_run_fn_with_the_best_hyperparameters(examples, tmp_path):
     root, splits = examples
     fn_args = _fn_args(root, tmp_path)
     result = tfx.tuner_fn(fn_args)
-    assert result.tuner.oracle.objective.name == "val_kullback_leibler"
+    assert result.tuner.oracle.objective.name == "revealed_kl"  # lib-tf tune's objective
     result.tuner.search(**result.fit_kwargs)  # what the TFX Tuner component runs
     best = result.tuner.get_best_hyperparameters()[0]
-    assert best.values["alpha"] in tfx.PAPER_GRID and best.values["beta"] in tfx.PAPER_GRID
+    # Complete LabelEnhancer arguments: the searched values, the fixed ones and the picked T.
+    assert 1e-3 <= best.values["alpha"] <= 10 and best.values["hidden_units"] == 8 and best.values["epochs"] == 2
+    assert best.values["temperature"] > 0
     # The Tuner writes best.get_config() as JSON; the Trainer hands it over as fn_args.hyperparameters.
     fn_args.hyperparameters = json.loads(json.dumps(best.get_config()))
     path = Path(tfx.run_fn(fn_args))
     assert path == Path(fn_args.serving_model_dir) and (path / "saved_model.pb").is_file()
     card = export.read_model_card(path)
-    assert (card["alpha"], card["beta"]) == (best.values["alpha"], best.values["beta"])
+    assert (card["alpha"], card["beta"], card["temperature"]) == tuple(best.values[k] for k in ("alpha", "beta", "temperature"))
     assert set(card["metrics"]) == {"train", "eval"} and card["training_data"] == "synthetic"
     # serving_examples takes the very records ExampleGen wrote (extra keys are ignored).
     records = [r.numpy() for r in tf.data.TFRecordDataset(
@@ -91,11 +93,11 @@ def test_run_fn_without_tuner_takes_epochs_from_train_steps_and_never_overwrites
         tfx.run_fn(fn_args)
 
 
-def test_tuner_fn_without_ground_truth_tunes_on_the_held_out_assignment_term(examples, tmp_path):
+def test_tuner_fn_without_ground_truth_uses_the_unsupervised_objective(examples, tmp_path):
     root, _ = examples
     result = tfx.tuner_fn(_fn_args(root, tmp_path, distribution_key=None))
-    assert result.tuner.oracle.objective.name == "val_assignment"
-    assert "validation_data" in result.fit_kwargs and result.fit_kwargs["epochs"] == 2
+    assert result.tuner.oracle.objective.name == "heldout_consistency"
+    assert "distributions" not in result.fit_kwargs and result.tuner.hypermodel.max_epochs == 2
 
 
 def test_tfx_module_uses_keras_directly_and_not_tfx():
