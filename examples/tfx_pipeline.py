@@ -7,8 +7,9 @@ a newer glibc than Debian 12's: use a separate environment with ``pip install tf
     python examples/tfx_pipeline.py --dataset SJAFFE --serving-dir saved_models/sjaffe
 
 writes the data set as gzipped TFRecords of tf.Example (``lib_tf.tfx.write_examples``), lets
-ImportExampleGen split them, searches alpha (weight of the gap term) and beta (weight of the KL
-term) with ``lib_tf.tfx.tuner_fn``, trains with the best values with ``lib_tf.tfx.run_fn`` and
+ImportExampleGen split them, searches alpha (weight of the gap term), beta (weight of the KL
+term) and the training settings with ``lib_tf.tfx.tuner_fn`` (lib_tf.tuning's hypermodel and
+objective), trains with the best values with ``lib_tf.tfx.run_fn`` and
 pushes the SavedModel (signatures ``serving_default`` and ``serving_examples``) to
 ``--serving-dir/<version>/``, ready for ``tensorflow_model_server --model_base_path``.
 """
@@ -21,12 +22,14 @@ import lib_tf
 from lib_tf.tfx import write_examples
 
 
-def create_pipeline(name, root, examples_dir, serving_dir, custom_config, train_steps=2000, tune_steps=500):
+def create_pipeline(name, root, examples_dir, serving_dir, custom_config, train_steps=2000):
+    # train_steps: Adam steps of the Trainer when the Tuner gives no epochs, and the Tuner's
+    # epoch budget per trial (lib_tf.tfx turns steps into epochs).
     example_gen = tfx.components.ImportExampleGen(input_base=examples_dir)
     tuner = tfx.components.Tuner(
         tuner_fn="lib_tf.tfx.tuner_fn",
         examples=example_gen.outputs["examples"],
-        train_args=tfx.proto.TrainArgs(num_steps=tune_steps),
+        train_args=tfx.proto.TrainArgs(num_steps=train_steps),
         eval_args=tfx.proto.EvalArgs(num_steps=1),
         custom_config=custom_config,
     )
@@ -70,7 +73,8 @@ def main():
         "data_name": data.name,
         "model_name": data.name.lower(),
         "max_trials": args.max_trials,
-        "enhancer": {"hidden_units": 256, "latent_dim": 256},
+        "tuner": "bayesian",
+        # "enhancer": {"depth": 3} would fix settings; everything LIBHyperModel searches is searched.
         # The defaults, written out: the keys under which the tf.Example rows keep their values.
         "feature_key": "features", "label_key": "logical_labels", "distribution_key": "label_distribution",
     }
