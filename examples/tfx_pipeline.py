@@ -1,8 +1,9 @@
 """A TFX pipeline for LIB: ImportExampleGen -> Tuner -> Trainer -> Pusher.
 
-For users who have TFX; lib_tf does not depend on it and the tests do not run this file
-(TFX pins older protobuf, absl and scikit-learn than lib_tf, and its ml-metadata wheels need
-a newer glibc than Debian 12's: use a separate environment with ``pip install tfx lib_tf``).
+For users who have TFX; lib_tf does not depend on it, and neither the tests nor we ran this
+file (TFX pins older protobuf, absl and scikit-learn than lib_tf, and its ml-metadata wheels
+need a newer glibc than Debian 12's). The entry points it names, ``lib_tf.tfx.tuner_fn`` and
+``lib_tf.tfx.run_fn``, are tested without TFX in ``tests/test_tfx.py``.
 
     python examples/tfx_pipeline.py --dataset SJAFFE --serving-dir saved_models/sjaffe
 
