@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 export LIB_TF_DATA ?= $(abspath ../shared/ldl)
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: demo test benchmark clean
+.PHONY: demo test benchmark benchmark-quick clean
 
 $(VENV)/.installed: setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,12 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(PY) -m pytest -q tests
+
+benchmark: $(VENV)/.installed
+	$(VENV)/bin/lib-tf benchmark --out benchmarks/results
+
+benchmark-quick: $(VENV)/.installed
+	$(VENV)/bin/lib-tf benchmark --quick --out benchmarks/results_quick
 
 clean:
 	rm -rf demo_output .pytest_cache

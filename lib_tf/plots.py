@@ -6,19 +6,37 @@ from pathlib import Path
 import numpy as np
 
 
-def plot_toy_recovery(features, panels, path, title="Artificial toy set"):
-    """The paper's Fig. 3: toy points at (x1, x2) coloured by their 3-label distribution as RGB.
-
-    features (n, >=2); panels: {label: distributions (n, 3)}, e.g. ground truth and recoveries.
-    """
+def _pyplot():
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def _save(fig, path):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    _pyplot().close(fig)
+    return path
+
+
+def plot_toy_recovery(features, panels, path, title="Artificial toy set"):
+    """The paper's Fig. 3: toy points at (x1, x2) coloured by their 3-label distribution as RGB.
+
+    features (n, >=2); panels: {label: distributions (n, 3)}, e.g. ground truth and recoveries.
+    """
+    plt = _pyplot()
     features = np.asarray(features)
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.4), squeeze=False)
-    for axis, (label, distributions) in zip(axes[0], panels.items()):
+    columns = min(len(panels), 4)
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 3.4 * rows), squeeze=False)
+    for axis in axes.flat[len(panels):]:
+        axis.axis("off")
+    for axis, (label, distributions) in zip(axes.flat, panels.items()):
         distributions = np.asarray(distributions, dtype=float)
         if distributions.shape[1] != 3:
             raise ValueError(f"panel {label!r} has {distributions.shape[1]} labels; RGB needs 3")
@@ -27,9 +45,38 @@ def plot_toy_recovery(features, panels, path, title="Artificial toy set"):
         axis.set_xticks([]), axis.set_yticks([])
         axis.set_aspect("equal")
     fig.suptitle(title, fontsize=11)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
+
+
+def plot_sensitivity(grid_values, alphas, betas, path, title):
+    """The paper's Fig. 4: heat maps of a metric over alpha (rows) x beta (columns).
+
+    grid_values: {metric: array (len(alphas), len(betas))}.
+    """
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(grid_values), figsize=(3.6 * len(grid_values), 3.3), squeeze=False)
+    for axis, (metric, values) in zip(axes[0], grid_values.items()):
+        image = axis.imshow(np.asarray(values), cmap="viridis", origin="lower")
+        axis.set_xticks(range(len(betas)), [f"{b:g}" for b in betas])
+        axis.set_yticks(range(len(alphas)), [f"{a:g}" for a in alphas])
+        axis.set_xlabel("beta (KL)"), axis.set_ylabel("alpha (gap)")
+        axis.set_title(metric, fontsize=10)
+        fig.colorbar(image, ax=axis, shrink=0.8)
+    fig.suptitle(title, fontsize=11)
+    return _save(fig, path)
+
+
+def plot_ranks(ranks_by_metric, path, title):
+    """Per-metric average ranks of every method as grouped bars; {metric: {method: rank}}."""
+    plt = _pyplot()
+    metrics = list(ranks_by_metric)
+    methods = list(next(iter(ranks_by_metric.values())))
+    width = 0.8 / len(methods)
+    fig, axis = plt.subplots(figsize=(max(6, 1.4 * len(metrics) + 2), 3.8))
+    for index, method in enumerate(methods):
+        axis.bar(np.arange(len(metrics)) + index * width, [ranks_by_metric[m][method] for m in metrics], width, label=method)
+    axis.set_xticks(np.arange(len(metrics)) + 0.4 - width / 2, metrics)
+    axis.set_ylabel("average rank (lower is better)")
+    axis.legend(fontsize=7, ncol=4)
+    axis.set_title(title, fontsize=11)
+    return _save(fig, path)

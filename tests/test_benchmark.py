@@ -1,0 +1,81 @@
+import json
+
+import numpy as np
+import pytest
+
+from lib_tf.benchmark import Benchmark, MethodSpec, default_methods, rank_table, run_benchmark_command
+from lib_tf.cli import build_parser
+
+
+def _result(**means):
+    return {"mean": {m: v for m, v in means.items()}, "std": {}, "seconds": [0.0]}
+
+
+def test_rank_table_with_ties():
+    # Chebyshev: lower is better; ties share the mean of their ranks
+    table = {
+        "a": {"x": _result(Chebyshev=0.1), "y": _result(Chebyshev=0.1), "z": _result(Chebyshev=0.3)},
+        "b": {"x": _result(Chebyshev=0.3), "y": _result(Chebyshev=0.2), "z": _result(Chebyshev=0.2)},
+    }
+    assert rank_table(table, "Chebyshev") == {"x": (1.5 + 3) / 2, "y": (1.5 + 1.5) / 2, "z": (3 + 1.5) / 2}
+
+
+def _cheap_methods(calls, fail_after=None):
+    methods = default_methods(quick=True)
+    chosen = {name: methods[name] for name in ("l/sum(l)", "softmax(l/T)", "GLLE")}
+    glle = chosen["GLLE"]
+
+    def counting_fit(X, L, params, seed):
+        calls.append(params)
+        if fail_after is not None and len(calls) > fail_after:
+            raise KeyboardInterrupt("simulated interruption")
+        return glle.fit(X, L, params, seed)
+
+    chosen["GLLE"] = MethodSpec("GLLE", counting_fit, grid=glle.grid)
+    return chosen
+
+
+def test_resume_after_interruption_loses_nothing_and_recomputes_nothing(data_dir, tmp_path):
+    first_calls = []
+    interrupted = Benchmark(tmp_path, _cheap_methods(first_calls, fail_after=3), ["SJAFFE"], [0, 1], progress=False)
+    with pytest.raises(KeyboardInterrupt):
+        interrupted.run()
+    saved = (tmp_path / "runs.jsonl").read_text().splitlines()
+    assert len(first_calls) == 4 and sum('"GLLE"' in line for line in saved) == 3
+    with open(tmp_path / "runs.jsonl", "a") as handle:  # a line cut off mid-write by the crash
+        handle.write('{"key": "half')
+
+    second_calls = []
+    resumed = Benchmark(tmp_path, _cheap_methods(second_calls), ["SJAFFE"], [0, 1], progress=False)
+    table = resumed.run()
+    assert len(second_calls) == 2, "only the two lambdas never finished run again"
+    assert {json.dumps(p, sort_keys=True) for p in second_calls} == {'{"lam": 10.0}', '{"lam": 100.0}'}
+    kept = [json.loads(line) for line in saved]
+    for run in kept:
+        assert resumed.store.get(run["key"])["by_temperature"] == run["by_temperature"]
+    paper = table["paper"]["SJAFFE"]
+    # the label softmax picks T=1.5 on SJAFFE (reference: Chebyshev .0747, KL .0318)
+    assert paper["softmax(l/T)"]["temperatures"] == ["1.5"]
+    assert paper["softmax(l/T)"]["mean"]["Chebyshev"] == pytest.approx(0.0747, abs=5e-5)
+    assert paper["GLLE"]["mean"]["Kullback-Leibler"] < paper["l/sum(l)"]["mean"]["Kullback-Leibler"]
+    blind = table["blind"]["SJAFFE"]["softmax(l/T)"]["mean"]["Chebyshev"]
+    assert blind == pytest.approx(0.0751, abs=5e-5)  # the reference's 90% figure
+
+
+def test_quick_mode_end_to_end(data_dir, tmp_path, capsys):
+    args = build_parser().parse_args(["benchmark", "--quick", "--methods", "l/sum(l)", "softmax(l/T)", "LP",
+                                      "--no-figures", "--out", str(tmp_path)])
+    assert run_benchmark_command(args) == 0
+    report = (tmp_path / "REPORT.md").read_text()
+    assert "## Protocol: paper" in report and "## Protocol: blind" in report and "Yeast_spo5" in report
+    assert "runs computed" in capsys.readouterr().out
+    rerun = build_parser().parse_args(["benchmark", "--quick", "--methods", "l/sum(l)", "softmax(l/T)", "LP",
+                                       "--no-figures", "--out", str(tmp_path)])
+    run_benchmark_command(rerun)
+    assert "0 runs computed" in capsys.readouterr().out
+
+
+def test_unknown_method_is_refused(tmp_path):
+    args = build_parser().parse_args(["benchmark", "--methods", "SVM", "--out", str(tmp_path)])
+    with pytest.raises(ValueError, match="--methods: unknown"):
+        run_benchmark_command(args)
