@@ -7,7 +7,9 @@ Guard (one rule for all measures): a term whose denominator is 0 counts as 0 (0/
 which arises only where both degrees are 0), ``0 log 0 := 0``, and ``D_hat`` is clipped at
 ``EPS = 1e-12`` inside the logarithm of the Kullback-Leibler divergence, so a recovery that
 puts zero mass where the truth has some is penalised by a large, finite amount
-(``l / sum(l)`` on Movie: 8.7378, as in the literature's figures).
+(``l / sum(l)`` on Movie: 8.7378). The KL is KL(D || D_hat), truth first; the LIB paper's
+Table 2 computed its KL column the other way round for (at least) the classic baselines,
+see ``benchmarks/BASELINES.md``.
 """
 from __future__ import annotations
 
