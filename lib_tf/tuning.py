@@ -175,6 +175,10 @@ def _make_hypermodel_class():
         seed: seeds every trial's initialisation and shuffling (the same for all trials, so
             trials differ by their settings only, and a refit with the best settings and this
             seed repeats the best trial).
+        diagnose: also report ground-truth figures of every trial (``truth_kl``,
+            ``truth_chebyshev``: on the unrevealed rest for ``revealed``, on all instances for
+            ``unsupervised``), to measure how well an objective tracks recovery quality. They
+            are stored with the trial and never used to choose.
 
         ``fit(hp, model, X, L, distributions=None, share=..., split_seed=...)`` trains one trial
         and returns its metrics: the objective, ``temperature`` (the T used) and
@@ -182,7 +186,8 @@ def _make_hypermodel_class():
         """
 
         def __init__(self, n_labels: int, objective: str = "revealed", max_epochs: int = 300, min_epochs: int = None,
-                     search_epochs: bool = True, temperature="select", space=None, fixed=None, seed: int = 0, **kwargs):
+                     search_epochs: bool = True, temperature="select", space=None, fixed=None, seed: int = 0,
+                 diagnose: bool = False, **kwargs):
             super().__init__(name=kwargs.pop("name", "lib"), **kwargs)
             if objective not in OBJECTIVES:
                 raise ValueError(f"objective must be one of {tuple(OBJECTIVES)}, got {objective!r}")
@@ -202,6 +207,7 @@ def _make_hypermodel_class():
             self.space = {**DEFAULT_SPACE, **(space or {})}
             self.fixed = dict(fixed or {})
             self.seed = int(seed)
+            self.diagnose = bool(diagnose)
 
         @property
         def metric(self) -> str:
@@ -293,7 +299,17 @@ def _make_hypermodel_class():
                 value = consistency_loss(softmax_with_temperature(logits[first], t), L[first])
             model.set_temperature(float(t))
             metrics = {self.metric: float(value), "temperature": float(t), "train_seconds": float(seconds)}
+            if self.diagnose and distributions is not None:
+                # For measuring how well an objective tracks recovery quality; never used to choose.
+                from .metrics import chebyshev, kullback_leibler
+
+                D = np.asarray(distributions, np.float64)
+                scored = rest if self.objective == "revealed" else np.arange(len(X))
+                recovered = softmax_with_temperature(logits[scored], t)
+                metrics.update(truth_kl=float(kullback_leibler(D[scored], recovered)),
+                               truth_chebyshev=float(chebyshev(D[scored], recovered)))
             # Keras Tuner's checkpoint callback (Hyperband continues trials from it): save once.
+            self.last_metrics = dict(metrics)
             for callback in callbacks or []:
                 if hasattr(callback, "_save_model") and hasattr(callback, "filepath"):
                     callback.set_model(model)
@@ -501,13 +517,19 @@ def _format_trial(tuner, trial, metric):
     parts += [f"{name}={values[name]}" for name in ("latent_dim", "hidden_units", "batch_size", "epochs",
                                                    "tuner/epochs") if name in values]
     status = str(trial.status).split(".")[-1]
-    if trial.score is None:
+    # A worker of a parallel search gets no score back from the chief: use the trial's own results.
+    results = dict(getattr(tuner.hypermodel, "last_metrics", None) or {})
+    if trial.score is not None:
+        results.update({name: trial.metrics.get_last_value(name) for name in trial.metrics.metrics})
+    if metric not in results or status != "COMPLETED":
         return f"trial {trial.trial_id} {status}: " + " ".join(parts)
-    done = completed_trials(tuner)
-    best = best_trial(tuner).score if done else trial.score
-    return (f"trial {trial.trial_id} ({len(done)}/{tuner.oracle.max_trials}) {metric}={trial.score:.5f} "
-            f"T={trial.metrics.get_last_value('temperature'):g} "
-            f"{trial.metrics.get_last_value('train_seconds'):.1f}s | best {best:.5f} | " + " ".join(parts))
+    try:
+        done = len(completed_trials(tuner))
+        best = f" | best {best_trial(tuner).score:.5f} ({done}/{tuner.oracle.max_trials} done)"
+    except Exception:  # a worker's oracle client knows no trials
+        best = ""
+    return (f"trial {trial.trial_id}: {metric}={results[metric]:.5f} T={results['temperature']:g} "
+            f"{results['train_seconds']:.1f}s{best} | " + " ".join(parts))
 
 
 def run_search(dataset, kind="bayesian", trials=30, objective="revealed", reveal=None, seed=0, out="lib_tf_tuning",

@@ -1,0 +1,179 @@
+"""Keras Tuner over LIB: tiny data, 1-2 epochs, tiny networks."""
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.io
+
+from lib_tf.data import binarize
+from lib_tf.tuning import (HPARAMS_FILE, consistency_loss, load_hparams, make_tuner, preset_params, save_hparams,
+                           split_instances, validate_hparams)
+
+TINY = {"latent_dim": (4,), "hidden_units": (8,), "batch_size": (16,), "learning_rate": (1e-3, 1e-2)}
+REPO = Path(__file__).resolve().parents[1]
+
+
+def tiny_data(n=40, d=4, c=3, seed=0):
+    rng = np.random.default_rng(seed)
+    D = rng.dirichlet(np.ones(c), size=n)
+    return rng.normal(size=(n, d)), binarize(D), D
+
+
+def tiny_mat(path):
+    X, _, D = tiny_data()
+    scipy.io.savemat(path, {"features": X, "labels": D})
+    return path
+
+
+def test_split_and_consistency_loss():
+    first, rest = split_instances(50, 0.1, 0)
+    assert len(first) == 5 and len(rest) == 45 and not set(first) & set(rest)
+    np.testing.assert_array_equal(first, np.sort(np.random.default_rng(0).permutation(50)[:5]))
+    _, L, D = tiny_data()
+    assert consistency_loss(D, L) == 0  # the truth binarises into its own logical labels
+    flat = np.full_like(D, 1 / D.shape[1])
+    assert consistency_loss(flat, L) > 0
+
+
+@pytest.mark.parametrize("kind", ["random", "bayesian", "hyperband"])
+def test_each_tuner_trains_a_trial_and_gives_enhancer_arguments(kind, tmp_path):
+    from lib_tf import LabelEnhancer
+
+    X, L, D = tiny_data()
+    seen = []
+    hyperband = kind == "hyperband"  # max_epochs 3, factor 3: three 1-epoch trials, then one continued to 3
+    tuner = make_tuner(kind, L.shape[1], tmp_path, trials=4 if hyperband else 1, max_epochs=3 if hyperband else 2,
+                       min_epochs=1, space=TINY, progress=lambda t, trial: seen.append(trial.trial_id))
+    tuner.search(X, L, distributions=D, verbose=0)
+    assert len(seen) == (4 if kind == "hyperband" else 1)
+    if kind == "hyperband":  # a trial continued from another's checkpoint (Keras Tuner reloads it)
+        assert any(t.hyperparameters.values.get("tuner/initial_epoch", 0) > 0 for t in tuner.oracle.trials.values())
+    trial = min(tuner.oracle.trials.values(), key=lambda t: t.score)
+    assert np.isfinite(trial.score) and trial.score >= 0
+    params = tuner.hypermodel.best_hparams(trial)
+    assert set(params) >= {"alpha", "beta", "temperature", "learning_rate", "latent_dim", "hidden_units",
+                           "batch_size", "epochs", "seed"}
+    assert 1e-3 <= params["alpha"] <= 10 and 1e-3 <= params["beta"] <= 10 and params["epochs"] <= 3
+    enhancer = LabelEnhancer(**params).fit(X, L)
+    np.testing.assert_allclose(enhancer.distributions_.sum(1), 1, atol=1e-5)
+
+
+def test_unsupervised_objective_needs_no_ground_truth(tmp_path):
+    X, L, _ = tiny_data()
+    tuner = make_tuner("random", L.shape[1], tmp_path, objective="unsupervised", trials=1, max_epochs=1, space=TINY)
+    tuner.search(X, L, verbose=0)
+    (trial,) = tuner.oracle.trials.values()
+    assert "heldout_consistency" in trial.metrics.metrics and trial.score >= 0
+
+
+def test_hparams_json_round_trip_and_validation(tmp_path):
+    from lib_tf import LabelEnhancer
+
+    params = {"alpha": 0.05, "beta": 2.0, "temperature": 1.5, "learning_rate": 0.003, "latent_dim": 32,
+              "hidden_units": 64, "batch_size": 64, "epochs": 50, "seed": 0}
+    path = save_hparams(params, tmp_path / "h.json")
+    assert json.loads(path.read_text()) == params  # a plain dict of constructor arguments
+    loaded = load_hparams(path)
+    assert loaded == params
+    assert {k: LabelEnhancer(**loaded).get_params()[k] for k in params} == params
+    for bad, message in (({"alpha": -1}, "alpha"), ({"gamma": 1}, "unknown"), ({"epochs": 2.5}, "epochs"),
+                         ({"temperature": 0}, "temperature"), ([1, 2], "JSON object")):
+        with pytest.raises(ValueError, match=message):
+            validate_hparams(bad)
+    (tmp_path / "broken.json").write_text("{alpha: 1")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        load_hparams(tmp_path / "broken.json")
+
+
+def test_resume_does_not_repeat_finished_trials(tmp_path):
+    X, L, D = tiny_data()
+    first_run, second_run = [], []
+    tuner = make_tuner("random", L.shape[1], tmp_path, trials=2, max_epochs=1, space=TINY,
+                       progress=lambda t, trial: first_run.append(trial.trial_id))
+    tuner.search(X, L, distributions=D, verbose=0)
+    scores = {t.trial_id: t.score for t in tuner.oracle.trials.values()}
+    resumed = make_tuner("random", L.shape[1], tmp_path, trials=3, max_epochs=1, space=TINY,
+                         progress=lambda t, trial: second_run.append(trial.trial_id))
+    assert {t.trial_id: t.score for t in resumed.oracle.trials.values()} == scores
+    resumed.search(X, L, distributions=D, verbose=0)
+    assert len(first_run) == 2 and len(second_run) == 1 and second_run[0] not in first_run
+    again = make_tuner("random", L.shape[1], tmp_path, trials=3, max_epochs=1, space=TINY,
+                       progress=lambda t, trial: second_run.append(trial.trial_id))
+    again.search(X, L, distributions=D, verbose=0)
+    assert len(second_run) == 1  # nothing left to do
+
+
+def test_cli_tune_then_enhance_with_the_file(tmp_path, capsys):
+    from lib_tf.cli import main
+
+    mat = tiny_mat(tmp_path / "tiny.mat")
+    out = tmp_path / "search"
+    tune = ["tune", "--mat", str(mat), "--tuner", "random", "--trials", "1", "--max-epochs", "1", "--out", str(out)]
+    assert main(tune) == 0
+    printed = capsys.readouterr().out
+    assert "trial 0: revealed_kl=" in printed and "(1/1 done)" in printed
+    params = load_hparams(out / HPARAMS_FILE)
+    assert params["epochs"] == 1
+    summary = json.loads((out / "search_summary.json").read_text())
+    assert summary["trials_done"] == 1 and summary["hparams"] == params
+    assert main(tune) == 0
+    assert "resuming" in capsys.readouterr().out
+    enhance = ["enhance", "--mat", str(mat), "--hparams", str(out / HPARAMS_FILE), "--quiet", "--out", str(tmp_path / "e")]
+    assert main(enhance) == 0
+    settings = json.loads((tmp_path / "e" / "settings.json").read_text())
+    assert settings["alpha"] == params["alpha"] and settings["epochs_run"] == 1
+    assert main(enhance[:-1] + [str(tmp_path / "e2"), "--alpha", "3"]) == 2
+    assert "cannot be combined" in capsys.readouterr().err
+
+
+def test_presets_are_valid_and_usable():
+    from lib_tf import LabelEnhancer
+    from lib_tf.tuning import load_presets
+
+    presets = load_presets()
+    assert presets, "presets.json ships no preset"
+    for name, entry in presets.items():
+        assert validate_hparams(entry["hparams"]) == entry["hparams"]
+        assert entry["command"].startswith(("lib-tf tune", "LIB_TF_DATA"))
+    name = sorted(presets)[0]
+    enhancer = LabelEnhancer.from_preset(name, seed=3)
+    assert enhancer.alpha == preset_params(name)["alpha"] and enhancer.seed == 3
+    with pytest.raises(ValueError, match="no preset named"):
+        preset_params("NoSuchSet")
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_chief_and_worker_finish_a_search_together(tmp_path):
+    mat = tiny_mat(tmp_path / "tiny.mat")
+    out = tmp_path / "parallel"
+    command = [sys.executable, "-m", "lib_tf.cli", "tune", "--mat", str(mat), "--tuner", "random", "--trials", "2",
+               "--max-epochs", "1", "--out", str(out)]
+    env = {**os.environ, "KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(_free_port()),
+           "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    chief = subprocess.Popen(command, env={**env, "KERASTUNER_TUNER_ID": "chief"}, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+    worker = subprocess.Popen(command, env={**env, "KERASTUNER_TUNER_ID": "tuner0"}, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        worker_out, _ = worker.communicate(timeout=240)
+        chief_out, _ = chief.communicate(timeout=90)
+    finally:
+        for process in (worker, chief):
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert worker.returncode == 0, worker_out[-3000:]
+    assert chief.returncode == 0, chief_out[-3000:]
+    assert worker_out.count(" revealed_kl=") == 2  # the worker ran both trials
+    assert "best hyper-parameters" in chief_out and "best hyper-parameters" not in worker_out
+    assert load_hparams(out / HPARAMS_FILE)["epochs"] == 1
