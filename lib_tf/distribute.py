@@ -1,0 +1,321 @@
+"""LIB on several devices or machines with TensorFlow's own distribution strategies, from
+in-memory arrays or on-disk shards, with fault-tolerant checkpoints.
+
+- ``make_strategy("mirrored")``: ``tf.distribute.MirroredStrategy`` over the local devices
+  (GPUs, or logical CPU devices); ``make_strategy("multi-worker")``:
+  ``tf.distribute.MultiWorkerMirroredStrategy`` with the cluster read from ``TF_CONFIG``
+  (every worker runs the same program; create the strategy first thing, before any other
+  TensorFlow op); ``"default"``: one device.
+- Training is Keras' own ``fit`` under ``strategy.scope()`` (:func:`fit_lib`). The batch size is
+  the *global* batch: tf.distribute splits each batch across the replicas and all-reduces
+  the gradients (a sum; :meth:`lib_tf.model.LIB.train_step` divides its loss by the number
+  of replicas in sync, so the update equals the single-device update on the whole batch).
+- The standardisation is adapted in one streaming pass before ``fit`` (every worker reads
+  all shards for it, so the statistics agree without communication); training data are then
+  auto-sharded by tf.distribute: by file for TFRecord shards when there are at least as many
+  shards as workers, otherwise by data.
+- Fault tolerance: ``keras.callbacks.BackupAndRestore`` (weights, optimizer state and epoch
+  every epoch, or every ``save_freq`` batches). A killed run started again with the same
+  ``backup_dir`` resumes at the first unfinished epoch; the backup is deleted when training
+  ends. Workers other than the chief back up into their own sub-folder (Keras 3's callback
+  has no multi-worker file arbitration). The resumed run sees the data and the posterior
+  noise in a different order than an uninterrupted one would (the shuffle and the noise
+  seed restart), so it ends as good as, not bit-identical to, an uninterrupted run.
+
+Known limits (Keras 3.15, TensorFlow 2.21):
+
+- ``steps_per_execution > 1`` fails under ``MirroredStrategy``/``MultiWorkerMirroredStrategy``
+  ("You must feed a value for placeholder tensor ...", keras-team/keras#19246, also with a
+  plain ``Sequential``), so under a strategy every step is its own graph call.
+- Every replica draws the posterior noise from the same seed state, so the noise of replica
+  r's share of a batch repeats replica 0's (each draw is still N(0, I); only the draws of
+  different replicas are dependent).
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+STRATEGIES = ("default", "mirrored", "multi-worker")
+#: Graph calls per Keras step on one device (several optimiser steps per call).
+SINGLE_DEVICE_STEPS_PER_EXECUTION = 32
+
+
+def make_strategy(name: str = "default", devices=None):
+    """A ``tf.distribute.Strategy`` by name (see the module docstring)."""
+    import tensorflow as tf
+
+    if name in (None, "default"):
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy(devices)
+    if name == "multi-worker":
+        config = os.environ.get("TF_CONFIG")
+        if not config:
+            raise ValueError("--strategy multi-worker needs TF_CONFIG (cluster and task) in the environment")
+        try:
+            json.loads(config)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"TF_CONFIG is not valid JSON: {error}") from None
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(f"strategy must be one of {STRATEGIES}, got {name!r}")
+
+
+def worker_role():
+    """``(task_type, task_index, is_chief, n_workers)`` from ``TF_CONFIG`` (one worker, the
+    chief, without it). The chief is task ``chief``, or worker 0 when the cluster has none."""
+    config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    cluster, task = config.get("cluster", {}), config.get("task", {})
+    task_type, index = task.get("type"), int(task.get("index", 0))
+    n_workers = len(cluster.get("worker", [])) + len(cluster.get("chief", []))
+    if not task_type:
+        return None, 0, True, 1
+    chief = task_type == "chief" or (task_type == "worker" and index == 0 and "chief" not in cluster)
+    return task_type, index, chief, max(n_workers, 1)
+
+
+def _num_workers(strategy) -> int:
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None:
+        return 1
+    spec = resolver.cluster_spec().as_dict()
+    return max(1, len(spec.get("worker", [])) + len(spec.get("chief", [])))
+
+
+def for_strategy(dataset, strategy, n_files: int = 0):
+    """Set the auto-shard policy: FILE when every worker can get a shard of its own, else DATA."""
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    policy = tf.data.experimental.AutoShardPolicy
+    options.experimental_distribute.auto_shard_policy = (
+        policy.FILE if n_files >= _num_workers(strategy) > 1 else policy.DATA)
+    return dataset.with_options(options)
+
+
+def create_lib(n_labels: int, strategy=None, **params):
+    """A :class:`lib_tf.model.LIB` whose variables live under ``strategy`` (default: the
+    current one)."""
+    import tensorflow as tf
+
+    from .model import LIB
+
+    strategy = strategy or tf.distribute.get_strategy()
+    with strategy.scope():
+        return LIB(n_labels, **params)
+
+
+def backup_callback(backup_dir, save_freq="epoch", delete_checkpoint: bool = True):
+    """``keras.callbacks.BackupAndRestore`` in ``backup_dir`` (a per-worker sub-folder on
+    workers other than the chief)."""
+    import keras
+
+    _, index, chief, _ = worker_role()
+    folder = Path(backup_dir) if chief else Path(backup_dir) / f"worker-{index}"
+    return keras.callbacks.BackupAndRestore(str(folder), save_freq=save_freq, delete_checkpoint=delete_checkpoint)
+
+
+def fit_lib(model, train_data, *, epochs: int, steps_per_epoch=None, features=None, learning_rate: float = 1e-3,
+            backup_dir=None, save_freq="epoch", callbacks=(), verbose=0, strategy=None, optimizer=None):
+    """Adapt ``model``'s standardisation on ``features`` (an array or a dataset of feature
+    batches; skipped when already adapted), compile it for ``strategy`` and run Keras' ``fit``
+    on ``train_data`` (a ``tf.data.Dataset`` of global batches) under ``strategy.scope()``.
+    ``backup_dir`` adds :func:`backup_callback`. ``optimizer``: ``None`` (Adam at
+    ``learning_rate``) or a function returning one (called under the scope: an optimizer made
+    outside it cannot update mirrored variables). Returns the ``History``."""
+    import keras
+
+    strategy = strategy or model.distribute_strategy
+    distributed = strategy.num_replicas_in_sync > 1 or _num_workers(strategy) > 1
+    with strategy.scope():
+        if float(model.standardization_adapted.numpy()) == 0.0:
+            if features is None:
+                raise ValueError("the model's standardisation is not adapted: pass features (array or dataset)")
+            model.adapt(features)
+        if not model.compiled:
+            per_call = 1 if distributed else min(SINGLE_DEVICE_STEPS_PER_EXECUTION, steps_per_epoch or 1)
+            optimizer = optimizer() if callable(optimizer) else optimizer  # created under the scope
+            model.compile(optimizer=optimizer or keras.optimizers.Adam(learning_rate), steps_per_execution=per_call)
+        if model.optimizer is not None and not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+        callbacks = list(callbacks)
+        if backup_dir is not None:
+            callbacks.insert(0, backup_callback(backup_dir, save_freq=save_freq))
+        # Keras 3.15's fit first "symbolically builds" a model that carries a strategy by
+        # reducing one input batch across replicas; under MultiWorkerMirroredStrategy that
+        # reduce fails ("Attempt to convert a value (PerReplica...) to a Tensor"). Model and
+        # optimizer are built by now, so nothing needs that build: hide the captured strategy
+        # for the call (fit runs under the scope, so its steps still run on the strategy).
+        # Then its step reduces every log value across workers with ``reduce(MEAN, axis=0)``,
+        # which fails on scalars ("Invalid reduction dimension 0 for input with 0
+        # dimensions", tensorflow/tensorflow#72388, also with a plain Sequential): the step's
+        # logs go out as length-1 vectors, which that reduce averages into scalars.
+        captured = getattr(model, "_distribute_strategy", None)
+        multi_worker = _num_workers(strategy) > 1
+        if multi_worker:
+            model._distribute_strategy = None
+            model.train_step = _vector_logs(model.train_step)
+            model.train_function = None
+        try:
+            return model.fit(train_data, epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=callbacks,
+                             verbose=verbose, shuffle=False)
+        finally:
+            model._distribute_strategy = captured
+            if multi_worker:
+                del model.train_step  # the class's own again
+                model.train_function = None
+
+
+def _vector_logs(train_step):
+    import tensorflow as tf
+
+    def step(data):
+        return {name: tf.reshape(value, [1]) for name, value in train_step(data).items()}
+
+    return step
+
+
+def array_stream(features, logical_labels, batch_size: int, seed=None):
+    """In-memory arrays as the same endless reshuffled stream ``LIB.fit`` uses, and its steps
+    per epoch (``lib_tf.data.pipeline.repeated_batches``)."""
+    from .data.pipeline import repeated_batches
+
+    return repeated_batches(np.asarray(features, np.float32), np.asarray(logical_labels, np.float32), batch_size, seed)
+
+
+def adapt_streaming(model, shards, strategy=None, batch_size: int = 8192) -> int:
+    """One streaming pass over the shards' features: the standardisation statistics (and the
+    model's variables, built under ``strategy``); returns the number of instances read."""
+    import tensorflow as tf
+
+    from .data.streaming import feature_batches
+
+    counter = tf.Variable(0, dtype=tf.int64, trainable=False)  # outside the strategy: a plain local variable
+
+    def count(batch):
+        counter.assign_add(tf.cast(tf.shape(batch)[0], tf.int64))
+        return batch
+
+    strategy = strategy or model.distribute_strategy
+    with strategy.scope():
+        model.adapt(feature_batches(shards, batch_size).map(count))
+    return int(counter.numpy())
+
+
+def fit_streaming(model, shards, *, batch_size: int, epochs: int, shuffle_buffer: int = 10_000, seed=None,
+                  learning_rate: float = 1e-3, backup_dir=None, save_freq="epoch", callbacks=(), verbose=0,
+                  strategy=None, n_instances=None):
+    """Train ``model`` on shards (glob pattern, paths or ``ShardSet``): the standardisation
+    in one streaming pass (unless already adapted), then ``epochs`` passes over the shards in
+    global batches of ``batch_size`` (shuffled through a buffer of ``shuffle_buffer``
+    instances; 0 keeps file order). Returns ``(history, n_instances)``."""
+    from .data.streaming import as_shard_set, shard_dataset
+
+    shards = as_shard_set(shards)
+    strategy = strategy or model.distribute_strategy
+    if float(model.standardization_adapted.numpy()) == 0.0:
+        n_instances = adapt_streaming(model, shards, strategy)
+    train = for_strategy(shard_dataset(shards, batch_size, shuffle_buffer=shuffle_buffer, seed=seed), strategy,
+                         n_files=len(shards.paths))
+    history = fit_lib(model, train, epochs=epochs, learning_rate=learning_rate, backup_dir=backup_dir,
+                      save_freq=save_freq, callbacks=callbacks, verbose=verbose, strategy=strategy)
+    return history, n_instances
+
+
+def readout_function(model):
+    """A compiled ``x -> d_hat`` (posterior-mean read-out, or the model's Monte-Carlo one)."""
+    import tensorflow as tf
+
+    function = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+    return lambda batch: function(batch).numpy()
+
+
+def predict_streaming(model, shards, out_dir, batch_size: int = 8192, progress=None) -> list:
+    """Recovered distributions for every shard, written as ``<stem>.distributions.npy``
+    shards in ``out_dir`` (bounded memory: one batch at a time)."""
+    from .data.streaming import predict_to_shards
+
+    return predict_to_shards(readout_function(model), shards, out_dir, batch_size=batch_size, progress=progress)
+
+
+# -- the command line --------------------------------------------------------------------
+def enhance(args, in_memory=None) -> int:
+    """``lib-tf enhance`` with ``--input`` shards and/or a ``--strategy``: train LIB with
+    Keras' ``fit`` under the strategy (checkpointing with ``BackupAndRestore`` to
+    ``--backup-dir``, default ``<out>/backup``), then write the recovered distributions
+    (shards: one ``predictions/<stem>.distributions.npy`` per input shard; arrays:
+    ``distributions.npy``) and ``settings.json``. Under ``multi-worker`` every worker trains;
+    only the chief writes outputs. ``in_memory``: an ``LDLDataset`` when the input is not
+    shards."""
+    import keras
+
+    from ._version import __version__
+    from .data.streaming import find_shards
+    from .enhancer import auto_epochs
+
+    strategy = make_strategy(args.strategy or "default")
+    _, _, chief, n_workers = worker_role() if (args.strategy == "multi-worker") else (None, 0, True, 1)
+    out = Path(args.out)
+    settings_file = out / "settings.json"
+    if chief and settings_file.exists() and not args.overwrite:
+        raise ValueError(f"--out {out} already holds a finished result ({settings_file.name}); "
+                         "choose another folder or pass --overwrite")
+    if getattr(args, "reveal", 0):
+        raise ValueError("--reveal is not available with --input/--strategy (it needs ground truth in memory)")
+    if args.seed is not None:
+        keras.utils.set_random_seed(int(args.seed))
+    backup_dir = Path(args.backup_dir) if args.backup_dir else out / "backup"
+    params = dict(alpha=args.alpha, beta=args.beta, temperature=args.temperature, seed=args.seed)
+    verbose = 0 if args.quiet else 2
+    start = time.perf_counter()
+    if args.input:
+        shards = find_shards(args.input)
+        print(f"{len(shards.paths)} {shards.format} shard(s) matching {args.input}: d={shards.n_features}, "
+              f"c={shards.n_labels}; strategy {args.strategy or 'default'} "
+              f"({strategy.num_replicas_in_sync} replica(s), {n_workers} worker(s))")
+        model = create_lib(shards.n_labels, strategy, **params)
+        n = adapt_streaming(model, shards, strategy)
+        epochs = args.epochs or auto_epochs(n, args.batch_size)
+        history, _ = fit_streaming(model, shards, batch_size=args.batch_size, epochs=epochs, seed=args.seed,
+                                   backup_dir=backup_dir, verbose=verbose, strategy=strategy)
+        d, c, source = shards.n_features, shards.n_labels, args.input
+    else:
+        data = in_memory
+        print(data)
+        n, d, c, source = data.n_instances, data.n_features, data.n_labels, data.source
+        model = create_lib(c, strategy, **params)
+        stream, steps = array_stream(data.features, data.logical_labels, args.batch_size, args.seed)
+        epochs = args.epochs or auto_epochs(n, args.batch_size)
+        history = fit_lib(model, for_strategy(stream, strategy), epochs=epochs, steps_per_epoch=steps,
+                          features=data.features, backup_dir=backup_dir, verbose=verbose, strategy=strategy)
+    seconds = time.perf_counter() - start
+    if not chief:
+        print(f"worker done: trained in {seconds:.1f} s (the chief writes the outputs)")
+        return 0
+    out.mkdir(parents=True, exist_ok=True)
+    settings = {"alpha": args.alpha, "beta": args.beta, "temperature": args.temperature, "batch_size": args.batch_size,
+                "seed": args.seed, "epochs_run": len(history.history.get("loss", [])), "epochs": epochs,
+                "strategy": args.strategy or "default", "replicas": strategy.num_replicas_in_sync,
+                "workers": n_workers, "train_seconds": round(seconds, 2), "source": source, "n": n, "d": d, "c": c,
+                "final_loss": (history.history.get("loss") or [None])[-1], "lib_tf_version": __version__}
+    if args.input:
+        start = time.perf_counter()
+        written = predict_streaming(model, shards, out / "predictions")
+        settings.update(prediction_shards=[str(Path(p).relative_to(out)) for p in written],
+                        predict_seconds=round(time.perf_counter() - start, 2))
+        print(f"trained in {seconds:.1f} s; wrote {len(written)} prediction shard(s) to {out / 'predictions'}")
+    else:
+        from .metrics import score
+
+        recovered = model.predict(np.asarray(data.features, np.float32), batch_size=4096, verbose=0)
+        np.save(out / "distributions.npy", recovered)
+        if data.distributions is not None:
+            settings["metrics"] = {"LIB": score(data.distributions, recovered)}
+            print("  ".join(f"{k} {v:.4f}" for k, v in settings["metrics"]["LIB"].items()))
+        print(f"trained in {seconds:.1f} s; wrote {out / 'distributions.npy'}")
+    settings_file.write_text(json.dumps(settings, indent=2, default=str))
+    return 0
