@@ -52,6 +52,12 @@ def _load_input(args) -> LDLDataset:
 
 
 def _cmd_enhance(args) -> int:
+    if args.input or args.strategy:  # streamed shards and/or tf.distribute: lib_tf/distribute.py
+        from .distribute import enhance
+
+        if args.input and (args.dataset or args.mat or args.features):
+            raise ValueError("give exactly one of --dataset NAME, --mat PATH, --features FILE or --input GLOB")
+        return enhance(args, None if args.input else _load_input(args))
     from .enhancer import LabelEnhancer
 
     dataset = _load_input(args)
@@ -125,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--dataset", help="data set name, looked up in $LIB_TF_DATA (Artificial is built in)")
     source.add_argument("--mat", help="path of a Geng-format .mat file")
     source.add_argument("--features", help=".npy or .csv features (n x d), with --labels")
+    source.add_argument("--input", help="glob of on-disk shards streamed with bounded memory: TFRecord "
+                        "(tf.Example float lists 'features', 'logical_labels') or NumPy pairs "
+                        "<stem>.features.npy + <stem>.logical_labels.npy, e.g. 'shards/*.tfrecord'")
     enhance.add_argument("--labels", help=".npy or .csv logical labels (n x c, 0/1)")
     enhance.add_argument("--distributions", help="optional .npy or .csv ground truth, for scoring")
     enhance.add_argument("--alpha", type=float, default=0.001, help="weight of the label-gap term (default 0.001)")
@@ -139,6 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
     enhance.add_argument("--overwrite", action="store_true", help="replace a finished result in --out")
     enhance.add_argument("--figure", action="store_true", help="also draw the toy picture (3 labels)")
     enhance.add_argument("--quiet", action="store_true", help="no progress bar")
+    enhance.add_argument("--strategy", choices=("default", "mirrored", "multi-worker"), default=None,
+                         help="tf.distribute strategy: mirrored (local devices) or multi-worker (cluster from TF_CONFIG)")
+    enhance.add_argument("--backup-dir", help="BackupAndRestore folder with --input/--strategy (default <out>/backup): "
+                         "a killed run started again resumes from its last epoch")
     from .tuning import add_enhance_arguments, add_tune_parser
 
     add_enhance_arguments(enhance)  # --hparams FILE, --preset NAME
