@@ -170,6 +170,24 @@ def fit_lib(model, train_data, *, epochs: int, steps_per_epoch=None, features=No
                 model.train_function = None
 
 
+def _enhance_settings(args) -> dict:
+    """LabelEnhancer-style settings from the command line (the flags, or --hparams/--preset)."""
+    try:
+        from .tuning import enhancer_params_from_args
+    except ImportError:  # tuning extras missing: the plain flags
+        return dict(alpha=args.alpha, beta=args.beta, temperature=args.temperature, epochs=args.epochs,
+                    batch_size=args.batch_size, seed=args.seed)
+    return enhancer_params_from_args(args)
+
+
+def _lib_parameters() -> set:
+    import inspect
+
+    from .model import LIB
+
+    return set(inspect.signature(LIB.__init__).parameters) - {"self", "n_labels", "kwargs"}
+
+
 def _vector_logs(train_step):
     import tensorflow as tf
 
@@ -179,12 +197,23 @@ def _vector_logs(train_step):
     return step
 
 
-def array_stream(features, logical_labels, batch_size: int, seed=None):
-    """In-memory arrays as the same endless reshuffled stream ``LIB.fit`` uses, and its steps
-    per epoch (``lib_tf.data.pipeline.repeated_batches``)."""
-    from .data.pipeline import repeated_batches
+def array_stream(features, logical_labels, batch_size: int, seed=None, drop_remainder: bool = False):
+    """In-memory arrays as an endless reshuffled stream of batches and its steps per epoch:
+    the stream ``LIB.fit`` uses (``lib_tf.data.pipeline.repeated_batches``), or with
+    ``drop_remainder`` (several replicas) each epoch's last partial batch left out."""
+    features, logical_labels = np.asarray(features, np.float32), np.asarray(logical_labels, np.float32)
+    if not drop_remainder:
+        from .data.pipeline import repeated_batches
 
-    return repeated_batches(np.asarray(features, np.float32), np.asarray(logical_labels, np.float32), batch_size, seed)
+        return repeated_batches(features, logical_labels, batch_size, seed)
+    import tensorflow as tf
+
+    n = features.shape[0]
+    if n < batch_size:
+        raise ValueError(f"{n} instances make no full batch of {batch_size}")
+    dataset = tf.data.Dataset.from_tensor_slices((features, logical_labels))
+    dataset = dataset.shuffle(n, seed=seed, reshuffle_each_iteration=True).batch(batch_size, drop_remainder=True)
+    return dataset.repeat().prefetch(tf.data.AUTOTUNE), n // batch_size
 
 
 def adapt_streaming(model, shards, strategy=None, batch_size: int = 8192) -> int:
@@ -210,19 +239,34 @@ def fit_streaming(model, shards, *, batch_size: int, epochs: int, shuffle_buffer
                   learning_rate: float = 1e-3, backup_dir=None, save_freq="epoch", callbacks=(), verbose=0,
                   strategy=None, n_instances=None):
     """Train ``model`` on shards (glob pattern, paths or ``ShardSet``): the standardisation
-    in one streaming pass (unless already adapted), then ``epochs`` passes over the shards in
-    global batches of ``batch_size`` (shuffled through a buffer of ``shuffle_buffer``
-    instances; 0 keeps file order). Returns ``(history, n_instances)``."""
-    from .data.streaming import as_shard_set, shard_dataset
+    in one streaming pass (unless already adapted; the pass also counts the instances), then
+    ``epochs`` passes over the shards in global batches of ``batch_size`` (shuffled through
+    a buffer of ``shuffle_buffer`` instances; 0 keeps file order). Returns
+    ``(history, n_instances)``.
+
+    Keras is given an endless stream and ``steps_per_epoch``: with a finite stream of unknown
+    length (every file reader) Keras 3.15 runs one extra, empty step at the end of the first
+    epoch, which moves Adam's state (measured: the next epoch's losses differ from the same
+    batches fed from arrays). With several replicas each epoch's last partial batch is
+    dropped, so that no replica gets an empty share (its batch mean would be NaN)."""
+    import math
+
+    from .data.streaming import as_shard_set, count_rows, feature_batches, shard_dataset
 
     shards = as_shard_set(shards)
     strategy = strategy or model.distribute_strategy
     if float(model.standardization_adapted.numpy()) == 0.0:
         n_instances = adapt_streaming(model, shards, strategy)
-    train = for_strategy(shard_dataset(shards, batch_size, shuffle_buffer=shuffle_buffer, seed=seed), strategy,
-                         n_files=len(shards.paths))
-    history = fit_lib(model, train, epochs=epochs, learning_rate=learning_rate, backup_dir=backup_dir,
-                      save_freq=save_freq, callbacks=callbacks, verbose=verbose, strategy=strategy)
+    if n_instances is None:
+        n_instances = shards.n_instances or count_rows(feature_batches(shards))
+    drop = strategy.num_replicas_in_sync > 1
+    steps = n_instances // batch_size if drop else math.ceil(n_instances / batch_size)
+    if steps < 1:
+        raise ValueError(f"{n_instances} instances make no full batch of {batch_size}")
+    train = shard_dataset(shards, batch_size, shuffle_buffer=shuffle_buffer, seed=seed, drop_remainder=drop).repeat()
+    history = fit_lib(model, for_strategy(train, strategy, n_files=len(shards.paths)), epochs=epochs,
+                      steps_per_epoch=steps, learning_rate=learning_rate, backup_dir=backup_dir, save_freq=save_freq,
+                      callbacks=callbacks, verbose=verbose, strategy=strategy)
     return history, n_instances
 
 
@@ -269,7 +313,9 @@ def enhance(args, in_memory=None) -> int:
     if args.seed is not None:
         keras.utils.set_random_seed(int(args.seed))
     backup_dir = Path(args.backup_dir) if args.backup_dir else out / "backup"
-    params = dict(alpha=args.alpha, beta=args.beta, temperature=args.temperature, seed=args.seed)
+    settings = _enhance_settings(args)
+    params = {k: v for k, v in settings.items() if k in _lib_parameters()}
+    batch_size, learning_rate = int(settings.get("batch_size", 128)), float(settings.get("learning_rate", 1e-3))
     verbose = 0 if args.quiet else 2
     start = time.perf_counter()
     if args.input:
@@ -279,26 +325,29 @@ def enhance(args, in_memory=None) -> int:
               f"({strategy.num_replicas_in_sync} replica(s), {n_workers} worker(s))")
         model = create_lib(shards.n_labels, strategy, **params)
         n = adapt_streaming(model, shards, strategy)
-        epochs = args.epochs or auto_epochs(n, args.batch_size)
-        history, _ = fit_streaming(model, shards, batch_size=args.batch_size, epochs=epochs, seed=args.seed,
-                                   backup_dir=backup_dir, verbose=verbose, strategy=strategy)
+        epochs = settings.get("epochs") or auto_epochs(n, batch_size)
+        history, _ = fit_streaming(model, shards, batch_size=batch_size, epochs=epochs, seed=args.seed,
+                                   learning_rate=learning_rate, backup_dir=backup_dir, verbose=verbose,
+                                   strategy=strategy, n_instances=n)
         d, c, source = shards.n_features, shards.n_labels, args.input
     else:
         data = in_memory
         print(data)
         n, d, c, source = data.n_instances, data.n_features, data.n_labels, data.source
         model = create_lib(c, strategy, **params)
-        stream, steps = array_stream(data.features, data.logical_labels, args.batch_size, args.seed)
-        epochs = args.epochs or auto_epochs(n, args.batch_size)
+        stream, steps = array_stream(data.features, data.logical_labels, batch_size, args.seed,
+                                     drop_remainder=strategy.num_replicas_in_sync > 1)
+        epochs = settings.get("epochs") or auto_epochs(n, batch_size)
         history = fit_lib(model, for_strategy(stream, strategy), epochs=epochs, steps_per_epoch=steps,
-                          features=data.features, backup_dir=backup_dir, verbose=verbose, strategy=strategy)
+                          features=data.features, learning_rate=learning_rate, backup_dir=backup_dir,
+                          verbose=verbose, strategy=strategy)
     seconds = time.perf_counter() - start
     if not chief:
         print(f"worker done: trained in {seconds:.1f} s (the chief writes the outputs)")
         return 0
     out.mkdir(parents=True, exist_ok=True)
-    settings = {"alpha": args.alpha, "beta": args.beta, "temperature": args.temperature, "batch_size": args.batch_size,
-                "seed": args.seed, "epochs_run": len(history.history.get("loss", [])), "epochs": epochs,
+    settings = {**{k: v for k, v in settings.items() if k != "verbose"},
+                "epochs_run": len(history.history.get("loss", [])), "epochs": epochs,
                 "strategy": args.strategy or "default", "replicas": strategy.num_replicas_in_sync,
                 "workers": n_workers, "train_seconds": round(seconds, 2), "source": source, "n": n, "d": d, "c": c,
                 "final_loss": (history.history.get("loss") or [None])[-1], "lib_tf_version": __version__}
