@@ -1,7 +1,9 @@
 """gLESC: generalised Label Enhancement with Sample Correlations (tensor low-rank).
 
 Paper: Q. Zheng, J. Zhu, H. Tang, X. Liu, Z. Li, H. Lu, "Generalized Label Enhancement with
-Sample Correlations", IEEE TKDE 2021 (arXiv:2004.03104), Sec. III-B (gLESC). The tensor
+Sample Correlations", IEEE TKDE 2021 (arXiv:2004.03104), the gLESC part. Equation numbers differ between
+versions and could not be checked against the printed paper here, so the docstrings write
+each equation out. The tensor
 solver follows t-SVD-MSC (Xie et al., "On Unifying Multi-view Self-Representations for
 Clustering by Tensor Multi-rank Minimization", IJCV 2018), which gLESC builds on.
 """
@@ -138,7 +140,7 @@ class GLESC(LESC):
     """Generalised LESC: sample correlations from a tensor low-rank representation of the
     feature view and the label view together.
 
-    Stage 1 (gLESC's tensor problem, TKDE 2021 Sec. III-B; solver of t-SVD-MSC)::
+    Stage 1 (gLESC's tensor problem, TKDE 2021; the solver of t-SVD-MSC)::
 
         min ||Z||_TNN + lrr_lambda ||E||_{2,1}
         s.t. X = X Z_1 + E_1,  L = L Z_2 + E_2,  Z = rotate(Z_1, Z_2) (n x 2 x n),  E = [E_1; E_2]
@@ -161,9 +163,9 @@ class GLESC(LESC):
 
     Cost: stage 1 O(max_iter n^2 (k + c + 2 log n)) time with k = min(d, n, max_rank), and
     about 8 dense n x n float64 arrays plus one complex n x (n/2) x 2 (about 5 GB at n = 7755,
-    Movie); stage 2
-    O(n^3) (two dense n x n products for ``M K`` and one solve), three n x n arrays. Stage 1
-    is cached (one entry) across a lambda1/lambda2 grid.
+    Movie); stage 2 O(n^3) (two dense n x n products for ``M K`` once, one LU solve per
+    lambda1/lambda2 point), three n x n arrays. Stage 1 and the stage-2 operators are cached
+    (one entry) across a lambda1/lambda2 grid.
 
     Inductive: the stage-2 kernel model evaluates new ``X``.
     """
@@ -201,7 +203,7 @@ class GLESC(LESC):
             raise ValueError(f"fusion must be 'mean', 'features' or 'labels', got {self.fusion!r}")
 
     def _extra_key(self):
-        return {"fusion": self.fusion}
+        return {"fusion": self.fusion, "max_rank": self.max_rank}
 
     def _correlations(self, X, L):
         result = cached_tensor_lrr((self._feature_view(X), L), **self._stage1_params())

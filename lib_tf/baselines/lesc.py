@@ -1,9 +1,9 @@
-"""LESC: Label Enhancement with Sample Correlations (Tang, Chen, Liu, Li, AAAI 2020).
+"""LESC: Label Enhancement with Sample Correlations (Tang et al., AAAI 2020).
 
 Paper: H. Tang, J. Zhu, Q. Zheng, J. Wang, S. Pang, Z. Li, "Label Enhancement with Sample
 Correlations via Low-rank Representation", AAAI 2020; extended with gLESC in Q. Zheng, J. Zhu,
 H. Tang, X. Liu, Z. Li, H. Lu, "Generalized Label Enhancement with Sample Correlations",
-IEEE TKDE 2021 (arXiv:2004.03104), Sec. III-A (LESC).
+IEEE TKDE 2021 (arXiv:2004.03104), the LESC part.
 """
 from __future__ import annotations
 

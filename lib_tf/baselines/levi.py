@@ -1,8 +1,8 @@
 """LEVI: Label Enhancement via Variational Inference (Keras 3, TensorFlow backend).
 
-Paper: N. Xu, J. Lv, X. Geng, "Label Enhancement via Variational Inference" / "Variational
-Label Enhancement", ICML 2020; extended in N. Xu, J. Shu, R. Zheng, X. Geng, D. Meng, M.-L.
-Zhang, "Variational Label Enhancement", IEEE TPAMI 2023.
+Paper: N. Xu, J. Shu, Y.-P. Liu, X. Geng, "Variational Label Enhancement", ICML 2020;
+extended in N. Xu, J. Shu, R. Zheng, X. Geng, D. Meng, M.-L. Zhang, "Variational Label
+Enhancement", IEEE TPAMI 2023.
 """
 from __future__ import annotations
 
@@ -14,13 +14,14 @@ from .base import BaseEnhancer
 class LEVI(BaseEnhancer):
     """Variational label enhancement.
 
-    Generative story (ICML 2020 Sec. 3): a latent label-distribution vector ``d`` (before
+    Generative story (ICML 2020): a latent label-distribution vector ``d`` (before
     normalisation) with prior ``p(d) = N(0, I)`` generates both the features and the logical
     labels, ``p(x, l | d) = p(x | d) p(l | d)`` with ``p(x | d) = N(g_x(d), I)`` and
     ``p(l | d) = Bernoulli(sigmoid(g_l(d)))``. The posterior is approximated by
     ``q(d | x, l) = N(mu, diag(sigma^2))`` from an MLP encoder on ``[x, l]`` with two softplus
-    hidden layers. The loss per instance (the negative evidence lower bound, the paper's
-    Eq. 7-9, plus its supervision that keeps ``d`` consistent with the logical label)::
+    hidden layers. The loss per instance (the negative evidence lower bound of the paper,
+    written out here since equation numbers differ between the ICML and TPAMI
+    versions, plus the supervision that keeps ``d`` consistent with the logical label)::
 
         ||l - d||^2 + alpha [ KL(q(d|x,l) || N(0, I)) + 1/2 ||x - g_x(d)||^2 / d_x
                               + BCE(l, sigmoid(g_l(d))) / c ],      d ~ q(d | x, l)
