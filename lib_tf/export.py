@@ -308,7 +308,10 @@ def _as_model(model_or_enhancer):
 
 def _hyperparameters(model_or_enhancer, model):
     if hasattr(model_or_enhancer, "get_params"):
-        return {k: v for k, v in model_or_enhancer.get_params().items() if k != "verbose"}
+        params = {k: v for k, v in model_or_enhancer.get_params().items() if k != "verbose"}
+        if getattr(model_or_enhancer, "epochs_", None) is not None:
+            params["epochs_run"] = int(model_or_enhancer.epochs_)
+        return params
     config = model.get_config()
     return {k: config[k] for k in ("alpha", "beta", "temperature", "latent_dim", "hidden_units", "depth",
                                    "activation", "assignment", "gap_on", "reduction", "seed") if k in config}
