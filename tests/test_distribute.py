@@ -145,3 +145,17 @@ def test_worker_role_reads_tf_config(monkeypatch):
     monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": {**cluster, "chief": ["127.0.0.1:3"]},
                                                 "task": {"type": "worker", "index": 0}}))
     assert worker_role() == ("worker", 0, False, 3)
+
+
+def test_cli_strategy_on_in_memory_data_writes_scored_distributions(tmp_path, capsys):
+    from lib_tf.cli import main
+
+    out = tmp_path / "out"
+    assert main(["enhance", "--dataset", "Artificial", "--strategy", "default", "--epochs", "1", "--batch-size", "256",
+                 "--quiet", "--out", str(out)]) == 0
+    settings = json.loads((out / "settings.json").read_text())
+    assert settings["strategy"] == "default" and settings["n"] == 2601 and settings["epochs_run"] == 1
+    recovered = np.load(out / "distributions.npy")
+    assert recovered.shape == (2601, 3)
+    assert 0 < settings["metrics"]["LIB"]["Chebyshev"] < 1
+    assert "Chebyshev" in capsys.readouterr().out
