@@ -30,6 +30,7 @@ from __future__ import annotations
 import collections
 import math
 import os
+from pathlib import Path
 from typing import Mapping, Optional, Sequence, Union
 
 import keras_tuner
@@ -241,6 +242,11 @@ def run_fn(fn_args):
     from .enhancer import LabelEnhancer
     from .metrics import score
 
+    from .export import VersionExistsError
+
+    target = Path(fn_args.serving_model_dir)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):  # before training, not after
+        raise VersionExistsError(f"{target} already exists and is not empty; exported models are never overwritten")
     config = _config(fn_args)
     feature_key, label_key, distribution_key = _keys(config)
     X, L, D = read_examples(fn_args.train_files, feature_key, label_key, distribution_key)

@@ -42,7 +42,7 @@ def _fn_args(root, tmp_path, **extra):
         train_files=[str(root / "Split-train" / "*")], eval_files=[str(root / "Split-eval" / "*")],
         serving_model_dir=str(tmp_path / "Format-Serving"), working_dir=str(tmp_path / "tuner"),
         hyperparameters=None, train_steps=None, eval_steps=None,
-        custom_config={"enhancer": dict(TINY), "data_name": "synthetic", "max_trials": 2, **extra})
+        custom_config={"enhancer": dict(TINY), "data_name": "synthetic", "max_trials": 1, **extra})
 
 
 def test_read_examples_round_trips_examplegen_files(examples):
