@@ -105,6 +105,21 @@ def test_wrong_width_or_dtype_is_a_clear_error(fitted, loaded):
         by_example(examples=tf.constant([as_ints]))
 
 
+def test_width_check_survives_a_session_feed_as_tf_serving_runs_it(exported):
+    """TF Serving feeds the signature's placeholder in a C++ session (graph optimisations on,
+    no shape check on feeds): the in-graph check must still fire with its message."""
+    from tensorflow.core.protobuf import config_pb2
+
+    with tf.Graph().as_default(), tf.compat.v1.Session() as session:
+        meta = tf.compat.v1.saved_model.loader.load(session, ["serve"], str(exported[1]))
+        signature = meta.signature_def["serving_default"]
+        run = session._make_callable_from_options(config_pb2.CallableOptions(
+            feed=[signature.inputs["features"].name], fetch=[signature.outputs["label_distribution"].name]))
+        assert run(np.zeros((2, D), np.float32))[0].shape == (2, C)
+        with pytest.raises(tf.errors.InvalidArgumentError, match=rf"shape \[batch, {D}\]"):
+            run(np.zeros((2, D + 1), np.float32))
+
+
 def test_second_export_is_version_2_and_version_1_stays_byte_identical(fitted, tmp_path):
     enhancer, X = fitted
     base = tmp_path / "m"
