@@ -19,7 +19,9 @@ to 1) and ``gap_deviation`` (float32 ``[None, 1]``, LIB's per-instance sigma_del
   writes).
 
 The read-out is deterministic, at the posterior mean (``h = mu_h``), as
-``LabelEnhancer.transform``. The graph is built from a plain ``tf.Module`` holding copies of
+``LabelEnhancer.transform``. A model trained with ``network_dtype="mixed_bfloat16"`` runs its
+dense layers in bfloat16 in the export too (as Keras does); it then agrees with ``transform``
+to bfloat16 precision (measured: distributions equal, gap deviation within 4e-3), not 1e-5. The graph is built from a plain ``tf.Module`` holding copies of
 the trained weights: loading it needs TensorFlow only (no Keras, no TFP, no ``lib_tf``).
 
 A version is written into a hidden staging folder next to it and renamed into place when it
