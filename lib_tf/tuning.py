@@ -234,7 +234,8 @@ def _make_hypermodel_class():
                 if self.min_epochs == self.max_epochs:
                     params["epochs"] = hp.Fixed("epochs", self.max_epochs)
                 else:
-                    params["epochs"] = hp.Int("epochs", self.min_epochs, self.max_epochs, sampling="log")
+                    # Keras Tuner's log-scale Int can land one past max_value: clamp.
+                    params["epochs"] = min(self.max_epochs, hp.Int("epochs", self.min_epochs, self.max_epochs, sampling="log"))
             else:
                 params["epochs"] = int(hp.values.get("tuner/epochs", self.max_epochs))
             if self.temperature == "search":
@@ -326,7 +327,8 @@ def _make_hypermodel_class():
                 params[name] = float(values[name])
             for name in ("latent_dim", "hidden_units", "batch_size"):
                 params[name] = int(values[name])
-            params["epochs"] = int(values["epochs"] if "epochs" in values else values.get("tuner/epochs", self.max_epochs))
+            params["epochs"] = min(self.max_epochs, int(values["epochs"] if "epochs" in values
+                                                        else values.get("tuner/epochs", self.max_epochs)))
             temperature = values.get("temperature") if self.temperature == "search" else None
             if temperature is None:
                 temperature = trial.metrics.get_last_value("temperature") if self.temperature == "select" else self.temperature
