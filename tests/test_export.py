@@ -209,7 +209,9 @@ def test_full_size_sbu_3dfe_export_is_fast_and_small(data_dir, tmp_path):
 
     data = load_ldl(data_dir / "SBU_3DFE.mat")
     enhancer = LabelEnhancer(epochs=1, seed=0).fit(data.features, data.logical_labels)  # paper-size networks
-    start = time.perf_counter()
+    # CPU seconds of this process (all threads): the target is 10 s of wall time on an idle
+    # machine (benchmarks/EXPORT.md); CPU time keeps the test honest on a busy CI machine.
+    start = time.process_time()
     path = export.export(enhancer, tmp_path / "sbu")
-    assert time.perf_counter() - start < 10
+    assert time.process_time() - start < 10
     assert export.folder_size(path) < 5_000_000
