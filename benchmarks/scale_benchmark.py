@@ -13,7 +13,9 @@ process (so that its peak memory is its own):
 3. trains LIB with Keras' ``fit`` on the shard stream (shuffle buffer 10,000) for
    ``--epochs`` epochs, at most ``--max-steps`` optimiser steps in all (the 10^6 run is
    bounded this way; the JSON says how many instances were actually processed);
-4. predicts every shard into ``.distributions.npy`` shards (``predict_streaming``);
+4. picks the read-out temperature T on a revealed 1% of the ground truth (KL, as
+   ``lib-tf enhance --reveal``), then predicts every shard into ``.distributions.npy``
+   shards (``predict_streaming``);
 5. scores the predictions against the ground truth in chunks (mean Chebyshev and KL, with
    ``l / sum(l)`` for reference);
 
@@ -94,8 +96,11 @@ def run_one(args) -> dict:
         writer.close()
         truth.flush()
         del truth
-        (work / "DONE").write_text("ok")
         result["generate_seconds"] = round(time.perf_counter() - start, 2)
+        (work / "DONE").write_text(json.dumps({"generate_seconds": result["generate_seconds"]}))
+    else:  # shards kept from an earlier run (--workdir): its generation time
+        result["generate_seconds"] = json.loads((work / "DONE").read_text())["generate_seconds"]
+        result["generated_by_an_earlier_run"] = True
     shards = streaming.find_shards(str(work / "shards" / "*"))
     result["shards"] = len(shards.paths)
     result["disk_mb"] = round(sum(p.stat().st_size for p in (work / "shards").iterdir()) / 2 ** 20, 1)
@@ -136,6 +141,8 @@ def run_one(args) -> dict:
                   final_loss=round(float(history.history["loss"][-1]), 4))
     result["rss_after_training_mb"] = round(peak_rss_mb(), 1)
 
+    result.update(pick_temperature(model, shards, truth_path, n))
+
     start = time.perf_counter()
     written = distribute.predict_streaming(model, shards, work / "predictions", batch_size=8192)
     seconds = time.perf_counter() - start
@@ -145,6 +152,22 @@ def run_one(args) -> dict:
     if not args.keep:
         shutil.rmtree(work / "predictions", ignore_errors=True)
     return result
+
+
+def pick_temperature(model, shards, truth_path, n) -> dict:
+    """Set the read-out temperature T picked by KL on a revealed 1% (the first instances, at
+    least 100, at most 10,000), as ``lib-tf enhance --reveal`` does; no retraining."""
+    from lib_tf.baselines.reference import TEMPERATURE_GRID
+    from lib_tf.data.streaming import shard_dataset
+    from lib_tf.model.temperature import select_temperature
+
+    reveal = int(min(10_000, max(100, n // 100)))
+    x = next(iter(shard_dataset(shards, reveal, labels=False, files=[shards.paths[0]]))).numpy()
+    truth = np.asarray(np.load(truth_path, mmap_mode="r")[: len(x)], np.float64)
+    grid = (0.1, 0.2, 0.3, 0.4) + tuple(TEMPERATURE_GRID)
+    temperature = select_temperature(model.predict_logits(x), truth / truth.sum(1, keepdims=True), grid)
+    model.set_temperature(temperature)
+    return {"readout_temperature": temperature, "temperature_revealed": len(x)}
 
 
 def _step_timer():
@@ -272,7 +295,7 @@ def table(results) -> str:
                ("steps", "train_steps", "{:,}"), ("train s", "train_seconds", "{:.1f}"),
                ("adapt inst/s", "adapt_per_second", "{:,}"), ("predict inst/s", "predict_per_second", "{:,}"),
                ("peak RSS MB", "peak_rss_mb", "{:.0f}"), ("Chebyshev", "mean_Chebyshev", "{:.4f}"),
-               ("l/sum(l) Cheb.", "mean_naive_Chebyshev", "{:.4f}")]
+               ("l/sum(l) Cheb.", "mean_naive_Chebyshev", "{:.4f}"), ("T", "readout_temperature", "{:g}")]
     lines = [" | ".join(title for title, _, _ in columns), " | ".join("---" for _ in columns)]
     for row in results:
         lines.append(" | ".join(fmt.format(row[key]) if row.get(key) is not None else "-" for _, key, fmt in columns))
