@@ -264,7 +264,8 @@ def fit_streaming(model, shards, *, batch_size: int, epochs: int, shuffle_buffer
     if steps < 1:
         raise ValueError(f"{n_instances} instances make no full batch of {batch_size}")
     train = shard_dataset(shards, batch_size, shuffle_buffer=shuffle_buffer, seed=seed, drop_remainder=drop).repeat()
-    history = fit_lib(model, for_strategy(train, strategy, n_files=len(shards.paths)), epochs=epochs,
+    files = len(shards.paths) if shards.format == "tfrecord" else 0  # NumPy blocks have no file reader to shard
+    history = fit_lib(model, for_strategy(train, strategy, n_files=files), epochs=epochs,
                       steps_per_epoch=steps, learning_rate=learning_rate, backup_dir=backup_dir, save_freq=save_freq,
                       callbacks=callbacks, verbose=verbose, strategy=strategy)
     return history, n_instances
