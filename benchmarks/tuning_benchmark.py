@@ -158,9 +158,30 @@ def write_preset(name, entry):
     PRESETS_FILE.write_text(json.dumps(presets, indent=1) + "\n")
 
 
+def markdown_tables(results):
+    """The must-reach table (KL and Chebyshev on the unrevealed 90%) and the unsupervised one."""
+    lines = ["| data set | search | trials | search time | defaults T=1 KL / Cheb | defaults, revealed T KL / Cheb "
+             "| tuned KL / Cheb | beats defaults (T=1 / revealed T) |", "|---" * 8 + "|"]
+    for name, r in results.get("revealed", {}).items():
+        d1, dr, t = r["defaults"]["T=1"], r["defaults"]["revealed T"], r["tuned"]["at its T"]
+        ok = ["yes" if all(w.values()) else "no (" + ", ".join(m for m, v in w.items() if not v) + ")"
+              for w in (r["tuned_beats"]["defaults T=1"], r["tuned_beats"]["defaults revealed T"])]
+        lines.append(f"| {name} | {r['tuner']} | {r['trials']} | {r['search_seconds']:.0f} s | "
+                     f"{d1['Kullback-Leibler']:.4f} / {d1['Chebyshev']:.4f} | {dr['Kullback-Leibler']:.4f} / {dr['Chebyshev']:.4f} | "
+                     f"**{t['Kullback-Leibler']:.4f} / {t['Chebyshev']:.4f}** | {ok[0]} / {ok[1]} |")
+    if results.get("unsupervised"):
+        lines += ["", "| data set | trials | Spearman(consistency, true KL) | true KL of the pick | best / median trial | rank of the pick |",
+                  "|---|---|---|---|---|---|"]
+        for name, r in results["unsupervised"].items():
+            lines.append(f"| {name} | {r['trials']} | {r['spearman_consistency_vs_true_kl']:.2f} | {r['true_kl_of_picked']:.4f} | "
+                         f"{r['true_kl_best_trial']:.4f} / {r['true_kl_median_trial']:.4f} | {r['rank_of_picked']} of {r['trials']} |")
+    return "\n".join(lines)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--datasets", nargs="+", required=True)
+    parser.add_argument("--datasets", nargs="+", default=[])
+    parser.add_argument("--table", action="store_true", help="print the markdown tables of --out and stop")
     parser.add_argument("--section", choices=("revealed", "unsupervised"), default="revealed")
     parser.add_argument("--tuner", default="bayesian", choices=("random", "bayesian", "hyperband"))
     parser.add_argument("--trials", type=int, default=15)
@@ -175,6 +196,9 @@ def main():
     command = "LIB_TF_DATA=" + os.environ.get("LIB_TF_DATA", "") + " python " + " ".join(shlex.quote(a) for a in sys.argv)
     out = Path(args.out)
     results = json.loads(out.read_text()) if out.is_file() else {}
+    if args.table:
+        print(markdown_tables(results))
+        return
     results["machine"] = f"{platform.machine()}, {os.cpu_count()} cores shared with other work, Python {platform.python_version()}"
     for name in args.datasets:
         if args.section == "revealed":
