@@ -343,6 +343,8 @@ def enhance(args, in_memory=None) -> int:
                           features=data.features, learning_rate=learning_rate, backup_dir=backup_dir,
                           verbose=verbose, strategy=strategy)
     seconds = time.perf_counter() - start
+    if backup_dir.is_dir() and not any(backup_dir.iterdir()):
+        backup_dir.rmdir()  # a worker's sub-folder was removed by BackupAndRestore; drop the parent too
     if not chief:
         print(f"worker done: trained in {seconds:.1f} s (the chief writes the outputs)")
         return 0
