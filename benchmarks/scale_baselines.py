@@ -24,6 +24,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 METHODS = ("FCM", "KM", "LP", "ML", "GLLE", "LESC", "gLESC", "LEVI")
+#: Leading-order growth of time and of memory in n, from each module's docstring (default
+#: settings: LP's full graph, brute-force kNN for d = 128). At n <= a few thousand fixed costs
+#: hide these, so the fitted exponents come out smaller; the practical limits below are
+#: extrapolated from the largest measured n with these exponents.
+ASYMPTOTIC = {"FCM": (1, 1), "KM": (2, 1), "LP": (2, 2), "ML": (2, 1), "GLLE": (2, 1), "LESC": (3, 2),
+              "gLESC": (3, 2), "LEVI": (1, 1)}
 HOUR, MEMORY_MB = 3600.0, 3 * 1024.0
 
 
@@ -63,6 +69,12 @@ def extrapolate(rows) -> dict:
     out["memory_exponent"] = round(m_exp, 2)
     if m_exp > 0.1:
         out["n_at_3GB"] = int(b["n"] * ((MEMORY_MB - b["rss_before_fit_mb"]) / grow_b) ** (1 / m_exp))
+    method = b.get("method")
+    if method in ASYMPTOTIC:
+        t_k, m_k = ASYMPTOTIC[method]
+        out["asymptotic_exponents"] = [t_k, m_k]
+        out["n_at_one_hour_asymptotic"] = int(b["n"] * (HOUR / max(b["seconds"], 1e-3)) ** (1 / t_k))
+        out["n_at_3GB_asymptotic"] = int(b["n"] * ((MEMORY_MB - b["rss_before_fit_mb"]) / grow_b) ** (1 / m_k))
     return out
 
 
@@ -73,7 +85,15 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=int, default=300, help="seconds allowed per fit")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "scale_baselines.json"))
     parser.add_argument("--one", nargs=2, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--summarize", default=None, help="recompute the extrapolation of a results JSON")
     args = parser.parse_args(argv)
+    if args.summarize:
+        data = json.loads(Path(args.summarize).read_text())
+        data["extrapolation"] = {m: extrapolate([r for r in data["results"] if r["method"] == m and r.get("seconds")])
+                                 for m in dict.fromkeys(r["method"] for r in data["results"])}
+        Path(args.summarize).write_text(json.dumps(data, indent=2))
+        print(json.dumps(data["extrapolation"], indent=1))
+        return 0
     if args.one:
         print("RESULT " + json.dumps(run_one(args.one[0], int(args.one[1]))), flush=True)
         return 0
