@@ -17,8 +17,8 @@ in-memory arrays or on-disk shards, with fault-tolerant checkpoints.
 - Fault tolerance: ``keras.callbacks.BackupAndRestore`` (weights, optimizer state and epoch
   every epoch, or every ``save_freq`` batches). A killed run started again with the same
   ``backup_dir`` resumes at the first unfinished epoch; the backup is deleted when training
-  ends. Workers other than the chief back up into their own sub-folder (Keras 3's callback
-  has no multi-worker file arbitration). The resumed run sees the data and the posterior
+  ends. Workers other than the chief back up into a sibling folder of their own (Keras 3's
+  callback has no multi-worker file arbitration). The resumed run sees the data and the posterior
   noise in a different order than an uninterrupted one would (the shuffle and the noise
   seed restart), so it ends as good as, not bit-identical to, an uninterrupted run.
 
@@ -110,12 +110,15 @@ def create_lib(n_labels: int, strategy=None, **params):
 
 
 def backup_callback(backup_dir, save_freq="epoch", delete_checkpoint: bool = True):
-    """``keras.callbacks.BackupAndRestore`` in ``backup_dir`` (a per-worker sub-folder on
-    workers other than the chief)."""
+    """``keras.callbacks.BackupAndRestore`` in ``backup_dir``; workers other than the chief
+    use a sibling folder ``<backup_dir>.worker-<i>`` of their own (not a sub-folder: the
+    chief removes its whole folder when training ends, possibly while another worker still
+    writes)."""
     import keras
 
     _, index, chief, _ = worker_role()
-    folder = Path(backup_dir) if chief else Path(backup_dir) / f"worker-{index}"
+    backup_dir = Path(backup_dir)
+    folder = backup_dir if chief else backup_dir.with_name(f"{backup_dir.name}.worker-{index}")
     return keras.callbacks.BackupAndRestore(str(folder), save_freq=save_freq, delete_checkpoint=delete_checkpoint)
 
 
@@ -343,8 +346,6 @@ def enhance(args, in_memory=None) -> int:
                           features=data.features, learning_rate=learning_rate, backup_dir=backup_dir,
                           verbose=verbose, strategy=strategy)
     seconds = time.perf_counter() - start
-    if backup_dir.is_dir() and not any(backup_dir.iterdir()):
-        backup_dir.rmdir()  # a worker's sub-folder was removed by BackupAndRestore; drop the parent too
     if not chief:
         print(f"worker done: trained in {seconds:.1f} s (the chief writes the outputs)")
         return 0

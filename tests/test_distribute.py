@@ -159,3 +159,41 @@ def test_cli_strategy_on_in_memory_data_writes_scored_distributions(tmp_path, ca
     assert recovered.shape == (2601, 3)
     assert 0 < settings["metrics"]["LIB"]["Chebyshev"] < 1
     assert "Chebyshev" in capsys.readouterr().out
+
+
+def test_two_workers_run_the_cli_on_tfrecord_shards_and_only_the_chief_writes(tmp_path):
+    """``lib-tf enhance --input ... --strategy multi-worker``: TFRecord shards are split by
+    file between the workers (4 shards, 2 workers); the chief writes one prediction shard
+    per input shard, the other worker nothing."""
+    from lib_tf.data import streaming
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 6)).astype(np.float32)
+    L = (rng.random((200, 4)) > 0.5).astype(np.float32)
+    L[:, 0] = 1
+    streaming.write_shards(tmp_path / "shards", X, L, format="tfrecord", rows_per_shard=50)
+    workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
+    out = tmp_path / "out"
+    processes = []
+    for index in range(2):
+        config = json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "lib_tf.cli", "enhance", "--input", str(tmp_path / "shards" / "*.tfrecord"),
+             "--strategy", "multi-worker", "--epochs", "2", "--batch-size", "32", "--quiet", "--out", str(out)],
+            env=_env(TF_CONFIG=config), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    try:
+        outputs = [p.communicate(timeout=TIMEOUT) for p in processes]
+    finally:
+        for p in processes:
+            if p.poll() is None:
+                p.kill()
+                p.wait(timeout=30)
+    for p, (_, err) in zip(processes, outputs):
+        assert p.returncode == 0, err[-3000:]
+    assert "the chief writes the outputs" in outputs[1][0]
+    settings = json.loads((out / "settings.json").read_text())
+    assert settings["workers"] == 2 and settings["replicas"] == 2 and settings["n"] == 200
+    predicted = streaming.read_prediction_shards([out / p for p in settings["prediction_shards"]])
+    assert predicted.shape == (200, 4)
+    np.testing.assert_allclose(predicted.sum(1), 1.0, atol=1e-5)
+    assert sorted(p.name for p in out.iterdir()) == ["predictions", "settings.json"]
