@@ -358,15 +358,52 @@ def _tuner_class(kind: str):
     return ReportingTuner
 
 
+def default_values(hypermodel, n_instances=None) -> dict:
+    """LabelEnhancer's defaults as values of ``hypermodel``'s search space (clipped into the
+    ranges, nearest choice; epochs: the automatic count for ``n_instances`` within the budget)."""
+    from .enhancer import LabelEnhancer, auto_epochs
+
+    defaults = LabelEnhancer().get_params()
+    values = {}
+    for name in ("alpha", "beta", "learning_rate"):
+        low, high = (hypermodel.space[name] * 2)[:2] if len(hypermodel.space[name]) == 1 else hypermodel.space[name]
+        values[name] = float(min(max(defaults[name], low), high))
+    for name in ("latent_dim", "hidden_units", "batch_size"):
+        values[name] = int(min(hypermodel.space[name], key=lambda v: (abs(v - defaults[name]), v)))
+    if hypermodel.search_epochs:
+        wanted = auto_epochs(n_instances, 128) if n_instances else hypermodel.max_epochs
+        values["epochs"] = int(min(max(wanted, hypermodel.min_epochs), hypermodel.max_epochs))
+    if hypermodel.temperature == "search":
+        values["temperature"] = 1.0
+    return values
+
+
+def _start_from(oracle, values):
+    """Make ``oracle``'s first trial (of a fresh search) the given values."""
+    populate = oracle.populate_space
+
+    def populate_space(trial_id):
+        if not oracle.trials:
+            return {"status": "RUNNING", "values": {**oracle.hyperparameters.values, **values}}
+        return populate(trial_id)
+
+    oracle.populate_space = populate_space
+
+
 def make_tuner(kind: str, n_labels: int, directory, objective: str = "revealed", trials: int = 30,
                max_epochs: int = 300, seed: int = 0, overwrite: bool = False, project_name: str = "lib",
-               progress=None, hyperband_factor: int = 3, **hypermodel_kwargs):
+               progress=None, hyperband_factor: int = 3, start_from_defaults: bool = True, n_instances=None,
+               **hypermodel_kwargs):
     """A Keras Tuner tuner (``kind``: random, bayesian, hyperband) over :class:`LIBHyperModel`.
 
     ``trials`` bounds the number of trials for every kind (for Hyperband too, whose brackets
     would otherwise decide); Bayesian optimisation starts from ``trials // 3`` random points
     (2 to 10). ``seed`` seeds the trials and, as ``seed + 1``, the oracle
     (Keras Tuner reads 0 as "no seed"). ``progress(tuner, trial)`` is called after each trial.
+    With ``start_from_defaults`` (random and Bayesian search), the first trial of a fresh
+    search is LabelEnhancer's defaults within the space and budget (:func:`default_values`;
+    pass ``n_instances`` for the default epoch count), so a search never ends worse than the
+    defaults on its own objective.
     """
     kt = _keras_tuner()
     if kind not in TUNERS:
@@ -389,6 +426,8 @@ def make_tuner(kind: str, n_labels: int, directory, objective: str = "revealed",
     else:
         tuner = _tuner_class(kind)(max_trials=int(trials), **common)
         tuner.oracle.max_trials = int(trials)  # a resumed search may be given a new bound
+    if start_from_defaults and kind != "hyperband" and not is_parallel_worker():
+        _start_from(tuner.oracle, default_values(hypermodel, n_instances))
     tuner.progress = progress
     return tuner
 
@@ -563,7 +602,8 @@ def run_search(dataset, kind="bayesian", trials=30, objective="revealed", reveal
             print(_format_trial(tuner, trial, metric), flush=True)
 
     tuner = make_tuner(kind, dataset.n_labels, out, objective=objective, trials=trials, max_epochs=max_epochs,
-                       min_epochs=min_epochs, seed=seed, overwrite=overwrite, progress=progress, **hypermodel_kwargs)
+                       min_epochs=min_epochs, seed=seed, overwrite=overwrite, progress=progress,
+                       n_instances=dataset.n_instances, **hypermodel_kwargs)
     start = time.perf_counter()
     tuner.search(dataset.features, dataset.logical_labels, distributions=dataset.distributions, share=share,
                  split_seed=seed, verbose=0)

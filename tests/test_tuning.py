@@ -51,6 +51,9 @@ def test_each_tuner_trains_a_trial_and_gives_enhancer_arguments(kind, tmp_path):
                        min_epochs=1, space=TINY, progress=lambda t, trial: seen.append(trial.trial_id))
     tuner.search(X, L, distributions=D, verbose=0)
     assert len(seen) == (4 if kind == "hyperband" else 1)
+    if kind != "hyperband":  # the first trial of a fresh search is LabelEnhancer's defaults, within the space
+        first = tuner.oracle.trials[min(tuner.oracle.trials)].hyperparameters.values
+        assert (first["alpha"], first["beta"], first["learning_rate"], first["latent_dim"], first["epochs"]) == (1e-3, 1.0, 1e-3, 4, 2)
     if kind == "hyperband":  # a trial continued from another's checkpoint (Keras Tuner reloads it)
         assert any(t.hyperparameters.values.get("tuner/initial_epoch", 0) > 0 for t in tuner.oracle.trials.values())
     trial = min(tuner.oracle.trials.values(), key=lambda t: t.score)
