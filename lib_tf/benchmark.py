@@ -96,6 +96,15 @@ def default_methods(quick: bool = False) -> Dict[str, MethodSpec]:
     return {spec.name: spec for spec in specs}
 
 
+def _release_keras_state():
+    """Drop the graphs and models of finished Keras fits (LIB, LEVI): hundreds of runs in one
+    process otherwise grow its memory by gigabytes."""
+    import sys
+
+    if "keras" in sys.modules:
+        sys.modules["keras"].backend.clear_session()
+
+
 def reveal_split(n: int):
     """Indices of the revealed share and of the rest (fixed: numpy seed 0 permutation)."""
     order = np.random.default_rng(0).permutation(n)
@@ -161,6 +170,7 @@ class Benchmark:
         start = time.perf_counter()
         output = np.asarray(spec.fit(data.features, data.logical_labels, params, seed), dtype=np.float64)
         seconds = time.perf_counter() - start
+        _release_keras_state()
         D = data.distributions
         if spec.has_temperature:
             by_t = {repr(t): _three_sets(D, softmax_with_temperature(output, t), revealed, hidden)
