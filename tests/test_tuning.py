@@ -148,6 +148,11 @@ def test_presets_are_valid_and_usable():
     assert enhancer.alpha == preset_params(name)["alpha"] and enhancer.seed == 3
     with pytest.raises(ValueError, match="no preset named"):
         preset_params("NoSuchSet")
+    from lib_tf.cli import build_parser
+    from lib_tf.tuning import enhancer_params_from_args
+
+    args = build_parser().parse_args(["enhance", "--dataset", name, "--preset", name, "--seed", "2", "--quiet"])
+    assert enhancer_params_from_args(args) == {**preset_params(name), "seed": 2, "verbose": 0}
 
 
 def _free_port():
