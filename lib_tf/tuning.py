@@ -30,15 +30,15 @@ Objectives, each named by what it uses:
     the logical labels can check: order and flatness, not the degrees inside R.
 
     How well it tracks recovery quality, measured (``benchmarks/tuning_benchmark.py
-    --section unsupervised --datasets SJAFFE --trials 10``, figures in
-    ``benchmarks/TUNING.md``): over 10 random trials on SJAFFE, the Spearman correlation
-    between a trial's held-out consistency and its true KL on all instances was **-0.19**
-    (no tracking, slightly the wrong way); the trial it picked ranked 6th of 10 by true KL
-    (KL .070 against .037 for the best trial and .056 for the median). One data set and 10
-    trials are a small sample, but nothing here supports trusting it: ``unsupervised`` is a guard against
-    broken settings (it does flag collapsed trials: the one with consistency .34 had KL .30),
-    not a way to find good ones: keep LabelEnhancer's defaults or a preset unless some ground
-    truth can be revealed, and use ``revealed`` whenever it can.
+    --section unsupervised``, 10 random trials per data set, figures in
+    ``benchmarks/TUNING.md``): the Spearman correlation between a trial's held-out
+    consistency and its true KL was **-0.19 on SJAFFE and -0.38 on Yeast_cold** (no
+    tracking, if anything the wrong way); the trial it picked ranked 6th of 10 on SJAFFE
+    (true KL .070 against .037 for the best trial) and 8th of 10 on Yeast_cold (.0130 against
+    .0128). It does flag collapsed trials (consistency .34 / .20 went with true KL .30 / .072),
+    so ``unsupervised`` is a guard against broken settings, not a way to find good ones:
+    without ground truth keep LabelEnhancer's defaults or a preset, and use ``revealed``
+    whenever some ground truth can be revealed.
 
 Budget: a trial is as costly as its epochs times the data size. ``max_epochs`` bounds the
 epochs of every trial (Hyperband's ``max_epochs``); the default gives about 2000 Adam
