@@ -3,19 +3,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..baselines.reference import TEMPERATURE_GRID
+from ..baselines.reference import TEMPERATURE_GRID, label_softmax
 from ..data.validation import check_distributions, check_same_shape
 from ..metrics import higher_is_better, MEASURES
 
 
 def softmax_with_temperature(logits, temperature: float) -> np.ndarray:
-    """Row-wise ``softmax(z / T)`` in float64; logits (n, c) -> (n, c)."""
-    if not temperature > 0:
-        raise ValueError(f"temperature must be positive, got {temperature}")
-    scaled = np.asarray(logits, dtype=np.float64) / temperature
-    scaled -= scaled.max(axis=1, keepdims=True)
-    weights = np.exp(scaled)
-    return weights / weights.sum(axis=1, keepdims=True)
+    """Row-wise ``softmax(z / T)`` in float64; logits (n, c) -> (n, c). The label softmax's
+    formula, applied to LIB's logits instead of the logical labels."""
+    return label_softmax(logits, temperature)
 
 
 def select_temperature(logits, distributions, grid=TEMPERATURE_GRID, metric: str = "Kullback-Leibler") -> float:
