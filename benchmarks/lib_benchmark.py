@@ -28,10 +28,10 @@ import numpy as np  # noqa: E402
 
 from lib_tf import LabelEnhancer, load_ldl, score  # noqa: E402
 from lib_tf.metrics import METRIC_NAMES, higher_is_better  # noqa: E402
+from lib_tf.benchmark import reveal_split  # noqa: E402
 from lib_tf.model.temperature import select_temperature, softmax_with_temperature  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-REVEAL_SHARE = 0.1
 
 # (data set, alpha, beta, seeds, targets): targets are {label: six figures} to match or beat.
 QUALITY_CASES = [
@@ -51,12 +51,6 @@ SPEED_CASES = {
     "SBU_3DFE": (0.001, 1.0, 66.0, (.1003, .3555, .7461, .0518, .9488, .8675)),
     "Movie": (0.001, 1.0, 314.8, (.1368, .6189, 1.1698, .1304, .9152, .803)),
 }
-
-
-def reveal_split(n):
-    order = np.random.default_rng(0).permutation(n)
-    cut = max(1, int(round(REVEAL_SHARE * n)))
-    return order[:cut], order[cut:]
 
 
 def three_protocols(logits, D):

@@ -41,6 +41,20 @@ def _weights(results, prefix):
     return {k[len(prefix):]: v for k, v in results.items() if k.startswith(prefix + "w")}
 
 
+
+def _finish_all(processes):
+    """Wait for every worker process (killing stragglers), check each exited 0, return outputs."""
+    try:
+        outputs = [p.communicate(timeout=TIMEOUT) for p in processes]
+    finally:
+        for p in processes:
+            if p.poll() is None:
+                p.kill()
+                p.wait(timeout=30)
+    for p, (_, err) in zip(processes, outputs):
+        assert p.returncode == 0, err[-3000:]
+    return outputs
+
 def test_mirrored_over_two_cpu_devices_matches_one_device(tmp_path):
     """Same data, same batches. With the latent at the posterior mean (no sampling) the
     computation is the same up to float summation order: every weight within 1e-5 after
@@ -80,15 +94,7 @@ def test_two_workers_on_localhost_finish_with_identical_weights(tmp_path):
         processes.append(subprocess.Popen([sys.executable, str(JOBS), "worker", str(tmp_path / f"w{index}.npz")],
                                           env=_env(TF_CONFIG=config), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                           text=True))
-    try:
-        outputs = [p.communicate(timeout=TIMEOUT) for p in processes]
-    finally:
-        for p in processes:
-            if p.poll() is None:
-                p.kill()
-                p.wait(timeout=30)
-    for p, (_, err) in zip(processes, outputs):
-        assert p.returncode == 0, err[-3000:]
+    outputs = _finish_all(processes)
     first, second = (dict(np.load(tmp_path / f"w{i}.npz")) for i in range(2))
     weights = [k for k in first if k.startswith("w")]
     assert len(weights) > 10
@@ -181,15 +187,7 @@ def test_two_workers_run_the_cli_on_tfrecord_shards_and_only_the_chief_writes(tm
             [sys.executable, "-m", "lib_tf.cli", "enhance", "--input", str(tmp_path / "shards" / "*.tfrecord"),
              "--strategy", "multi-worker", "--epochs", "2", "--batch-size", "32", "--quiet", "--out", str(out)],
             env=_env(TF_CONFIG=config), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-    try:
-        outputs = [p.communicate(timeout=TIMEOUT) for p in processes]
-    finally:
-        for p in processes:
-            if p.poll() is None:
-                p.kill()
-                p.wait(timeout=30)
-    for p, (_, err) in zip(processes, outputs):
-        assert p.returncode == 0, err[-3000:]
+    outputs = _finish_all(processes)
     assert "the chief writes the outputs" in outputs[1][0]
     settings = json.loads((out / "settings.json").read_text())
     assert settings["workers"] == 2 and settings["replicas"] == 2 and settings["n"] == 200
