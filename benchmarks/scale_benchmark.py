@@ -157,7 +157,7 @@ def run_one(args) -> dict:
 def pick_temperature(model, shards, truth_path, n) -> dict:
     """Set the read-out temperature T picked by KL on a revealed 1% (the first instances, at
     least 100, at most 10,000), as ``lib-tf enhance --reveal`` does; no retraining."""
-    from lib_tf.baselines.reference import TEMPERATURE_GRID
+    from lib_tf.readout import TEMPERATURE_GRID
     from lib_tf.data.streaming import shard_dataset
     from lib_tf.model.temperature import select_temperature
 

@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from .baselines.base import BaseEnhancer
-from .baselines.reference import TEMPERATURE_GRID
+from .readout import TEMPERATURE_GRID
 from .data.pipeline import repeated_batches
 from .data.validation import check_distributions, check_features, check_same_rows
 
@@ -38,7 +38,7 @@ class LabelEnhancer(BaseEnhancer):
     inductive = True
 
     def __init__(self, alpha=0.001, beta=1.0, temperature=1.0, epochs=None, batch_size=128, learning_rate=1e-3,
-                 latent_dim=256, hidden_units=256, depth=3, activation="sigmoid", assignment="squared",
+                 latent_dim=256, hidden_units=256, depth=3, head_units=None, activation="sigmoid", assignment="squared",
                  gap_on="logits", reduction="mean", pretrain_epochs=0, network_dtype="float32", seed=None, verbose=0):
         self.alpha = alpha
         self.beta = beta
@@ -49,6 +49,7 @@ class LabelEnhancer(BaseEnhancer):
         self.latent_dim = latent_dim
         self.hidden_units = hidden_units
         self.depth = depth
+        self.head_units = head_units
         self.activation = activation
         self.assignment = assignment
         self.gap_on = gap_on
@@ -68,8 +69,8 @@ class LabelEnhancer(BaseEnhancer):
         return cls(**{**preset_params(name), **overrides})
 
     def _model_kwargs(self):
-        names = ("alpha", "beta", "temperature", "latent_dim", "hidden_units", "depth", "activation",
-                 "assignment", "gap_on", "reduction", "pretrain_epochs", "network_dtype", "seed")
+        names = ("alpha", "beta", "temperature", "latent_dim", "hidden_units", "depth", "head_units",
+                 "activation", "assignment", "gap_on", "reduction", "pretrain_epochs", "network_dtype", "seed")
         return {name: getattr(self, name) for name in names}
 
     def _fit(self, X, L):

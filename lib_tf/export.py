@@ -315,7 +315,7 @@ def _hyperparameters(model_or_enhancer, model):
             params["epochs_run"] = int(model_or_enhancer.epochs_)
         return params
     config = model.get_config()
-    return {k: config[k] for k in ("alpha", "beta", "temperature", "latent_dim", "hidden_units", "depth",
+    return {k: config[k] for k in ("alpha", "beta", "temperature", "latent_dim", "hidden_units", "depth", "head_units",
                                    "activation", "assignment", "gap_on", "reduction", "seed") if k in config}
 
 

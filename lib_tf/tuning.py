@@ -80,7 +80,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .baselines.reference import TEMPERATURE_GRID
+from .readout import TEMPERATURE_GRID
 
 OBJECTIVES = {"revealed": "revealed_kl", "unsupervised": "heldout_consistency"}
 TUNERS = ("random", "bayesian", "hyperband")

@@ -78,7 +78,19 @@ def test_temperature_changes_only_the_readout():
         model.set_temperature(0)
 
 
+def test_head_units_sets_the_width_of_the_three_networks_that_read_h(tmp_path):
+    X, L = _toy()
+    model = LIB(4, seed=0, latent_dim=16, hidden_units=32, head_units=8)
+    model.fit(X, L, epochs=1, batch_size=32, verbose=0)
+    assert model.encoder.layers[0].units == 32
+    assert [net.layers[0].units for net in (model.decoder, model.distribution_head, model.gap_head)] == [8, 8, 8]
+    model.save(tmp_path / "narrow.keras")
+    assert keras.models.load_model(tmp_path / "narrow.keras").distribution_head.layers[0].units == 8
+    assert LIB(4, hidden_units=32).head_units == 32  # None follows hidden_units
+
+
 @pytest.mark.parametrize("kwargs, pattern", [
+    (dict(head_units=0), "head_units must be positive"),
     (dict(assignment="hinge"), "assignment must be one of"),
     (dict(gap_on="labels"), "gap_on must be one of"),
     (dict(alpha=-1.0), "alpha must be"),

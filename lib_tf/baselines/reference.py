@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..readout import TEMPERATURE_GRID, softmax_with_temperature
 from .base import BaseEnhancer
 
-#: Temperatures searched for the label softmax (the grid of the reference figures).
-TEMPERATURE_GRID = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)
+__all__ = ["TEMPERATURE_GRID", "NaiveNormalize", "LabelSoftmax", "label_softmax"]
 
 
 class NaiveNormalize(BaseEnhancer):
@@ -23,12 +23,7 @@ class NaiveNormalize(BaseEnhancer):
 
 def label_softmax(L, temperature: float = 1.0) -> np.ndarray:
     """``softmax(l / T)`` row-wise for logical labels ``L`` (n, c); returns (n, c)."""
-    if not temperature > 0:
-        raise ValueError(f"temperature must be positive, got {temperature}")
-    logits = np.asarray(L, dtype=np.float64) / temperature
-    logits -= logits.max(axis=1, keepdims=True)
-    weights = np.exp(logits)
-    return weights / weights.sum(axis=1, keepdims=True)
+    return softmax_with_temperature(L, temperature)
 
 
 class LabelSoftmax(BaseEnhancer):

@@ -3,15 +3,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..baselines.reference import TEMPERATURE_GRID, label_softmax
 from ..data.validation import check_distributions, check_same_shape
 from ..metrics import higher_is_better, MEASURES
+from ..readout import TEMPERATURE_GRID, softmax_with_temperature
 
-
-def softmax_with_temperature(logits, temperature: float) -> np.ndarray:
-    """Row-wise ``softmax(z / T)`` in float64; logits (n, c) -> (n, c). The label softmax's
-    formula, applied to LIB's logits instead of the logical labels."""
-    return label_softmax(logits, temperature)
+__all__ = ["TEMPERATURE_GRID", "select_temperature", "softmax_with_temperature"]
 
 
 def select_temperature(logits, distributions, grid=TEMPERATURE_GRID, metric: str = "Kullback-Leibler") -> float:
