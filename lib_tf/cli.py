@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._arguments import add_dataset_arguments, load_dataset_argument
 from ._version import __version__
 from .baselines.reference import label_softmax
 from .data import LDLDataset, load_ldl
@@ -43,7 +44,7 @@ def _load_input(args) -> LDLDataset:
     if sum(sources) != 1:
         raise ValueError("give exactly one of --dataset NAME, --mat PATH or --features FILE (with --labels FILE)")
     if args.dataset or args.mat:
-        return load_ldl(args.dataset or args.mat)
+        return load_dataset_argument(args)
     if not args.labels:
         raise ValueError("--features needs --labels FILE (the logical labels, n x c of 0/1)")
     truth = _read_matrix(args.distributions, "--distributions") if args.distributions else None
@@ -127,9 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     enhance = sub.add_parser("enhance", help="recover label distributions with LIB",
                              description="Fit LIB on features and logical labels and write the recovered distributions.")
-    source = enhance.add_argument_group("input (one of)")
-    source.add_argument("--dataset", help="data set name, looked up in $LIB_TF_DATA (Artificial is built in)")
-    source.add_argument("--mat", help="path of a Geng-format .mat file")
+    source = add_dataset_arguments(enhance)
     source.add_argument("--features", help=".npy or .csv features (n x d), with --labels")
     source.add_argument("--input", help="glob of on-disk shards streamed with bounded memory: TFRecord "
                         "(tf.Example float lists 'features', 'logical_labels') or NumPy pairs "

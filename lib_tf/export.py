@@ -31,7 +31,6 @@ names are not integers). An existing version is never overwritten.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import shutil
@@ -42,6 +41,7 @@ from typing import Mapping, Optional, Sequence, Union
 
 import numpy as np
 
+from ._arguments import add_dataset_arguments, load_dataset_argument
 from ._version import __version__
 
 FEATURES_INPUT = "features"
@@ -444,18 +444,15 @@ def _preset_hparams(name) -> dict:
 
 
 def _cmd_export(args) -> int:
-    from .data import load_ldl
     from .enhancer import LabelEnhancer
     from .metrics import score
 
-    if bool(args.dataset) == bool(args.mat):
-        raise ValueError("give exactly one of --dataset NAME or --mat PATH")
     if args.preset and args.hparams:
         raise ValueError("give --preset or --hparams, not both")
     if args.version is not None and args.version < 1:
         raise ValueError(f"--version must be a positive integer, got {args.version}")
     hparams = _preset_hparams(args.preset) if args.preset else _read_hparams(args.hparams) if args.hparams else {}
-    dataset = load_ldl(args.dataset or args.mat)
+    dataset = load_dataset_argument(args)
     out = Path(args.out or Path("saved_models") / dataset.name.lower())
     version = args.version or next_version(out)
     if (out / str(version)).exists():
@@ -498,9 +495,7 @@ def add_export_parser(subparsers):
         description="Fit LIB on a data set and write a versioned SavedModel (TF Serving layout "
                     "OUT/<version>/saved_model.pb) with the signatures serving_default (raw features) and "
                     "serving_examples (serialized tf.Example), warm-up requests and a model card.")
-    source = parser.add_argument_group("input (one of)")
-    source.add_argument("--dataset", help="data set name, looked up in $LIB_TF_DATA (Artificial is built in)")
-    source.add_argument("--mat", help="path of a Geng-format .mat file")
+    add_dataset_arguments(parser)
     params = parser.add_argument_group("parameters (at most one of)")
     params.add_argument("--hparams", metavar="FILE",
                         help="JSON object of LabelEnhancer parameters, e.g. best_hparams.json of `lib-tf tune` or "

@@ -13,7 +13,7 @@ see ``benchmarks/BASELINES.md``.
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, Iterable, Mapping
+from typing import Dict, Mapping
 
 import numpy as np
 from scipy.stats import rankdata

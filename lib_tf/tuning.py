@@ -80,6 +80,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._arguments import add_dataset_arguments, load_dataset_argument
 from .readout import TEMPERATURE_GRID
 
 OBJECTIVES = {"revealed": "revealed_kl", "unsupervised": "heldout_consistency"}
@@ -544,9 +545,7 @@ def add_tune_parser(subparsers):
         description="Search alpha (gap weight), beta (KL weight), learning rate, latent size, hidden width, batch "
                     "size, epochs and the read-out temperature; write the best as a JSON of LabelEnhancer "
                     "arguments (use it with `lib-tf enhance --hparams`). Rerunning with the same --out resumes.")
-    source = tune.add_argument_group("input (one of)")
-    source.add_argument("--dataset", help="data set name, looked up in $LIB_TF_DATA")
-    source.add_argument("--mat", help="path of a Geng-format .mat file")
+    add_dataset_arguments(tune)
     tune.add_argument("--tuner", choices=TUNERS, default="bayesian")
     tune.add_argument("--trials", type=int, default=30, help="most trials (default 30)")
     tune.add_argument("--objective", choices=tuple(OBJECTIVES), default="revealed",
@@ -628,11 +627,7 @@ def run_search(dataset, kind="bayesian", trials=30, objective="revealed", reveal
 
 
 def cmd_tune(args) -> int:
-    from .data import load_ldl
-
-    if bool(args.dataset) == bool(args.mat):
-        raise ValueError("give exactly one of --dataset NAME or --mat PATH")
-    dataset = load_ldl(args.dataset or args.mat)
+    dataset = load_dataset_argument(args)
     if not args.quiet:
         print(dataset, flush=True)
     command = "lib-tf " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[1:2] == ["tune"] else None
