@@ -38,6 +38,7 @@ if str(ROOT) not in sys.path:
 
 from lib_tf import metrics  # noqa: E402
 from lib_tf.baselines import METHODS, TEMPERATURE_GRID, get_method  # noqa: E402
+from lib_tf.baselines.glle import LAMBDA_GRID as GLLE_LAMBDA_GRID  # noqa: E402
 from lib_tf.data import load_ldl  # noqa: E402
 
 PAPER_TABLE = Path(os.environ.get("LIB_TF_PAPER_TABLE", ROOT.parent / "shared" / "reference" / "paper_table2.csv"))
@@ -46,7 +47,7 @@ CLASSIC = ["FCM", "KM", "LP", "ML", "GLLE"]
 DATASETS = ["Movie", "SBU_3DFE", "SJAFFE", "Yeast_alpha", "Yeast_cdc", "Yeast_cold", "Yeast_diau", "Yeast_dtt",
             "Yeast_elu", "Yeast_heat", "Yeast_spo", "Yeast_spo5", "Yeast_spoem"]
 #: Per-method parameter grids searched against the ground truth (the paper's protocol).
-GRIDS = {"GLLE": {"lam": [0.01, 0.1, 1.0, 10.0, 100.0]},
+GRIDS = {"GLLE": {"lam": list(GLLE_LAMBDA_GRID)},
          "softmax(l/T)": {"temperature": list(TEMPERATURE_GRID)}}
 #: Fixed parameters of the benchmark (seeds where a method is random).
 FIXED = {"FCM": {"random_state": 0}}

@@ -24,6 +24,7 @@ from typing import Callable, Dict, List, Optional
 import numpy as np
 
 from .baselines import TEMPERATURE_GRID, get_method
+from .baselines.glle import LAMBDA_GRID as GLLE_LAMBDA_GRID
 from .data import load_ldl
 from .metrics import METRIC_NAMES, average_ranks, higher_is_better, score
 from .model.temperature import softmax_with_temperature
@@ -85,7 +86,7 @@ def default_methods(quick: bool = False) -> Dict[str, MethodSpec]:
         MethodSpec("KM", _baseline("KM")),
         MethodSpec("LP", _baseline("LP")),
         MethodSpec("ML", _baseline("ML")),
-        MethodSpec("GLLE", _baseline("GLLE"), grid=[{"lam": v} for v in (0.01, 0.1, 1.0, 10.0, 100.0)]),
+        MethodSpec("GLLE", _baseline("GLLE"), grid=[{"lam": v} for v in GLLE_LAMBDA_GRID]),
         MethodSpec("LESC", _baseline("LESC"), grid=lesc_grid),
         MethodSpec("gLESC", _baseline("gLESC"), grid=lesc_grid),
         MethodSpec("LEVI", _baseline("LEVI"), seeded=True),
