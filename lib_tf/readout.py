@@ -19,3 +19,32 @@ def softmax_with_temperature(logits, temperature: float) -> np.ndarray:
     scaled -= scaled.max(axis=1, keepdims=True)
     weights = np.exp(scaled)
     return weights / weights.sum(axis=1, keepdims=True)
+
+
+#: Temperatures of the logical labels in the two-temperature read-out; ``inf`` drops the term.
+LABEL_TEMPERATURE_GRID = (*TEMPERATURE_GRID, float("inf"))
+
+
+def softmax_two_temperatures(logits, logical_labels, logits_temperature: float, labels_temperature: float) -> np.ndarray:
+    """``softmax(z / T_z + l / T_l)`` row-wise; logits z and logical labels l (n, c) -> (n, c).
+
+    A transductive read-out of a model's logits that also uses each instance's own logical
+    labels: ``T_l = inf`` is the model alone (``softmax(z / T_z)``), ``T_z = inf`` the
+    feature-free label softmax (``softmax(l / T_l)``), so choosing both on known
+    distributions can only match or beat each of the two on the selection metric.
+    """
+    logits = np.asarray(logits, dtype=np.float64)
+    labels = np.asarray(logical_labels, dtype=np.float64)
+    if logits.shape != labels.shape:
+        raise ValueError(f"logits {logits.shape} and logical_labels {labels.shape} must have the same shape")
+    for name, value in (("logits_temperature", logits_temperature), ("labels_temperature", labels_temperature)):
+        if not value > 0:
+            raise ValueError(f"{name} must be positive (inf drops the term), got {value}")
+    if np.isinf(logits_temperature) and np.isinf(labels_temperature):
+        raise ValueError("logits_temperature and labels_temperature cannot both be inf")
+    combined = np.zeros_like(logits)
+    if np.isfinite(logits_temperature):
+        combined += logits / logits_temperature
+    if np.isfinite(labels_temperature):
+        combined += labels / labels_temperature
+    return softmax_with_temperature(combined, 1.0)

@@ -79,3 +79,19 @@ def test_unknown_method_is_refused(tmp_path):
     args = build_parser().parse_args(["benchmark", "--methods", "SVM", "--out", str(tmp_path)])
     with pytest.raises(ValueError, match="--methods: unknown"):
         run_benchmark_command(args)
+
+
+def test_two_temperature_readout_matches_or_beats_both_parents_on_the_selection_metric(data_dir, tmp_path):
+    from lib_tf.benchmark import _two_temperature_readouts
+
+    def noisy_logits(X, L, params, seed):  # a stand-in model: ridge regression of l on x
+        Z = (X - X.mean(0)) / (X.std(0) + 1e-12)
+        return Z @ np.linalg.solve(Z.T @ Z + 100.0 * np.eye(Z.shape[1]), Z.T @ L)
+
+    methods = {name: spec for name, spec in default_methods(quick=True).items() if name == "softmax(l/T)"}
+    methods["model"] = MethodSpec("model", noisy_logits, has_temperature=True)
+    methods["model+l"] = MethodSpec("model+l", noisy_logits, readouts=_two_temperature_readouts)
+    paper = Benchmark(tmp_path, methods, ["SJAFFE"], [0], progress=False).run(["paper"])["paper"]["SJAFFE"]
+    kl = {name: result["mean"]["Kullback-Leibler"] for name, result in paper.items()}
+    assert kl["model+l"] <= min(kl["model"], kl["softmax(l/T)"]) + 1e-12
+    assert kl["model+l"] < min(kl["model"], kl["softmax(l/T)"]) - 1e-4, "features and labels together beat each"
