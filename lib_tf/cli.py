@@ -14,6 +14,7 @@ from ._version import __version__
 from .baselines.reference import label_softmax
 from .data import LDLDataset, load_ldl
 from .metrics import METRIC_NAMES, score
+from .model.temperature import select_temperature
 
 
 def format_table(rows, columns=METRIC_NAMES) -> str:
@@ -71,6 +72,8 @@ def _cmd_enhance(args) -> int:
         raise ValueError("--reveal needs ground-truth distributions (a .mat data set or --distributions)")
     if not 0 <= args.reveal < 1:
         raise ValueError(f"--reveal must lie in [0, 1), got {args.reveal}")
+    if args.with_labels and not args.reveal:
+        raise ValueError("--with-labels picks its two temperatures on revealed ground truth: give --reveal too")
     print(dataset)
     from .tuning import enhancer_params_from_args  # the flags, or --hparams / --preset
 
@@ -83,9 +86,15 @@ def _cmd_enhance(args) -> int:
         order = np.random.default_rng(args.seed).permutation(dataset.n_instances)
         cut = max(1, int(round(args.reveal * dataset.n_instances)))
         revealed, scored = order[:cut], np.sort(order[cut:])
-        enhancer.select_temperature(dataset.features[revealed], dataset.distributions[revealed])
-        print(f"read-out temperature T={enhancer.temperature:g}, picked by KL on a revealed {args.reveal:.0%} "
+        labels = dataset.logical_labels[revealed] if args.with_labels else None
+        enhancer.select_temperature(dataset.features[revealed], dataset.distributions[revealed], L=labels)
+        readout = f"T={enhancer.temperature:g}" + (f", label temperature T_l={enhancer.label_temperature:g}"
+                                                   if enhancer.label_temperature is not None else "")
+        print(f"read-out {readout}, picked by KL on a revealed {args.reveal:.0%} "
               f"({cut} instances); figures below are on the other {len(scored)}")
+        reference_t = select_temperature(dataset.logical_labels[revealed], dataset.distributions[revealed])
+    else:
+        reference_t = enhancer.temperature if np.isfinite(enhancer.temperature) else 1.0
     recovered = enhancer.distributions_
     out.mkdir(parents=True, exist_ok=True)
     np.save(result_file, recovered)
@@ -96,9 +105,9 @@ def _cmd_enhance(args) -> int:
     rows = []
     if dataset.distributions is not None:
         D, L = dataset.distributions[scored], dataset.logical_labels[scored]
-        rows = [("LIB", score(D, recovered[scored])),
+        rows = [("LIB" if enhancer.label_temperature is None else "LIB+l", score(D, recovered[scored])),
                 ("l / sum(l)", score(D, L / L.sum(axis=1, keepdims=True))),
-                (f"softmax(l / {enhancer.temperature:g})", score(D, label_softmax(L, enhancer.temperature)))]
+                (f"softmax(l / {reference_t:g})", score(D, label_softmax(L, reference_t)))]
         print(format_table(rows))
         settings["metrics"] = dict(rows)
     (out / "settings.json").write_text(json.dumps(settings, indent=2, default=str))
@@ -140,6 +149,9 @@ def build_parser() -> argparse.ArgumentParser:
     enhance.add_argument("--temperature", type=float, default=1.0, help="read-out temperature T of softmax(z / T)")
     enhance.add_argument("--reveal", type=float, default=0.0,
                          help="pick T on this share of instances' ground truth and score on the rest (e.g. 0.1)")
+    enhance.add_argument("--with-labels", action="store_true",
+                         help="with --reveal: read out softmax(z / T + l / T_l), each instance's logical labels "
+                              "beside the model's logits, both temperatures picked on the revealed share")
     enhance.add_argument("--epochs", type=int, default=None, help="default: about 2000 Adam steps, 20 to 300 epochs")
     enhance.add_argument("--batch-size", type=int, default=128)
     enhance.add_argument("--seed", type=int, default=0)

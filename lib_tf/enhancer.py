@@ -6,9 +6,9 @@ import math
 import numpy as np
 
 from .baselines.base import BaseEnhancer
-from .readout import TEMPERATURE_GRID
+from .readout import LABEL_TEMPERATURE_GRID, TEMPERATURE_GRID, softmax_two_temperatures
 from .data.pipeline import repeated_batches
-from .data.validation import check_distributions, check_features, check_same_rows
+from .data.validation import check_distributions, check_features, check_logical_labels, check_same_rows
 
 #: Steps of Adam the automatic epoch count aims at, and its bounds (see ``LabelEnhancer``).
 TARGET_STEPS = 2000
@@ -30,19 +30,24 @@ class LabelEnhancer(BaseEnhancer):
     Parameters are those of :class:`lib_tf.model.LIB` (alpha weights the gap term, beta the
     KL term) plus training settings: ``epochs`` (None: about 2000 Adam steps, between 20 and
     300 epochs), ``batch_size``, ``learning_rate``, ``seed`` and ``verbose`` (0 silent,
-    1 a progress bar over epochs). Fitted state: ``model_`` (the trained Keras model),
+    1 a progress bar over epochs). ``label_temperature`` (None: the paper's read-out
+    ``softmax(z / T)``) reads out ``softmax(z / T + l / label_temperature)``: each instance's own
+    logical labels join the model's logits (see :func:`lib_tf.readout.softmax_two_temperatures`),
+    so ``transform`` then needs ``L``; :meth:`select_temperature` with ``L`` picks both
+    temperatures. Fitted state: ``model_`` (the trained Keras model),
     ``epochs_`` (epochs run), ``history_`` (one entry per graph call: small data sets run
     several epochs per call, up to about 32 steps), ``distributions_`` of the training instances.
     """
 
     inductive = True
 
-    def __init__(self, alpha=0.001, beta=1.0, temperature=1.0, epochs=None, batch_size=128, learning_rate=1e-3,
+    def __init__(self, alpha=0.001, beta=1.0, temperature=1.0, label_temperature=None, epochs=None, batch_size=128, learning_rate=1e-3,
                  latent_dim=256, hidden_units=256, depth=3, head_units=None, activation="sigmoid", assignment="squared",
                  gap_on="logits", reduction="mean", pretrain_epochs=0, network_dtype="float32", seed=None, verbose=0):
         self.alpha = alpha
         self.beta = beta
         self.temperature = temperature
+        self.label_temperature = label_temperature
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -104,10 +109,33 @@ class LabelEnhancer(BaseEnhancer):
         self.history_ = model.fit(dataset, epochs=calls, steps_per_epoch=per_call * steps_per_epoch,
                                   shuffle=False, verbose=0, callbacks=callbacks).history
         self.model_ = model
-        return model.predict(X.astype(np.float32), batch_size=4096, verbose=0)
+        self._fitted_L = L
+        return self._readout(X, L)
+
+    def _readout(self, X, L):
+        if self.label_temperature is None:
+            return self.model_.predict(X.astype(np.float32), batch_size=4096, verbose=0)
+        return softmax_two_temperatures(self.model_.predict_logits(X), L, self.temperature, self.label_temperature)
 
     def _predict(self, X):
-        return self.model_.predict(X.astype(np.float32), batch_size=4096, verbose=0)
+        return self._readout(X, None)
+
+    def transform(self, X, L=None) -> np.ndarray:
+        """Label distributions (n, c) for ``X``; with ``label_temperature`` set, the logical
+        labels ``L`` (n, c) of those instances too (not needed for the fitted ``X``)."""
+        if self.label_temperature is None or not hasattr(self, "model_"):
+            return super().transform(X)
+        X = self._check_width(X)
+        if L is None:
+            if X.shape == self._fitted_X.shape and np.array_equal(X, self._fitted_X):
+                return self.distributions_.copy()
+            raise ValueError("label_temperature is set, so transform(X, L) needs the logical labels L of X "
+                             "(or set label_temperature=None for the features-only read-out)")
+        L = check_logical_labels(L, "L")
+        check_same_rows(X=X, L=L)
+        if L.shape[1] != self.n_labels_:
+            raise ValueError(f"L has {L.shape[1]} labels, but LabelEnhancer was fitted with {self.n_labels_}")
+        return self._readout(X, L)
 
     def gap_deviation(self, X) -> np.ndarray:
         """LIB's per-instance gap deviation sigma_delta (n,) for features ``X``."""
@@ -119,18 +147,37 @@ class LabelEnhancer(BaseEnhancer):
         self._check_fitted()
         return self.model_.predict_logits(self._check_width(X))
 
-    def select_temperature(self, X, distributions, grid=TEMPERATURE_GRID, metric="Kullback-Leibler"):
+    def select_temperature(self, X, distributions, grid=TEMPERATURE_GRID, metric="Kullback-Leibler", L=None,
+                           label_grid=LABEL_TEMPERATURE_GRID):
         """Pick T from ``grid`` on instances whose ground truth is known (a revealed share),
-        set it, and return ``self``; no retraining (only the read-out changes)."""
+        set it, and return ``self``; no retraining (only the read-out changes). Given their
+        logical labels ``L`` too, pick ``(temperature, label_temperature)`` from ``grid`` x
+        ``label_grid`` for ``softmax(z / T + l / T_l)``; inf in either grid drops that term
+        (a label temperature of inf is stored as None: the features-only read-out)."""
+        from .metrics import MEASURES, higher_is_better
         from .model.temperature import select_temperature
 
         self._check_fitted()
         X = self._check_width(X)
         distributions = check_distributions(distributions, "distributions")
         check_same_rows(X=X, distributions=distributions)
-        self.temperature = select_temperature(self.model_.predict_logits(X), distributions, grid, metric)
-        self.model_.set_temperature(self.temperature)
-        self.distributions_ = self._predict(self._fitted_X)
+        logits = self.model_.predict_logits(X)
+        if L is None:
+            self.temperature = select_temperature(logits, distributions, grid, metric)
+            self.label_temperature = None
+        else:
+            L = check_logical_labels(L, "L")
+            check_same_rows(X=X, L=L)
+            measure, sign = MEASURES[metric][0], (-1.0 if higher_is_better(metric) else 1.0)
+            candidates = [(t, tl) for t in (*grid, float("inf")) for tl in label_grid
+                          if not (math.isinf(t) and math.isinf(tl))]
+            values = [sign * measure(distributions, softmax_two_temperatures(logits, L, t, tl)) for t, tl in candidates]
+            temperature, label_temperature = candidates[int(np.argmin(values))]
+            self.temperature = float(temperature)  # inf: the labels alone won (the label softmax)
+            self.label_temperature = None if math.isinf(label_temperature) else float(label_temperature)
+        if math.isfinite(self.temperature):
+            self.model_.set_temperature(self.temperature)
+        self.distributions_ = self._readout(self._fitted_X, self._fitted_L)
         return self
 
     def _check_fitted(self):

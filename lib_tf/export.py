@@ -305,6 +305,9 @@ def _as_model(model_or_enhancer):
     model = getattr(model_or_enhancer, "model_", model_or_enhancer)
     if not hasattr(model, "normalizer") or not hasattr(model, "distribution_head"):
         raise TypeError(f"expected a fitted LabelEnhancer or a trained LIB model, got {type(model_or_enhancer).__name__}")
+    if getattr(model_or_enhancer, "label_temperature", None) is not None:
+        raise ValueError("label_temperature is set: that read-out needs each instance's logical labels, which a "
+                         "served model does not receive; set label_temperature=None (and pick T alone) to export")
     return model
 
 

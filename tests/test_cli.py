@@ -29,11 +29,19 @@ def test_enhance_writes_results_scores_and_refuses_to_overwrite(tmp_path, capsys
     assert "already holds a finished result" in capsys.readouterr().err
     np.testing.assert_array_equal(np.load(out / "distributions.npy"), recovered)
 
+    with_labels = args[:-1] + [str(tmp_path / "with_labels"), "--reveal", "0.5", "--with-labels"]
+    assert main(with_labels) == 0
+    settings = json.loads((tmp_path / "with_labels" / "settings.json").read_text())
+    # the truth here is a function of l alone, so the labels' term must be picked
+    assert settings["label_temperature"] is not None
+    assert "LIB+l" in capsys.readouterr().out and "LIB+l" in settings["metrics"]
+
 
 @pytest.mark.parametrize("argv, message", [
     (["info", "NoSuchSet"], "not found"),
     (["enhance", "--quiet"], "give exactly one of --dataset"),
     (["enhance", "--dataset", "Artificial", "--reveal", "1.5", "--quiet"], "--reveal must lie in"),
+    (["enhance", "--dataset", "Artificial", "--with-labels", "--quiet"], "give --reveal too"),
 ])
 def test_bad_arguments_are_clean_errors(argv, message, capsys, tmp_path):
     assert main(argv + (["--out", str(tmp_path)] if argv[0] == "enhance" else [])) == 2

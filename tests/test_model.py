@@ -136,3 +136,24 @@ def test_enhancer_validates_input():
     enhancer = LabelEnhancer(epochs=1, seed=0, **SMALL).fit(X, L)
     with pytest.raises(ValueError, match="X has 3 features, but LabelEnhancer was fitted with 5"):
         enhancer.transform(X[:, :3])
+
+
+def test_enhancer_two_temperature_readout_is_picked_and_needs_labels(tmp_path):
+    from lib_tf.export import export
+    from lib_tf.readout import softmax_two_temperatures
+
+    X, L = _toy()
+    D = (L + 0.3 * np.abs(X[:, :4])) / (L + 0.3 * np.abs(X[:, :4])).sum(1, keepdims=True)
+    enhancer = LabelEnhancer(seed=0, epochs=3, latent_dim=16, hidden_units=32).fit(X, L)
+    features_only = score(D, enhancer.select_temperature(X, D).transform(X))["Kullback-Leibler"]
+    enhancer.select_temperature(X, D, L=L)
+    assert enhancer.label_temperature is not None
+    both = enhancer.transform(X)  # the fitted instances: their labels are known
+    assert score(D, both)["Kullback-Leibler"] <= features_only
+    np.testing.assert_allclose(enhancer.transform(X[:5], L[:5]), both[:5], atol=1e-6)
+    np.testing.assert_allclose(both, softmax_two_temperatures(enhancer.logits(X), L, enhancer.temperature,
+                                                              enhancer.label_temperature), atol=1e-6)
+    with pytest.raises(ValueError, match="needs the logical labels L"):
+        enhancer.transform(X[:5])
+    with pytest.raises(ValueError, match="label_temperature is set"):
+        export(enhancer, tmp_path / "served")
