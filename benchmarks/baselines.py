@@ -106,11 +106,13 @@ def reldiff(ours, paper):
     return "" if paper is None or paper == 0 else f"{(ours - paper) / paper:.4f}"
 
 
-def merge_write(path: Path, rows, methods):
+def merge_write(path: Path, rows):
+    """Write ``rows`` into the CSV at ``path``, replacing only the (method, data set) pairs they
+    hold: a rerun of one method on one data set keeps every other finished row."""
     kept = []
     if path.is_file():
         with open(path, newline="") as handle:
-            kept = [r for r in csv.DictReader(handle) if r["method"] not in methods]
+            kept = list(csv.DictReader(handle))
     done = {(r["method"], r["dataset"]) for r in rows}
     kept = [r for r in kept if (r["method"], r["dataset"]) not in done]
     order = {name: i for i, name in enumerate(METHODS)}
@@ -167,7 +169,7 @@ def main(argv=None):
                   f"{rkl:8.4f} {fmt(row['reldiff_KL(D_hat||D)'])}   {seconds:7.2f}  "
                   f"{json.dumps({k: v for k, v in params.items() if k != 'random_state'})}", flush=True)
     out = Path(args.out)
-    merge_write(out, rows, set(args.methods))
+    merge_write(out, rows)
     within = {}
     for row in rows:
         for key in ("reldiff_Chebyshev", "reldiff_Kullback-Leibler", "reldiff_KL(D_hat||D)"):
