@@ -1,0 +1,57 @@
+"""The notebooks in notebooks/ run end to end in their small size, as CI runs them.
+
+Each one is executed in a fresh kernel (nbclient, the engine under nbmake) with
+LIB_TF_NOTEBOOK_SIZE=small, from the notebooks folder, on an in-memory copy: the committed
+notebooks, with the outputs of their full-size run, are never written. A failing cell fails
+the test with its traceback.
+"""
+import time
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
+BUDGET_SECONDS = 180  # each notebook, small size, on a 2-core CPU
+COLAB = "https://colab.research.google.com/github/lib-tf/lib_tf/blob/main/notebooks/{}"
+
+
+def _outputs_text(cell) -> str:
+    return "".join(output.get("text", "") for output in cell.get("outputs", []))
+
+
+def test_the_four_notebooks_are_there():
+    assert [path.name for path in NOTEBOOKS] == [
+        "01_quickstart.ipynb", "02_toy_visualization.ipynb", "03_tune_and_export.ipynb", "04_your_own_data.ipynb",
+    ]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
+def test_committed_notebook_has_header_and_full_outputs(path):
+    """Opens with the description and its own Colab link; saved from a full-size run that ended."""
+    notebook = nbformat.read(path, as_version=4)
+    first = notebook.cells[0]
+    assert first.cell_type == "markdown" and COLAB.format(path.name) in first.source
+    assert "Time on a CPU" in first.source
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert 'if "google.colab" in sys.modules' in code[0].source and "LIB_TF_SOURCE" in code[0].source
+    assert "size: full" in _outputs_text(code[1])
+    assert "This run (full size) took" in _outputs_text(code[-1])
+    assert not any(output.get("output_type") == "error" for cell in code for output in cell.outputs)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
+def test_notebook_runs_small(path, monkeypatch):
+    monkeypatch.setenv("LIB_TF_NOTEBOOK_SIZE", "small")
+    notebook = nbformat.read(path, as_version=4)
+    client = nbclient.NotebookClient(notebook, timeout=BUDGET_SECONDS, kernel_name="python3",
+                                     resources={"metadata": {"path": str(NOTEBOOKS_DIR)}})
+    start = time.perf_counter()
+    client.execute()  # raises CellExecutionError with the failing cell's traceback
+    seconds = time.perf_counter() - start
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert "size: small" in _outputs_text(code[1]), "the kernel did not see LIB_TF_NOTEBOOK_SIZE=small"
+    assert seconds < BUDGET_SECONDS, f"{path.name} took {seconds:.0f} s in its small size"
