@@ -44,8 +44,9 @@ def test_committed_notebook_has_header_and_full_outputs(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda path: path.stem)
-def test_notebook_runs_small(path, monkeypatch):
+def test_notebook_runs_small(path, monkeypatch, tmp_path):
     monkeypatch.setenv("LIB_TF_NOTEBOOK_SIZE", "small")
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the notebooks' temporary folders land in pytest's, cleaned up
     notebook = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(notebook, timeout=BUDGET_SECONDS, kernel_name="python3",
                                      resources={"metadata": {"path": str(NOTEBOOKS_DIR)}})
