@@ -20,9 +20,10 @@ from .model.temperature import select_temperature
 def format_table(rows, columns=METRIC_NAMES) -> str:
     """Rows of ``(label, {metric: value})`` as an aligned text table."""
     width = max(len(label) for label, _ in rows) + 2
-    lines = [" " * width + "".join(f"{c[:12]:>13}" for c in columns)]
+    cell = max(13, max(len(c) for c in columns) + 1)
+    lines = [" " * width + "".join(f"{c:>{cell}}" for c in columns)]
     for label, values in rows:
-        lines.append(f"{label:<{width}}" + "".join(f"{values[c]:>13.4f}" for c in columns))
+        lines.append(f"{label:<{width}}" + "".join(f"{values[c]:>{cell}.4f}" for c in columns))
     return "\n".join(lines)
 
 

@@ -1,4 +1,8 @@
-"""Pictures (matplotlib, PNG)."""
+"""Pictures (matplotlib, PNG).
+
+Figures are built with the object API (``matplotlib.figure.Figure``), never through pyplot,
+so drawing them neither switches the session's backend nor shows up in a notebook's
+``plt.show()``."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,13 +10,10 @@ from pathlib import Path
 import numpy as np
 
 
-def _pyplot():
-    import matplotlib
+def _figure(**kwargs):
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return Figure(**kwargs)
 
 
 def _save(fig, path):
@@ -20,7 +21,6 @@ def _save(fig, path):
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    _pyplot().close(fig)
     return path
 
 
@@ -29,11 +29,11 @@ def plot_toy_recovery(features, panels, path, title="Artificial toy set"):
 
     features (n, >=2); panels: {label: distributions (n, 3)}, e.g. ground truth and recoveries.
     """
-    plt = _pyplot()
     features = np.asarray(features)
     columns = min(len(panels), 4)
     rows = -(-len(panels) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 3.4 * rows), squeeze=False)
+    fig = _figure(figsize=(3.2 * columns, 3.4 * rows))
+    axes = fig.subplots(rows, columns, squeeze=False)
     for axis in axes.flat[len(panels):]:
         axis.axis("off")
     for axis, (label, distributions) in zip(axes.flat, panels.items()):
@@ -53,8 +53,8 @@ def plot_sensitivity(grid_values, alphas, betas, path, title):
 
     grid_values: {metric: array (len(alphas), len(betas))}.
     """
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, len(grid_values), figsize=(3.6 * len(grid_values), 3.3), squeeze=False)
+    fig = _figure(figsize=(3.6 * len(grid_values), 3.3))
+    axes = fig.subplots(1, len(grid_values), squeeze=False)
     for axis, (metric, values) in zip(axes[0], grid_values.items()):
         image = axis.imshow(np.asarray(values), cmap="viridis", origin="lower")
         axis.set_xticks(range(len(betas)), [f"{b:g}" for b in betas])
@@ -68,11 +68,11 @@ def plot_sensitivity(grid_values, alphas, betas, path, title):
 
 def plot_ranks(ranks_by_metric, path, title):
     """Per-metric average ranks of every method as grouped bars; {metric: {method: rank}}."""
-    plt = _pyplot()
     metrics = list(ranks_by_metric)
     methods = list(next(iter(ranks_by_metric.values())))
     width = 0.8 / len(methods)
-    fig, axis = plt.subplots(figsize=(max(6, 1.4 * len(metrics) + 2), 3.8))
+    fig = _figure(figsize=(max(6, 1.4 * len(metrics) + 2), 3.8))
+    axis = fig.subplots()
     for index, method in enumerate(methods):
         axis.bar(np.arange(len(metrics)) + index * width, [ranks_by_metric[m][method] for m in metrics], width, label=method)
     axis.set_xticks(np.arange(len(metrics)) + 0.4 - width / 2, metrics)

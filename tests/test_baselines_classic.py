@@ -327,3 +327,9 @@ def test_sjaffe_near_the_paper(name, data_dir):
         reference = paper[("SJAFFE", label, name)]
         relative = (ours - reference) / reference
         assert floor <= relative <= 0.10, f"{name} {label}: {ours:.4f} vs paper {reference} ({relative:+.1%})"
+
+
+def test_methods_without_parameters_have_empty_params():
+    from lib_tf.baselines import NaiveNormalize
+
+    assert NaiveNormalize().get_params() == {} and repr(NaiveNormalize()) == "NaiveNormalize()"
