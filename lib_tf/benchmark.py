@@ -305,7 +305,7 @@ def _cell(result, metric):
     return f"{result['mean'][metric]:.3f}±{result['std'][metric]:.3f}" if result["std"][metric] > 0 else f"{result['mean'][metric]:.3f}"
 
 
-def write_report(table: dict, path, command: str, seeds, quick: bool = False) -> str:
+def write_report(table: dict, path, command: str, seeds, quick: bool = False, total_seconds: Optional[float] = None) -> str:
     """Markdown report of a ``{protocol: {dataset: {method: results}}}`` table beside the paper."""
     import platform
 
@@ -330,6 +330,10 @@ def write_report(table: dict, path, command: str, seeds, quick: bool = False) ->
         "was computed the other way for at least the classic baselines (see BASELINES.md).", "",
         "`mean±std` over seeds; methods without randomness run once. `paper LIB` is the paper's Table 2.", "",
     ]
+    if total_seconds is not None:
+        lines += [f"Fit time of every run this report draws on (all grid points, seeds and both protocols; "
+                  f"a fit shared by LIB and LIB+l counted once when made in one process): "
+                  f"**{total_seconds / 60:.1f} min** (times recorded on a machine that may have been busy).", ""]
     for protocol, by_dataset in table.items():
         methods = list(next(iter(by_dataset.values())))
         lines += [f"## Protocol: {protocol}", ""]
@@ -351,6 +355,12 @@ def write_report(table: dict, path, command: str, seeds, quick: bool = False) ->
             lines.append(f"| {metric} | " + " | ".join(
                 (f"**{ranks[m]:.2f}**" if ranks[m] == best else f"{ranks[m]:.2f}") for m in methods) + " |")
         lines.append("")
+        for name in ("LIB", "LIB+l"):
+            if name in methods:
+                firsts = [metric for metric in METRIC_NAMES
+                          if rank_table(by_dataset, metric)[name] == min(rank_table(by_dataset, metric).values())]
+                lines.append(f"- {name} has the best average rank on **{len(firsts)} of {len(METRIC_NAMES)}** metrics"
+                             + (f" ({', '.join(firsts)})." if firsts else "."))
         if "LIB" in methods:
             wins, cells = count_wins(by_dataset, "LIB", lambda d, m: paper.get((d, m, "LIB")))
             lines.append(f"- LIB (ours, mean over seeds) matches or beats the paper's LIB on **{wins} of {cells}** cells.")
@@ -446,7 +456,9 @@ def run_benchmark_command(args) -> int:
     command = "lib-tf " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[0].endswith("lib-tf") else \
         "python -m lib_tf.cli " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     report = Path(args.out) / "REPORT.md"
-    text = write_report(table, report, command, seeds, quick=args.quick)
+    used = {(name, data) for data in table[args.protocols[0]] for name in methods}
+    total = sum(run["seconds"] for run in bench.store.runs.values() if (run["method"], run["dataset"]) in used)
+    text = write_report(table, report, command, seeds, quick=args.quick, total_seconds=total)
     if not args.no_figures:
         for path in draw_figures(bench, table, Path(args.out) / "figures", sensitivity=not args.quick):
             print(f"wrote {path}")
