@@ -36,11 +36,15 @@ def plot_toy_recovery(features, panels, path, title="Artificial toy set"):
     axes = fig.subplots(rows, columns, squeeze=False)
     for axis in axes.flat[len(panels):]:
         axis.axis("off")
+    # squares about as wide as a grid cell of the panel (3 inches = 216 points), so a toy grid
+    # of any size is drawn without white gaps between its points
+    marker_area = (216.0 / np.sqrt(len(features))) ** 2
     for axis, (label, distributions) in zip(axes.flat, panels.items()):
         distributions = np.asarray(distributions, dtype=float)
         if distributions.shape[1] != 3:
             raise ValueError(f"panel {label!r} has {distributions.shape[1]} labels; RGB needs 3")
-        axis.scatter(features[:, 0], features[:, 1], c=np.clip(distributions, 0, 1), s=9, marker="s", linewidths=0)
+        axis.scatter(features[:, 0], features[:, 1], c=np.clip(distributions, 0, 1), s=marker_area, marker="s",
+                     linewidths=0)
         axis.set_title(label, fontsize=10)
         axis.set_xticks([]), axis.set_yticks([])
         axis.set_aspect("equal")
