@@ -142,6 +142,22 @@ def _three_sets(D, recovered, revealed, hidden):
             "hidden": score(D[hidden], recovered[hidden])}
 
 
+def compact_readouts(by_readout: dict) -> dict:
+    """Keep what the protocols read from a run with many read-outs (LIB+l's 168): the
+    selection metric on all instances and on the revealed share for every read-out, and the
+    six measures only where a protocol can pick the read-out (the best on all instances for
+    ``paper``, the best on the revealed share for ``blind``; ties to the first, as
+    :meth:`Benchmark.results` breaks them). Keeps ``runs.jsonl`` small."""
+    def best(subset):
+        return min(by_readout, key=lambda name: by_readout[name][subset][SELECTION_METRIC])
+
+    compact = {name: {subset: {SELECTION_METRIC: sets[subset][SELECTION_METRIC]} for subset in ("all", "revealed")}
+               for name, sets in by_readout.items()}
+    compact[best("all")]["all"] = by_readout[best("all")]["all"]
+    compact[best("revealed")].update(by_readout[best("revealed")])
+    return compact
+
+
 def run_key(method: str, dataset: str, seed: int, params: dict) -> str:
     return json.dumps([method, dataset, seed, params], sort_keys=True)
 
@@ -198,8 +214,8 @@ class Benchmark:
         _release_keras_state()
         D = data.distributions
         if spec.readouts is not None:
-            by_t = {name: _three_sets(D, distributions, revealed, hidden)
-                    for name, distributions in spec.readouts(output, data.logical_labels).items()}
+            by_t = compact_readouts({name: _three_sets(D, distributions, revealed, hidden)
+                                     for name, distributions in spec.readouts(output, data.logical_labels).items()})
         elif spec.has_temperature:
             by_t = {repr(t): _three_sets(D, softmax_with_temperature(output, t), revealed, hidden)
                     for t in TEMPERATURE_GRID}

@@ -95,3 +95,18 @@ def test_two_temperature_readout_matches_or_beats_both_parents_on_the_selection_
     kl = {name: result["mean"]["Kullback-Leibler"] for name, result in paper.items()}
     assert kl["model+l"] <= min(kl["model"], kl["softmax(l/T)"]) + 1e-12
     assert kl["model+l"] < min(kl["model"], kl["softmax(l/T)"]) - 1e-4, "features and labels together beat each"
+
+
+def test_compact_readouts_keeps_what_both_protocols_read():
+    from lib_tf.benchmark import SELECTION_METRIC, compact_readouts
+    from lib_tf.metrics import METRIC_NAMES
+
+    rng = np.random.default_rng(0)
+    full = {f"r{i}": {subset: {m: float(rng.random()) for m in METRIC_NAMES} for subset in ("all", "revealed", "hidden")}
+            for i in range(20)}
+    compact = compact_readouts(full)
+    for subset, target in (("all", "all"), ("revealed", "hidden")):
+        chosen_full = min(full, key=lambda k: full[k][subset][SELECTION_METRIC])
+        chosen_compact = min(compact, key=lambda k: compact[k][subset][SELECTION_METRIC])
+        assert chosen_compact == chosen_full and compact[chosen_compact][target] == full[chosen_full][target]
+    assert len(json.dumps(compact)) < len(json.dumps(full)) / 4
