@@ -403,40 +403,15 @@ def folder_size(path: Union[str, os.PathLike]) -> int:
 
 # -- command line -----------------------------------------------------------------------------
 def _read_hparams(path) -> dict:
-    """A JSON object of LabelEnhancer arguments (what ``lib-tf tune`` writes), or a keras_tuner
-    ``HyperParameters`` config (what a TFX Tuner writes), validated as ``lib-tf enhance`` does."""
-    file = Path(path)
-    if not file.is_file():
-        raise FileNotFoundError(f"--hparams: no file at {file}")
+    from .tuning import load_hparams
+
     try:
-        values = json.loads(file.read_text())
-    except json.JSONDecodeError as error:
-        raise ValueError(f"--hparams {file}: not valid JSON ({error})") from None
-    if isinstance(values, dict) and isinstance(values.get("values"), dict) and "space" in values:
-        values = values["values"]
-    if not isinstance(values, dict):
-        raise ValueError(f"--hparams {file}: expected a JSON object of LabelEnhancer parameters")
-    values = {k: v for k, v in values.items() if "/" not in k}  # tuner bookkeeping such as "tuner/epochs"
-    if _has_tuning():
-        from .tuning import validate_hparams
-
-        try:
-            return validate_hparams(values)
-        except ValueError as error:
-            raise ValueError(f"--hparams {file}: {error}") from None
-    return values
-
-
-def _has_tuning() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("lib_tf.tuning") is not None
+        return load_hparams(path)
+    except (FileNotFoundError, ValueError) as error:
+        raise ValueError(f"--hparams: {error}") from None
 
 
 def _preset_hparams(name) -> dict:
-    if not _has_tuning():
-        raise ValueError("--preset needs lib_tf.tuning (hyper-parameter presets), which this version of lib_tf "
-                         "does not have; give the parameters with --hparams FILE instead")
     from .tuning import PRESETS_FILE, preset_params
 
     try:

@@ -510,7 +510,8 @@ def save_hparams(params: dict, path) -> Path:
 
 def load_hparams(path) -> dict:
     """Read and validate a JSON file of LabelEnhancer constructor arguments (a plain dict,
-    as written by ``lib-tf tune``); usable as ``LabelEnhancer(**load_hparams(path))``."""
+    as written by ``lib-tf tune``, or a keras_tuner ``HyperParameters`` config, as a TFX Tuner
+    writes); usable as ``LabelEnhancer(**load_hparams(path))``."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no hyper-parameter file at {path}")
@@ -518,6 +519,10 @@ def load_hparams(path) -> dict:
         params = json.loads(path.read_text())
     except json.JSONDecodeError as error:
         raise ValueError(f"{path} is not valid JSON: {error}") from error
+    if isinstance(params, dict) and isinstance(params.get("values"), dict) and "space" in params:
+        params = params["values"]
+    if isinstance(params, dict):
+        params = {k: v for k, v in params.items() if "/" not in k}  # tuner bookkeeping such as "tuner/epochs"
     try:
         return validate_hparams(params)
     except ValueError as error:
