@@ -153,7 +153,8 @@ class LabelEnhancer(BaseEnhancer):
         set it, and return ``self``; no retraining (only the read-out changes). Given their
         logical labels ``L`` too, pick ``(temperature, label_temperature)`` from ``grid`` x
         ``label_grid`` for ``softmax(z / T + l / T_l)``; inf in either grid drops that term
-        (a label temperature of inf is stored as None: the features-only read-out)."""
+        (a label temperature of inf is stored as None: the features-only read-out). Without
+        ``L`` the read-out becomes the features-only one (``label_temperature`` = None)."""
         from .metrics import MEASURES, higher_is_better
         from .model.temperature import select_temperature
 
