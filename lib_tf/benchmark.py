@@ -30,7 +30,7 @@ from .baselines import TEMPERATURE_GRID, get_method
 from .baselines.glle import LAMBDA_GRID as GLLE_LAMBDA_GRID
 from .data import load_ldl
 from .metrics import METRIC_NAMES, average_ranks, higher_is_better, score
-from .readout import LABEL_TEMPERATURE_GRID, softmax_two_temperatures, softmax_with_temperature
+from .readout import softmax_two_temperatures, softmax_with_temperature, two_temperature_pairs
 
 PROTOCOLS = ("paper", "blind")
 REVEAL_SHARE = 0.1
@@ -84,9 +84,7 @@ def _lib(cache_size: int = 16):
 
 def _two_temperature_readouts(logits, L):
     """``softmax(z / T_z + l / T_l)`` over both temperature grids (inf drops a term)."""
-    return {f"{tz:g}/{tl:g}": softmax_two_temperatures(logits, L, tz, tl)
-            for tz in (*TEMPERATURE_GRID, float("inf")) for tl in LABEL_TEMPERATURE_GRID
-            if not (np.isinf(tz) and np.isinf(tl))}
+    return {f"{tz:g}/{tl:g}": softmax_two_temperatures(logits, L, tz, tl) for tz, tl in two_temperature_pairs()}
 
 
 def _label_logits(X, L, params, seed):
@@ -352,6 +350,7 @@ def write_report(table: dict, path, command: str, seeds, quick: bool = False, to
                   f"**{total_seconds / 60:.1f} min** (times recorded on a machine that may have been busy).", ""]
     for protocol, by_dataset in table.items():
         methods = list(next(iter(by_dataset.values())))
+        ranks_by_metric = {metric: rank_table(by_dataset, metric) for metric in METRIC_NAMES}
         lines += [f"## Protocol: {protocol}", ""]
         for metric in METRIC_NAMES:
             arrow = "higher is better" if higher_is_better(metric) else "lower is better"
@@ -361,20 +360,18 @@ def write_report(table: dict, path, command: str, seeds, quick: bool = False, to
                 reference = paper.get((dataset, metric, "LIB"))
                 lines.append(f"| {dataset} | " + " | ".join(_cell(row[m], metric) for m in methods) +
                              f" | {reference if reference is not None else '-'} |")
-            ranks = rank_table(by_dataset, metric)
+            ranks = ranks_by_metric[metric]
             lines += ["| **average rank** | " + " | ".join(f"**{ranks[m]:.2f}**" for m in methods) + " | |", ""]
         lines += ["### Average ranks (ours; the paper's own ranks are over its 8 methods only)", "",
                   "| metric | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
-        for metric in METRIC_NAMES:
-            ranks = rank_table(by_dataset, metric)
+        for metric, ranks in ranks_by_metric.items():
             best = min(ranks.values())
             lines.append(f"| {metric} | " + " | ".join(
                 (f"**{ranks[m]:.2f}**" if ranks[m] == best else f"{ranks[m]:.2f}") for m in methods) + " |")
         lines.append("")
         for name in ("LIB", "LIB+l"):
             if name in methods:
-                firsts = [metric for metric in METRIC_NAMES
-                          if rank_table(by_dataset, metric)[name] == min(rank_table(by_dataset, metric).values())]
+                firsts = [metric for metric, ranks in ranks_by_metric.items() if ranks[name] == min(ranks.values())]
                 lines.append(f"- {name} has the best average rank on **{len(firsts)} of {len(METRIC_NAMES)}** metrics"
                              + (f" ({', '.join(firsts)})." if firsts else "."))
         if "LIB" in methods:

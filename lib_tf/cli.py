@@ -95,7 +95,7 @@ def _cmd_enhance(args) -> int:
               f"({cut} instances); figures below are on the other {len(scored)}")
         reference_t = select_temperature(dataset.logical_labels[revealed], dataset.distributions[revealed])
     else:
-        reference_t = enhancer.temperature if np.isfinite(enhancer.temperature) else 1.0
+        reference_t = enhancer.temperature
     recovered = enhancer.distributions_
     out.mkdir(parents=True, exist_ok=True)
     np.save(result_file, recovered)

@@ -6,7 +6,7 @@ import math
 import numpy as np
 
 from .baselines.base import BaseEnhancer
-from .readout import LABEL_TEMPERATURE_GRID, TEMPERATURE_GRID, softmax_two_temperatures
+from .readout import LABEL_TEMPERATURE_GRID, TEMPERATURE_GRID, softmax_two_temperatures, two_temperature_pairs
 from .data.pipeline import repeated_batches
 from .data.validation import check_distributions, check_features, check_logical_labels, check_same_rows
 
@@ -155,8 +155,7 @@ class LabelEnhancer(BaseEnhancer):
         ``label_grid`` for ``softmax(z / T + l / T_l)``; inf in either grid drops that term
         (a label temperature of inf is stored as None: the features-only read-out). Without
         ``L`` the read-out becomes the features-only one (``label_temperature`` = None)."""
-        from .metrics import MEASURES, higher_is_better
-        from .model.temperature import select_temperature
+        from .model.temperature import select_temperature, select_two_temperatures
 
         self._check_fitted()
         X = self._check_width(X)
@@ -169,13 +168,10 @@ class LabelEnhancer(BaseEnhancer):
         else:
             L = check_logical_labels(L, "L")
             check_same_rows(X=X, L=L)
-            measure, sign = MEASURES[metric][0], (-1.0 if higher_is_better(metric) else 1.0)
-            candidates = [(t, tl) for t in (*grid, float("inf")) for tl in label_grid
-                          if not (math.isinf(t) and math.isinf(tl))]
-            values = [sign * measure(distributions, softmax_two_temperatures(logits, L, t, tl)) for t, tl in candidates]
-            temperature, label_temperature = candidates[int(np.argmin(values))]
-            self.temperature = float(temperature)  # inf: the labels alone won (the label softmax)
-            self.label_temperature = None if math.isinf(label_temperature) else float(label_temperature)
+            temperature, label_temperature = select_two_temperatures(
+                logits, L, distributions, two_temperature_pairs(grid, label_grid), metric)
+            self.temperature = temperature  # inf: the labels alone won (the label softmax)
+            self.label_temperature = None if math.isinf(label_temperature) else label_temperature
         if math.isfinite(self.temperature):
             self.model_.set_temperature(self.temperature)
         self.distributions_ = self._readout(self._fitted_X, self._fitted_L)

@@ -25,6 +25,12 @@ def softmax_with_temperature(logits, temperature: float) -> np.ndarray:
 LABEL_TEMPERATURE_GRID = (*TEMPERATURE_GRID, float("inf"))
 
 
+def two_temperature_pairs(grid=TEMPERATURE_GRID, label_grid=LABEL_TEMPERATURE_GRID) -> list:
+    """The ``(T_z, T_l)`` searched for :func:`softmax_two_temperatures`: ``grid`` plus inf for
+    the logits, ``label_grid`` for the labels, without the pair that drops both terms."""
+    return [(tz, tl) for tz in (*grid, float("inf")) for tl in label_grid if not (np.isinf(tz) and np.isinf(tl))]
+
+
 def softmax_two_temperatures(logits, logical_labels, logits_temperature: float, labels_temperature: float) -> np.ndarray:
     """``softmax(z / T_z + l / T_l)`` row-wise; logits z and logical labels l (n, c) -> (n, c).
 
