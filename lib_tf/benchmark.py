@@ -319,8 +319,11 @@ def _cell(result, metric):
     return f"{result['mean'][metric]:.3f}±{result['std'][metric]:.3f}" if result["std"][metric] > 0 else f"{result['mean'][metric]:.3f}"
 
 
-def write_report(table: dict, path, command: str, seeds, quick: bool = False, total_seconds: Optional[float] = None) -> str:
-    """Markdown report of a ``{protocol: {dataset: {method: results}}}`` table beside the paper."""
+def write_report(table: dict, path, command: str, seeds, quick: bool = False, total_seconds: Optional[float] = None,
+                 invocations: Optional[List[dict]] = None) -> str:
+    """Markdown report of a ``{protocol: {dataset: {method: results}}}`` table beside the paper.
+    ``invocations``: the commands that computed runs (``read_invocations``), each with
+    ``command``, ``finished``, ``computed``, ``reused`` and ``wall_seconds``."""
     import platform
 
     paper = paper_figures()
@@ -348,6 +351,14 @@ def write_report(table: dict, path, command: str, seeds, quick: bool = False, to
         lines += [f"Fit time of every run this report draws on (all grid points, seeds and both protocols; "
                   f"a fit shared by LIB and LIB+l counted once when made in one process): "
                   f"**{total_seconds / 60:.1f} min** (times recorded on a machine that may have been busy).", ""]
+    if invocations:
+        lines += ["Commands that computed these runs (wall time includes the pictures where drawn):", ""]
+        for past in invocations:
+            scope = "every run from scratch, one uninterrupted process" if past["reused"] == 0 else \
+                f"{past['reused']} runs reused from earlier commands"
+            lines.append(f"- {past['finished']} `{past['command']}`: {past['computed']} runs computed ({scope}), "
+                         f"wall time **{past['wall_seconds'] / 60:.1f} min**.")
+        lines.append("")
     for protocol, by_dataset in table.items():
         methods = list(next(iter(by_dataset.values())))
         ranks_by_metric = {metric: rank_table(by_dataset, metric) for metric in METRIC_NAMES}
@@ -397,6 +408,13 @@ def write_report(table: dict, path, command: str, seeds, quick: bool = False, to
 
 
 QUICK_DATASETS = ("SJAFFE", "Yeast_spo5")
+INVOCATIONS_FILE = "invocations.jsonl"
+
+
+def read_invocations(path) -> List[dict]:
+    """The commands that computed runs into a results folder, oldest first (one JSON line each)."""
+    path = Path(path)
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
 SENSITIVITY_GRID = (0.001, 0.01, 0.1, 1.0, 10.0)
 
 
@@ -469,14 +487,21 @@ def run_benchmark_command(args) -> int:
     command = "lib-tf " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[0].endswith("lib-tf") else \
         "python -m lib_tf.cli " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     report = Path(args.out) / "REPORT.md"
-    used = {(name, data) for data in table[args.protocols[0]] for name in methods}
-    total = sum(run["seconds"] for run in bench.store.runs.values() if (run["method"], run["dataset"]) in used)
-    text = write_report(table, report, command, seeds, quick=args.quick, total_seconds=total)
-    if not args.no_figures:
+    if not args.no_figures:  # before the report, so that its wall time includes the pictures' fits
         for path in draw_figures(bench, table, Path(args.out) / "figures", sensitivity=not args.quick):
             print(f"wrote {path}")
+    used = {(name, data) for data in table[args.protocols[0]] for name in methods}
+    total = sum(run["seconds"] for run in bench.store.runs.values() if (run["method"], run["dataset"]) in used)
+    invocation = {"command": command, "finished": time.strftime("%Y-%m-%dT%H:%M:%S"), "computed": bench.computed,
+                  "reused": len(bench.store.runs) - bench.computed, "wall_seconds": time.perf_counter() - start}
+    log = Path(args.out) / INVOCATIONS_FILE
+    if invocation["computed"]:  # a rerun that only rewrites the report keeps the history as it is
+        with open(log, "a") as handle:
+            handle.write(json.dumps(invocation) + "\n")
+    text = write_report(table, report, command, seeds, quick=args.quick, total_seconds=total,
+                        invocations=read_invocations(log))
     summary = [line for line in text.splitlines() if line.startswith("- LIB")]
     print("\n".join(summary))
-    print(f"{bench.computed} runs computed, {len(bench.store.runs) - bench.computed} reused; "
-          f"{time.perf_counter() - start:.0f} s; wrote {report}")
+    print(f"{invocation['computed']} runs computed, {invocation['reused']} reused; "
+          f"{invocation['wall_seconds']:.0f} s; wrote {report}")
     return 0
