@@ -73,6 +73,11 @@ def test_quick_mode_end_to_end(data_dir, tmp_path, capsys):
                                        "--no-figures", "--out", str(tmp_path)])
     run_benchmark_command(rerun)
     assert "0 runs computed" in capsys.readouterr().out
+    # the report keeps the command that computed the runs (and its wall time); a rerun that
+    # computes nothing does not add itself
+    history = [line for line in (tmp_path / "REPORT.md").read_text().splitlines() if line.startswith("- 20")]
+    assert len(history) == 1 and "runs computed (every run from scratch" in history[0] and "wall time" in history[0]
+    assert len((tmp_path / "invocations.jsonl").read_text().splitlines()) == 1
 
 
 def test_unknown_method_is_refused(tmp_path):
@@ -110,3 +115,18 @@ def test_compact_readouts_keeps_what_both_protocols_read():
         chosen_compact = min(compact, key=lambda k: compact[k][subset][SELECTION_METRIC])
         assert chosen_compact == chosen_full and compact[chosen_compact][target] == full[chosen_full][target]
     assert len(json.dumps(compact)) < len(json.dumps(full)) / 4
+
+
+def test_relative_worsening_signs_and_median_over_data_sets():
+    from lib_tf.benchmark import median_worsening, relative_worsening
+
+    assert relative_worsening(0.11, 0.10, "Chebyshev") == pytest.approx(0.1)   # lower is better: 10% worse
+    assert relative_worsening(0.90, 1.00, "Cosine") == pytest.approx(0.1)      # higher is better: 10% worse
+    assert relative_worsening(0.08, 0.10, "Chebyshev") == pytest.approx(-0.2)  # better than the reference
+    assert relative_worsening(0.1, 0.0, "Chebyshev") is None
+    table = {"a": {"x": _result(Chebyshev=0.11)}, "b": {"x": _result(Chebyshev=0.08)},
+             "c": {"x": _result(Chebyshev=0.30)}, "d": {"y": _result(Chebyshev=0.1)}}
+    reference = {"a": 0.10, "b": 0.10, "c": 0.20, "d": 0.1}.get
+    median, within, cells = median_worsening(table, "x", "Chebyshev", reference)
+    assert (median, within, cells) == (pytest.approx(0.1), 2, 3)  # changes .1, -.2, .5; "d" has no x
+    assert median_worsening(table, "x", "Chebyshev", lambda d: None) is None
