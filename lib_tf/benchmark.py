@@ -121,11 +121,13 @@ def default_methods(quick: bool = False) -> Dict[str, MethodSpec]:
 
 def _release_keras_state():
     """Drop the graphs and models of finished Keras fits (LIB, LEVI): hundreds of runs in one
-    process otherwise grow its memory by gigabytes."""
+    process otherwise grow its memory by gigabytes. Without Keras' forced ``gc.collect``: in a
+    long benchmark its full collection cost seconds per run (see REPORT.md's wall times);
+    Python's own collector frees the cycles."""
     import sys
 
     if "keras" in sys.modules:
-        sys.modules["keras"].backend.clear_session()
+        sys.modules["keras"].backend.clear_session(free_memory=False)
 
 
 def reveal_split(n: int):
