@@ -483,6 +483,8 @@ def read_invocations(path) -> List[dict]:
     """The commands that computed runs into a results folder, oldest first (one JSON line each)."""
     path = Path(path)
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
+
+
 SENSITIVITY_GRID = (0.001, 0.01, 0.1, 1.0, 10.0)
 
 
