@@ -387,9 +387,11 @@ def write_report(table: dict, path, command: str, seeds, quick: bool = False, to
             lines.append(f"- {past['finished']} `{past['command']}`: {past['computed']} runs computed ({scope}), "
                          f"wall time **{past['wall_seconds'] / 60:.1f} min**.")
         lines.append("")
+    ranks_by_protocol = {protocol: {metric: rank_table(by_dataset, metric) for metric in METRIC_NAMES}
+                         for protocol, by_dataset in table.items()}
     for protocol, by_dataset in table.items():
         methods = list(next(iter(by_dataset.values())))
-        ranks_by_metric = {metric: rank_table(by_dataset, metric) for metric in METRIC_NAMES}
+        ranks_by_metric = ranks_by_protocol[protocol]
         lines += [f"## Protocol: {protocol}", ""]
         for metric in METRIC_NAMES:
             arrow = "higher is better" if higher_is_better(metric) else "lower is better"
@@ -433,7 +435,7 @@ def write_report(table: dict, path, command: str, seeds, quick: bool = False, to
         if protocol == "paper":
             lines += _paper_difference_lines(by_dataset, paper, methods)
     if "paper" in table and "blind" in table:
-        lines += _blind_fall_lines(table)
+        lines += _blind_fall_lines(table, ranks_by_protocol)
     text = "\n".join(lines)
     Path(path).write_text(text)
     return text
@@ -456,10 +458,9 @@ def _paper_difference_lines(by_dataset: dict, paper: dict, methods) -> List[str]
     return lines + [""]
 
 
-def _blind_fall_lines(table: dict) -> List[str]:
+def _blind_fall_lines(table: dict, ranks: dict) -> List[str]:
     paper, blind = table["paper"], table["blind"]
     methods = list(next(iter(blind.values())))
-    ranks = {p: {metric: rank_table(table[p], metric) for metric in METRIC_NAMES} for p in ("paper", "blind")}
     lines = ["## How far each method falls without peeking (blind against paper)", "",
              "Median over data sets of (blind - paper) / paper, signed so that **positive is worse** (blind: "
              "choices on the revealed 10%, figures on the other 90%; paper: choices and figures on all instances), "
