@@ -121,9 +121,9 @@ def default_methods(quick: bool = False) -> Dict[str, MethodSpec]:
 
 def _release_keras_state():
     """Drop the graphs and models of finished Keras fits (LIB, LEVI): hundreds of runs in one
-    process otherwise grow its memory by gigabytes. Without Keras' forced ``gc.collect``: in a
-    long benchmark its full collection cost seconds per run (see REPORT.md's wall times);
-    Python's own collector frees the cycles."""
+    process otherwise grow its memory by gigabytes. Without Keras' forced ``gc.collect``: its
+    full collection grows with the process, to seconds per run late in a 657-run benchmark
+    (28 of its 99 minutes); Python's own collector frees the cycles all the same."""
     import sys
 
     if "keras" in sys.modules:
@@ -468,7 +468,8 @@ def _blind_fall_lines(table: dict, ranks: dict) -> List[str]:
              "| method | " + " | ".join(METRIC_NAMES) + " | rank (Chebyshev) | rank (KL) |",
              "|---|" + "---|" * (len(METRIC_NAMES) + 2)]
     for method in methods:
-        cells = [median_worsening(blind, method, metric, lambda d: paper.get(d, {}).get(method, {}).get("mean", {}).get(metric))
+        # both protocols come from one run over the same data sets and methods
+        cells = [median_worsening(blind, method, metric, lambda d: paper[d][method]["mean"][metric])
                  for metric in METRIC_NAMES]
         moves = [f"{ranks['paper'][m][method]:.2f} -> {ranks['blind'][m][method]:.2f}" for m in ("Chebyshev", "Kullback-Leibler")]
         lines.append(f"| {method} | " + " | ".join("-" if c is None else f"{100 * c[0]:+.1f}%" for c in cells)
