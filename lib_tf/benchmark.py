@@ -123,7 +123,8 @@ def _release_keras_state():
     """Drop the graphs and models of finished Keras fits (LIB, LEVI): hundreds of runs in one
     process otherwise grow its memory by gigabytes. Without Keras' forced ``gc.collect``: its
     full collection grows with the process, to seconds per run late in a 657-run benchmark
-    (28 of its 99 minutes); Python's own collector frees the cycles all the same."""
+    (28 of its 99 minutes; 73 without it); Python's own collector frees the cycles all the
+    same."""
     import sys
 
     if "keras" in sys.modules:
