@@ -15,9 +15,11 @@ Protocols are applied when results are read, never by refitting:
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import sys
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -119,16 +121,40 @@ def default_methods(quick: bool = False) -> Dict[str, MethodSpec]:
     return {spec.name: spec for spec in specs}
 
 
-def _release_keras_state():
-    """Drop the graphs and models of finished Keras fits (LIB, LEVI): hundreds of runs in one
-    process otherwise grow its memory by gigabytes. Without Keras' forced ``gc.collect``: its
-    full collection grows with the process, to seconds per run late in a 657-run benchmark
-    (28 of its 99 minutes; 73 without it); Python's own collector frees the cycles all the
-    same."""
-    import sys
+def _custom_gradient_registry():
+    """TensorFlow's registry of gradient functions (private; None where a TF version lacks it)."""
+    if "tensorflow" not in sys.modules:
+        return None
+    from tensorflow.python.framework import ops
 
-    if "keras" in sys.modules:
-        sys.modules["keras"].backend.clear_session(free_memory=False)
+    return getattr(getattr(ops, "_gradient_registry", None), "_registry", None)
+
+
+@contextlib.contextmanager
+def _released_keras_state():
+    """Run one fit, then drop what Keras and TensorFlow keep of it for the life of the process.
+
+    Hundreds of fits in one process otherwise grow its memory by gigabytes:
+    - Keras' session (graphs, models of finished fits), cleared without Keras' forced
+      ``gc.collect``: that full collection grows with the process, to seconds per run late in a
+      657-run benchmark (28 of its 99 minutes; 73 without it); Python's own collector frees
+      the cycles all the same.
+    - The gradient functions ``tf.custom_gradient`` registered during the fit: Keras' optimizer
+      all-reduces gradients through one even without a distribution strategy, and TF's global
+      registry keeps it, and through its closure the whole traced train step (~30 MB per
+      paper-size LIB fit). They are looked up only while that step is traced, which is over
+      once the fit's model is discarded, as every benchmark fit's is.
+    """
+    registered_before = set(_custom_gradient_registry() or ())  # empty where the fit imports TF
+    try:
+        yield
+    finally:
+        if "keras" in sys.modules:
+            sys.modules["keras"].backend.clear_session(free_memory=False)
+        registry = _custom_gradient_registry()
+        if registry is not None:
+            for name in [name for name in registry if name.startswith("CustomGradient-") and name not in registered_before]:
+                del registry[name]
 
 
 def reveal_split(n: int):
@@ -209,10 +235,10 @@ class Benchmark:
         if found is not None:
             return found
         revealed, hidden = reveal_split(data.n_instances)
-        start = time.perf_counter()
-        output = np.asarray(spec.fit(data.features, data.logical_labels, params, seed), dtype=np.float64)
-        seconds = time.perf_counter() - start
-        _release_keras_state()
+        with _released_keras_state():
+            start = time.perf_counter()
+            output = np.asarray(spec.fit(data.features, data.logical_labels, params, seed), dtype=np.float64)
+            seconds = time.perf_counter() - start
         D = data.distributions
         if spec.readouts is not None:
             by_t = compact_readouts({name: _three_sets(D, distributions, revealed, hidden)
@@ -505,7 +531,8 @@ def draw_figures(bench: Benchmark, table: dict, figures_dir, sensitivity: bool =
         if spec.readouts is not None:  # LIB+l: LIB's model with the labels added at read-out
             continue
         params = spec.grid[0]
-        output = np.asarray(spec.fit(toy.features, toy.logical_labels, params, 0), dtype=np.float64)
+        with _released_keras_state():
+            output = np.asarray(spec.fit(toy.features, toy.logical_labels, params, 0), dtype=np.float64)
         panels[name] = softmax_with_temperature(output, 1.0) if spec.has_temperature else output
     written.append(plot_toy_recovery(toy.features, panels, figures_dir / "toy_all_methods.png",
                                      title="Artificial: label distributions as RGB (defaults, T = 1)"))
