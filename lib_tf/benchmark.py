@@ -15,7 +15,6 @@ Protocols are applied when results are read, never by refitting:
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -28,6 +27,7 @@ from typing import Callable, Dict, List, Optional
 
 import numpy as np
 
+from ._keras_state import released_keras_state
 from .baselines import TEMPERATURE_GRID, get_method
 from .baselines.glle import LAMBDA_GRID as GLLE_LAMBDA_GRID
 from .data import load_ldl
@@ -121,42 +121,6 @@ def default_methods(quick: bool = False) -> Dict[str, MethodSpec]:
     return {spec.name: spec for spec in specs}
 
 
-def _custom_gradient_registry():
-    """TensorFlow's registry of gradient functions (private; None where a TF version lacks it)."""
-    if "tensorflow" not in sys.modules:
-        return None
-    from tensorflow.python.framework import ops
-
-    return getattr(getattr(ops, "_gradient_registry", None), "_registry", None)
-
-
-@contextlib.contextmanager
-def _released_keras_state():
-    """Run one fit, then drop what Keras and TensorFlow keep of it for the life of the process.
-
-    Hundreds of fits in one process otherwise grow its memory by gigabytes:
-    - Keras' session (graphs, models of finished fits), cleared without Keras' forced
-      ``gc.collect``: that full collection grows with the process, to seconds per run late in a
-      657-run benchmark (28 of its 99 minutes; 73 without it); Python's own collector frees
-      the cycles all the same.
-    - The gradient functions ``tf.custom_gradient`` registered during the fit: Keras' optimizer
-      all-reduces gradients through one even without a distribution strategy, and TF's global
-      registry keeps it, and through its closure the whole traced train step (~30 MB per
-      paper-size LIB fit). They are looked up only while that step is traced, which is over
-      once the fit's model is discarded, as every benchmark fit's is.
-    """
-    registered_before = set(_custom_gradient_registry() or ())  # empty where the fit imports TF
-    try:
-        yield
-    finally:
-        if "keras" in sys.modules:
-            sys.modules["keras"].backend.clear_session(free_memory=False)
-        registry = _custom_gradient_registry()
-        if registry is not None:
-            for name in [name for name in registry if name.startswith("CustomGradient-") and name not in registered_before]:
-                del registry[name]
-
-
 def reveal_split(n: int):
     """Indices of the revealed share and of the rest (fixed: numpy seed 0 permutation)."""
     order = np.random.default_rng(0).permutation(n)
@@ -235,7 +199,7 @@ class Benchmark:
         if found is not None:
             return found
         revealed, hidden = reveal_split(data.n_instances)
-        with _released_keras_state():
+        with released_keras_state():
             start = time.perf_counter()
             output = np.asarray(spec.fit(data.features, data.logical_labels, params, seed), dtype=np.float64)
             seconds = time.perf_counter() - start
@@ -531,7 +495,7 @@ def draw_figures(bench: Benchmark, table: dict, figures_dir, sensitivity: bool =
         if spec.readouts is not None:  # LIB+l: LIB's model with the labels added at read-out
             continue
         params = spec.grid[0]
-        with _released_keras_state():
+        with released_keras_state():
             output = np.asarray(spec.fit(toy.features, toy.logical_labels, params, 0), dtype=np.float64)
         panels[name] = softmax_with_temperature(output, 1.0) if spec.has_temperature else output
     written.append(plot_toy_recovery(toy.features, panels, figures_dir / "toy_all_methods.png",
@@ -569,7 +533,6 @@ def add_benchmark_parser(subparsers):
 
 def run_benchmark_command(args) -> int:
     import shlex
-    import sys
 
     from .data import PAPER_DATASETS
 

@@ -81,6 +81,7 @@ from pathlib import Path
 import numpy as np
 
 from ._arguments import add_dataset_arguments, load_dataset_argument
+from ._keras_state import released_keras_state
 from .readout import TEMPERATURE_GRID
 
 OBJECTIVES = {"revealed": "revealed_kl", "unsupervised": "heldout_consistency"}
@@ -351,9 +352,14 @@ def _tuner_class(kind: str):
     base = {"random": kt.RandomSearch, "bayesian": kt.BayesianOptimization, "hyperband": kt.Hyperband}[kind]
 
     class ReportingTuner(base):
-        """The stock tuner, plus a call of ``self.progress(trial)`` after every trial."""
+        """The stock tuner, plus a call of ``self.progress(trial)`` after every trial; what
+        Keras and TF keep of a trial's fits is released after it (its models are discarded)."""
 
         progress = None
+
+        def run_trial(self, trial, *args, **kwargs):
+            with released_keras_state():
+                return super().run_trial(trial, *args, **kwargs)
 
         def on_trial_end(self, trial):
             super().on_trial_end(trial)

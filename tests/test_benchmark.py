@@ -131,27 +131,3 @@ def test_relative_worsening_signs_and_median_over_data_sets():
     assert (median, within, cells) == (pytest.approx(0.1), 2, 3)  # changes .1, -.2, .5; "d" has no x
     assert median_worsening(table, "x", "Chebyshev", lambda d: None) is None
 
-
-def test_released_keras_state_frees_the_traced_train_step():
-    # Keras' optimizer registers a tf.custom_gradient in TF's global registry per traced train
-    # step; the registry would keep that step's graph for the life of the process.
-    import gc
-
-    from tensorflow.python.framework.func_graph import FuncGraph
-
-    from lib_tf import LabelEnhancer
-    from lib_tf.benchmark import _custom_gradient_registry, _released_keras_state
-
-    def train_step_graphs():
-        gc.collect()
-        return sum(isinstance(o, FuncGraph) and o.name.startswith("one_step_on_data") for o in gc.get_objects())
-
-    rng = np.random.default_rng(0)
-    X, L = rng.normal(size=(40, 5)), np.eye(3)[rng.integers(0, 3, 40)]
-    graphs_before, registered_before = train_step_graphs(), set(_custom_gradient_registry())
-    with _released_keras_state():
-        LabelEnhancer(epochs=1, hidden_units=8, latent_dim=4, seed=0).fit(X, L)
-        registered_by_fit = set(_custom_gradient_registry()) - registered_before
-    assert any(name.startswith("CustomGradient-") for name in registered_by_fit)
-    assert set(_custom_gradient_registry()) - registered_before == set()
-    assert train_step_graphs() == graphs_before

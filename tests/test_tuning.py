@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import scipy.io
 
+from lib_tf._keras_state import _custom_gradient_registry
 from lib_tf.data import binarize
 from lib_tf.tuning import (HPARAMS_FILE, consistency_loss, load_hparams, make_tuner, preset_params, save_hparams,
                            split_instances, validate_hparams)
@@ -49,8 +50,10 @@ def test_each_tuner_trains_a_trial_and_gives_enhancer_arguments(kind, tmp_path):
     hyperband = kind == "hyperband"  # max_epochs 3, factor 3: three 1-epoch trials, then one continued to 3
     tuner = make_tuner(kind, L.shape[1], tmp_path, trials=4 if hyperband else 1, max_epochs=3 if hyperband else 2,
                        min_epochs=1, space=TINY, progress=lambda t, trial: seen.append(trial.trial_id))
+    registered_before = set(_custom_gradient_registry())
     tuner.search(X, L, distributions=D, verbose=0)
     assert len(seen) == (4 if kind == "hyperband" else 1)
+    assert set(_custom_gradient_registry()) <= registered_before  # each trial's traced steps released
     if kind != "hyperband":  # the first trial of a fresh search is LabelEnhancer's defaults, within the space
         first = tuner.oracle.trials[min(tuner.oracle.trials)].hyperparameters.values
         assert (first["alpha"], first["beta"], first["learning_rate"], first["latent_dim"], first["epochs"]) == (1e-3, 1.0, 1e-3, 4, 2)
