@@ -130,4 +130,3 @@ def test_relative_worsening_signs_and_median_over_data_sets():
     median, within, cells = median_worsening(table, "x", "Chebyshev", reference)
     assert (median, within, cells) == (pytest.approx(0.1), 2, 3)  # changes .1, -.2, .5; "d" has no x
     assert median_worsening(table, "x", "Chebyshev", lambda d: None) is None
-
