@@ -16,7 +16,8 @@ def _custom_gradient_registry():
 
 @contextlib.contextmanager
 def released_keras_state():
-    """Run one fit, then drop what Keras and TensorFlow keep of it for the life of the process.
+    """Run a fit (or a tuning trial's fits), then drop what Keras and TensorFlow would keep of
+    it for the life of the process.
 
     Hundreds of fits in one process (a benchmark, a tuning search) otherwise grow its memory
     by gigabytes:
