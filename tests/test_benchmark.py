@@ -130,3 +130,18 @@ def test_relative_worsening_signs_and_median_over_data_sets():
     median, within, cells = median_worsening(table, "x", "Chebyshev", reference)
     assert (median, within, cells) == (pytest.approx(0.1), 2, 3)  # changes .1, -.2, .5; "d" has no x
     assert median_worsening(table, "x", "Chebyshev", lambda d: None) is None
+
+
+def test_compare_cells_counts_better_and_equal_apart_at_three_decimals():
+    from lib_tf.benchmark import compare_cells
+
+    mine = {("a", "Chebyshev"): 0.0904, ("a", "Cosine"): 0.9700, ("b", "Chebyshev"): 0.1200,
+            ("b", "Cosine"): 0.9614}.get
+    theirs = {("a", "Chebyshev"): 0.091, ("a", "Cosine"): 0.970, ("b", "Chebyshev"): 0.115,
+              ("b", "Cosine"): 0.961, ("c", "Chebyshev"): 0.1}.get
+    # a/Chebyshev .090 < .091 better (lower); a/Cosine equal; b/Chebyshev worse; b/Cosine .961 == .961
+    # (.9614 rounds down); c has no figure of mine; the four other metrics have none at all
+    counted = compare_cells(["a", "b", "c"], lambda d, m: mine((d, m)), lambda d, m: theirs((d, m)))
+    assert counted == (1, 2, 4) and counted.matched_or_beaten == 3
+    swapped = compare_cells(["a", "b", "c"], lambda d, m: theirs((d, m)), lambda d, m: mine((d, m)))
+    assert (swapped.better, swapped.equal) == (1, 2)  # now only b/Chebyshev is better
