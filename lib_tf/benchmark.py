@@ -190,13 +190,15 @@ class Benchmark:
         self.methods, self.datasets, self.seeds = methods, list(datasets), list(seeds)
         self.store = RunStore(self.out / "runs.jsonl")
         self.progress = progress
-        self.computed = 0
+        self.computed_keys, self.reused_keys = set(), set()  # reused: found in the store, not computed here
 
     def _run(self, spec: MethodSpec, data, seed: int, params: dict) -> dict:
         seed = seed if spec.seeded else 0
         key = run_key(spec.name, data.name, seed, params)
         found = self.store.get(key)
         if found is not None:
+            if key not in self.computed_keys:
+                self.reused_keys.add(key)
             return found
         revealed, hidden = reveal_split(data.n_instances)
         with released_keras_state():
@@ -215,7 +217,7 @@ class Benchmark:
         run = {"key": key, "method": spec.name, "dataset": data.name, "seed": seed, "params": params,
                "seconds": seconds, "by_temperature": by_t, "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}
         self.store.add(run)
-        self.computed += 1
+        self.computed_keys.add(key)
         return run
 
     def choose(self, spec: MethodSpec, data, protocol: str, seed: int = 0):
@@ -586,8 +588,8 @@ def run_benchmark_command(args) -> int:
             print(f"wrote {path}")
     used = {(name, data) for data in table[args.protocols[0]] for name in methods}
     total = sum(run["seconds"] for run in bench.store.runs.values() if (run["method"], run["dataset"]) in used)
-    invocation = {"command": command, "finished": time.strftime("%Y-%m-%dT%H:%M:%S"), "computed": bench.computed,
-                  "reused": len(bench.store.runs) - bench.computed, "wall_seconds": time.perf_counter() - start}
+    invocation = {"command": command, "finished": time.strftime("%Y-%m-%dT%H:%M:%S"), "computed": len(bench.computed_keys),
+                  "reused": len(bench.reused_keys), "wall_seconds": time.perf_counter() - start}
     log = Path(args.out) / INVOCATIONS_FILE
     if invocation["computed"]:  # a rerun that only rewrites the report keeps the history as it is
         with open(log, "a") as handle:

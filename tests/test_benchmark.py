@@ -78,6 +78,11 @@ def test_quick_mode_end_to_end(data_dir, tmp_path, capsys):
     history = [line for line in (tmp_path / "REPORT.md").read_text().splitlines() if line.startswith("- 20")]
     assert len(history) == 1 and "runs computed (every run from scratch" in history[0] and "wall time" in history[0]
     assert len((tmp_path / "invocations.jsonl").read_text().splitlines()) == 1
+    # "reused" counts the runs this command read, not every run in the store
+    subset = build_parser().parse_args(["benchmark", "--quick", "--methods", "l/sum(l)", "--no-figures",
+                                        "--out", str(tmp_path)])
+    run_benchmark_command(subset)
+    assert "0 runs computed, 2 reused" in capsys.readouterr().out  # one unseeded run on each of 2 data sets
 
 
 def test_unknown_method_is_refused(tmp_path):
