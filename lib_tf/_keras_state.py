@@ -30,6 +30,8 @@ def released_keras_state():
       registry keeps it, and through its closure the whole traced train step (~30 MB per
       paper-size LIB fit). They are looked up only while that step is traced, which is over
       once the fit's model is discarded: use it only around fits whose models are thrown away.
+      Known upstream (tensorflow/tensorflow#97697; TF 2.21 still registers and keeps them);
+      drop this half once the pinned TF frees them itself (tests/test_keras_state.py tells).
     """
     registered_before = set(_custom_gradient_registry() or ())  # empty where the fit imports TF
     try:
