@@ -164,8 +164,7 @@ def pick_temperature(model, shards, truth_path, n) -> dict:
     reveal = int(min(10_000, max(100, n // 100)))
     x = next(iter(shard_dataset(shards, reveal, labels=False, files=[shards.paths[0]]))).numpy()
     truth = np.asarray(np.load(truth_path, mmap_mode="r")[: len(x)], np.float64)
-    grid = (0.1, 0.2, 0.3, 0.4) + tuple(TEMPERATURE_GRID)
-    temperature = select_temperature(model.predict_logits(x), truth / truth.sum(1, keepdims=True), grid)
+    temperature = select_temperature(model.predict_logits(x), truth / truth.sum(1, keepdims=True), TEMPERATURE_GRID)
     model.set_temperature(temperature)
     return {"readout_temperature": temperature, "temperature_revealed": len(x)}
 

@@ -12,6 +12,7 @@ from .metrics import METRIC_NAMES, average_ranks, score
 _LAZY = {
     "DistributionMetrics": "lib_tf.callbacks",
     "LIB": "lib_tf.model",
+    "LabelAwareLIB": "lib_tf.model",
     "LabelEnhancer": "lib_tf.enhancer",
 }
 

@@ -6,7 +6,8 @@ import math
 import numpy as np
 
 from .baselines.base import BaseEnhancer
-from .readout import LABEL_TEMPERATURE_GRID, TEMPERATURE_GRID, softmax_two_temperatures, two_temperature_pairs
+from .readout import (FEATURE_TEMPERATURE_GRID, LABEL_TEMPERATURE_GRID, TEMPERATURE_GRID, softmax_two_temperatures,
+                      two_temperature_pairs)
 from .data.pipeline import repeated_batches
 from .data.validation import check_distributions, check_features, check_logical_labels, check_same_rows
 
@@ -16,6 +17,8 @@ TARGET_STEPS = 2000
 MIN_STEPS_PER_CALL = 32
 MAX_EPOCHS = 300
 MIN_EPOCHS = 20
+#: The models LabelEnhancer fits: the paper's LIB, or LIB whose posterior reads the labels too.
+MODELS = ("paper", "label-aware")
 
 
 def auto_epochs(n_instances: int, batch_size: int) -> int:
@@ -27,7 +30,11 @@ def auto_epochs(n_instances: int, batch_size: int) -> int:
 class LabelEnhancer(BaseEnhancer):
     """Label enhancement with LIB: ``fit(X, L)`` then ``transform(X)`` -> distributions (n, c).
 
-    Parameters are those of :class:`lib_tf.model.LIB` (alpha weights the gap term, beta the
+    ``model``: ``"paper"`` fits :class:`lib_tf.model.LIB`; ``"label-aware"`` fits
+    :class:`lib_tf.model.LabelAwareLIB`, whose posterior reads each instance's logical labels
+    too and whose read-out ``rule_consistent(softmax(z / T + l / T_l), l)`` uses them (with
+    ``rule_projection``), so it needs ``L`` wherever it reads out. Parameters are those of
+    :class:`lib_tf.model.LIB` (alpha weights the gap term, beta the
     KL term) plus training settings: ``epochs`` (None: about 2000 Adam steps, between 20 and
     300 epochs), ``batch_size``, ``learning_rate``, ``seed`` and ``verbose`` (0 silent,
     1 a progress bar over epochs). ``label_temperature`` (None: the paper's read-out
@@ -43,7 +50,8 @@ class LabelEnhancer(BaseEnhancer):
 
     def __init__(self, alpha=0.001, beta=1.0, temperature=1.0, label_temperature=None, epochs=None, batch_size=128, learning_rate=1e-3,
                  latent_dim=256, hidden_units=256, depth=3, head_units=None, activation="sigmoid", assignment="squared",
-                 gap_on="logits", reduction="mean", pretrain_epochs=0, network_dtype="float32", seed=None, verbose=0):
+                 gap_on="logits", reduction="mean", pretrain_epochs=0, network_dtype="float32", seed=None, verbose=0,
+                 model="paper", rule_projection=True):
         self.alpha = alpha
         self.beta = beta
         self.temperature = temperature
@@ -63,6 +71,8 @@ class LabelEnhancer(BaseEnhancer):
         self.network_dtype = network_dtype
         self.seed = seed
         self.verbose = verbose
+        self.model = model
+        self.rule_projection = rule_projection
 
     @classmethod
     def from_preset(cls, name: str, **overrides):
@@ -78,11 +88,22 @@ class LabelEnhancer(BaseEnhancer):
                  "activation", "assignment", "gap_on", "reduction", "pretrain_epochs", "network_dtype", "seed")
         return {name: getattr(self, name) for name in names}
 
+    @property
+    def _label_aware(self) -> bool:
+        return self.model == "label-aware"
+
+    def _inputs(self, X, L):
+        """What the fitted model reads: the features, or features and logical labels."""
+        X = X.astype(np.float32)
+        return {"features": X, "logical_labels": L.astype(np.float32)} if self._label_aware else X
+
     def _fit(self, X, L):
         import keras
 
-        from .model import LIB
+        from .model import LIB, LabelAwareLIB
 
+        if self.model not in MODELS:
+            raise ValueError(f"model must be one of {MODELS}, got {self.model!r}")
         if not (isinstance(self.batch_size, int) and self.batch_size > 0):
             raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}")
         epochs = auto_epochs(len(X), self.batch_size) if self.epochs is None else self.epochs
@@ -90,9 +111,13 @@ class LabelEnhancer(BaseEnhancer):
             raise ValueError(f"epochs must be a positive integer or None, got {self.epochs!r}")
         if self.seed is not None:
             keras.utils.set_random_seed(int(self.seed))
-        model = LIB(L.shape[1], **self._model_kwargs())
-        model.adapt(X)
-        dataset, steps_per_epoch = repeated_batches(X.astype(np.float32), L.astype(np.float32), self.batch_size, self.seed)
+        if self._label_aware:
+            model = LabelAwareLIB(L.shape[1], label_temperature=self.label_temperature, rule_projection=self.rule_projection,
+                                  **self._model_kwargs())
+        else:
+            model = LIB(L.shape[1], **self._model_kwargs())
+        model.adapt(self._inputs(X, L))
+        dataset, steps_per_epoch = repeated_batches(self._inputs(X, L), L.astype(np.float32), self.batch_size, self.seed)
         # Keras spends tens of milliseconds between its epochs; on a small data set that is
         # most of an epoch, so several epochs run per Keras epoch (one graph call each).
         # The two-stage schedule switches at Keras epochs, so it keeps one epoch per call.
@@ -113,66 +138,91 @@ class LabelEnhancer(BaseEnhancer):
         return self._readout(X, L)
 
     def _readout(self, X, L):
+        if self._label_aware:
+            return self.model_.predict(self._inputs(X, L), batch_size=4096, verbose=0)
         if self.label_temperature is None:
             return self.model_.predict(X.astype(np.float32), batch_size=4096, verbose=0)
         return softmax_two_temperatures(self.model_.predict_logits(X), L, self.temperature, self.label_temperature)
+
+    def _needs_labels(self) -> bool:
+        return self._label_aware or self.label_temperature is not None
 
     def _predict(self, X):
         return self._readout(X, None)
 
     def transform(self, X, L=None) -> np.ndarray:
-        """Label distributions (n, c) for ``X``; with ``label_temperature`` set, the logical
-        labels ``L`` (n, c) of those instances too (not needed for the fitted ``X``)."""
-        if self.label_temperature is None or not hasattr(self, "model_"):
+        """Label distributions (n, c) for ``X``; with ``model="label-aware"`` or
+        ``label_temperature`` set, the logical labels ``L`` (n, c) of those instances too (not
+        needed for the fitted ``X``)."""
+        if not self._needs_labels() or not hasattr(self, "model_"):
             return super().transform(X)
         X = self._check_width(X)
         if L is None:
             if X.shape == self._fitted_X.shape and np.array_equal(X, self._fitted_X):
                 return self.distributions_.copy()
-            raise ValueError("label_temperature is set, so transform(X, L) needs the logical labels L of X "
-                             "(or set label_temperature=None for the features-only read-out)")
+            why = "model='label-aware' reads them" if self._label_aware else "label_temperature is set"
+            raise ValueError(f"{why}, so transform(X, L) needs the logical labels L of X")
+        return self._readout(X, self._check_labels(X, L))
+
+    def _check_labels(self, X, L):
         L = check_logical_labels(L, "L")
         check_same_rows(X=X, L=L)
         if L.shape[1] != self.n_labels_:
             raise ValueError(f"L has {L.shape[1]} labels, but LabelEnhancer was fitted with {self.n_labels_}")
-        return self._readout(X, L)
+        return L
 
     def gap_deviation(self, X) -> np.ndarray:
         """LIB's per-instance gap deviation sigma_delta (n,) for features ``X``."""
         self._check_fitted()
         return self.model_.predict_gap_deviation(self._check_width(X))
 
-    def logits(self, X) -> np.ndarray:
-        """The label-distribution head's logits (n, c) at the posterior mean."""
+    def logits(self, X, L=None) -> np.ndarray:
+        """The label-distribution head's logits (n, c) at the posterior mean; with
+        ``model="label-aware"`` the posterior reads the logical labels ``L`` (n, c) too."""
         self._check_fitted()
-        return self.model_.predict_logits(self._check_width(X))
+        X = self._check_width(X)
+        if not self._label_aware:
+            return self.model_.predict_logits(X)
+        if L is None:
+            raise ValueError("model='label-aware' reads the logical labels: logits(X, L)")
+        return self.model_.predict_logits(self._inputs(X, self._check_labels(X, L)))
 
-    def select_temperature(self, X, distributions, grid=TEMPERATURE_GRID, metric="Kullback-Leibler", L=None,
+    def select_temperature(self, X, distributions, grid=None, metric="Kullback-Leibler", L=None,
                            label_grid=LABEL_TEMPERATURE_GRID):
-        """Pick T from ``grid`` on instances whose ground truth is known (a revealed share),
-        set it, and return ``self``; no retraining (only the read-out changes). Given their
-        logical labels ``L`` too, pick ``(temperature, label_temperature)`` from ``grid`` x
-        ``label_grid`` for ``softmax(z / T + l / T_l)``; inf in either grid drops that term
-        (a label temperature of inf is stored as None: the features-only read-out). Without
-        ``L`` the read-out becomes the features-only one (``label_temperature`` = None)."""
+        """Pick the read-out temperatures on instances whose ground truth is known (a revealed
+        share), set them and return ``self``; no retraining (only the read-out changes).
+
+        Without ``L`` (paper model only): T of ``softmax(z / T)`` from ``grid`` (default
+        :data:`~lib_tf.readout.TEMPERATURE_GRID`), and the read-out becomes the features-only
+        one. With the logical labels ``L`` of those instances: ``(temperature,
+        label_temperature)`` from ``grid`` (default
+        :data:`~lib_tf.readout.FEATURE_TEMPERATURE_GRID`) x ``label_grid`` for
+        ``softmax(z / T + l / T_l)`` (``model="label-aware"``: moved into the binarisation
+        rule's interval, and the logits always kept); inf drops a term (a label temperature of
+        inf is stored as None)."""
         from .model.temperature import select_temperature, select_two_temperatures
 
         self._check_fitted()
         X = self._check_width(X)
         distributions = check_distributions(distributions, "distributions")
         check_same_rows(X=X, distributions=distributions)
-        logits = self.model_.predict_logits(X)
         if L is None:
-            self.temperature = select_temperature(logits, distributions, grid, metric)
+            if self._label_aware:
+                raise ValueError("model='label-aware' reads the logical labels: select_temperature(X, distributions, L=L)")
+            self.temperature = select_temperature(self.model_.predict_logits(X), distributions,
+                                                  TEMPERATURE_GRID if grid is None else grid, metric)
             self.label_temperature = None
         else:
-            L = check_logical_labels(L, "L")
-            check_same_rows(X=X, L=L)
+            L = self._check_labels(X, L)
+            pairs = two_temperature_pairs(FEATURE_TEMPERATURE_GRID if grid is None else grid, label_grid,
+                                          drop_logits=not self._label_aware)
             temperature, label_temperature = select_two_temperatures(
-                logits, L, distributions, two_temperature_pairs(grid, label_grid), metric)
+                self.logits(X, L), L, distributions, pairs, metric, rule_projection=self._label_aware and self.rule_projection)
             self.temperature = temperature  # inf: the labels alone won (the label softmax)
             self.label_temperature = None if math.isinf(label_temperature) else label_temperature
-        if math.isfinite(self.temperature):
+        if self._label_aware:
+            self.model_.set_temperature(self.temperature, self.label_temperature)
+        elif math.isfinite(self.temperature):
             self.model_.set_temperature(self.temperature)
         self.distributions_ = self._readout(self._fitted_X, self._fitted_L)
         return self

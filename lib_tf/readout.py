@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Temperatures searched for a read-out (the grid of the label-softmax reference figures).
-TEMPERATURE_GRID = (0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)
+#: Temperatures searched for a read-out. The label-softmax reference figures used 0.5 to 8;
+#: the feature-rich sets chose 0.5, the grid's end, so it goes down to 0.1.
+TEMPERATURE_GRID = (0.1, 0.15, 0.25, 0.35, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)
 
 
 def softmax_with_temperature(logits, temperature: float) -> np.ndarray:
@@ -23,12 +24,18 @@ def softmax_with_temperature(logits, temperature: float) -> np.ndarray:
 
 #: Temperatures of the logical labels in the two-temperature read-out; ``inf`` drops the term.
 LABEL_TEMPERATURE_GRID = (*TEMPERATURE_GRID, float("inf"))
+#: Temperatures of a model's logits beside the labels: a model that carries little beside the
+#: labels (the Yeast sets) needs a weak logit term, so the grid goes on above 8 (coarser, to
+#: keep the pairs few).
+FEATURE_TEMPERATURE_GRID = (0.1, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 12.0, 16.0, 24.0, 32.0)
 
 
-def two_temperature_pairs(grid=TEMPERATURE_GRID, label_grid=LABEL_TEMPERATURE_GRID) -> list:
-    """The ``(T_z, T_l)`` searched for :func:`softmax_two_temperatures`: ``grid`` plus inf for
-    the logits, ``label_grid`` for the labels, without the pair that drops both terms."""
-    return [(tz, tl) for tz in (*grid, float("inf")) for tl in label_grid if not (np.isinf(tz) and np.isinf(tl))]
+def two_temperature_pairs(grid=FEATURE_TEMPERATURE_GRID, label_grid=LABEL_TEMPERATURE_GRID, drop_logits: bool = True) -> list:
+    """The ``(T_z, T_l)`` searched for :func:`softmax_two_temperatures`: ``grid`` (plus inf
+    with ``drop_logits``) for the logits, ``label_grid`` for the labels, without the pair
+    that drops both terms."""
+    logit_grid = (*grid, float("inf")) if drop_logits else tuple(grid)
+    return [(tz, tl) for tz in logit_grid for tl in label_grid if not (np.isinf(tz) and np.isinf(tl))]
 
 
 def softmax_two_temperatures(logits, logical_labels, logits_temperature: float, labels_temperature: float) -> np.ndarray:
@@ -54,3 +61,46 @@ def softmax_two_temperatures(logits, logical_labels, logits_temperature: float, 
     if np.isfinite(labels_temperature):
         combined += labels / labels_temperature
     return softmax_with_temperature(combined, 1.0)
+
+
+def _group_shares(values, mask):
+    """Row-wise shares of ``values`` inside ``mask`` (n, c); uniform inside the mask where
+    its total is 0, zero outside."""
+    inside = np.where(mask, values, 0.0)
+    total = inside.sum(axis=1, keepdims=True)
+    uniform = mask / np.maximum(mask.sum(axis=1, keepdims=True), 1)
+    return np.where(total > 0, inside / np.where(total > 0, total, 1.0), uniform)
+
+
+#: How far above one half the relevant mass is kept: the rule needs it to *exceed* 0.5.
+RULE_MARGIN = 1e-6
+
+
+def rule_consistent(distributions, logical_labels) -> np.ndarray:
+    """Move each row's relevant mass into the interval the field's binarisation allows.
+
+    The logical labels of an LE data set mark the smallest set of top labels whose degrees
+    sum past 0.5 (:func:`lib_tf.data.binarize`). Keeping the shares inside the relevant set R
+    (``w``) and inside the rest (``v``) of a distribution with relevant mass m, the rule holds
+    for ``lower <= m <= upper`` with ``lower = max(0.5 + RULE_MARGIN, max v / (min w + max v))``
+    (R holds more than half the mass and every relevant degree is at least every irrelevant one) and
+    ``upper = min(1, 0.5 / (1 - min w))`` (without its smallest label R holds at most half).
+    Rows whose mass lies outside are moved to the nearer end; rows inside, and rows whose
+    labels are all relevant, are returned unchanged. distributions, logical_labels: (n, c) ->
+    (n, c).
+    """
+    P = np.asarray(distributions, dtype=np.float64)
+    relevant = np.asarray(logical_labels) > 0.5
+    if P.shape != relevant.shape:
+        raise ValueError(f"distributions {P.shape} and logical_labels {relevant.shape} must have the same shape")
+    mass = np.where(relevant, P, 0.0).sum(axis=1, keepdims=True)
+    within_relevant, within_rest = _group_shares(P, relevant), _group_shares(P, ~relevant)
+    smallest_relevant = np.where(relevant, within_relevant, np.inf).min(axis=1, keepdims=True)
+    largest_rest = np.where(relevant, -np.inf, within_rest).max(axis=1, keepdims=True)
+    upper = np.minimum(1.0, 0.5 / np.maximum(1.0 - smallest_relevant, 1e-12))
+    lower = np.minimum(upper, np.maximum(0.5 + RULE_MARGIN, largest_rest / (smallest_relevant + largest_rest)))
+    moved = np.clip(mass, lower, upper)
+    result = moved * within_relevant + (1.0 - moved) * within_rest
+    every_label_relevant = relevant.all(axis=1)
+    result[every_label_relevant] = P[every_label_relevant]
+    return result

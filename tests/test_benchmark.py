@@ -52,7 +52,7 @@ def test_resume_after_interruption_loses_nothing_and_recomputes_nothing(data_dir
     assert {json.dumps(p, sort_keys=True) for p in second_calls} == {'{"lam": 10.0}', '{"lam": 100.0}'}
     kept = [json.loads(line) for line in saved]
     for run in kept:
-        assert resumed.store.get(run["key"])["by_temperature"] == run["by_temperature"]
+        assert resumed.store.get(run["key"])["all"] == run["all"]
     paper = table["paper"]["SJAFFE"]
     # the label softmax picks T=1.5 on SJAFFE (reference: Chebyshev .0747, KL .0318)
     assert paper["softmax(l/T)"]["temperatures"] == ["1.5"]
@@ -67,7 +67,8 @@ def test_quick_mode_end_to_end(data_dir, tmp_path, capsys):
                                       "--no-figures", "--out", str(tmp_path)])
     assert run_benchmark_command(args) == 0
     report = (tmp_path / "REPORT.md").read_text()
-    assert "## Protocol: paper" in report and "## Protocol: blind" in report and "Yeast_spo5" in report
+    assert "## Protocol: paper" in report and "## Protocol: blind" in report and "## Protocol: zero-truth" in report
+    assert "Yeast_spo5" in report and "## Read-outs chosen on a grid end" in report
     assert "runs computed" in capsys.readouterr().out
     rerun = build_parser().parse_args(["benchmark", "--quick", "--methods", "l/sum(l)", "softmax(l/T)", "LP",
                                        "--no-figures", "--out", str(tmp_path)])
@@ -92,34 +93,78 @@ def test_unknown_method_is_refused(tmp_path):
 
 
 def test_two_temperature_readout_matches_or_beats_both_parents_on_the_selection_metric(data_dir, tmp_path):
-    from lib_tf.benchmark import _two_temperature_readouts
+    from lib_tf.benchmark import TemperatureReadouts, TwoTemperatureReadouts
 
     def noisy_logits(X, L, params, seed):  # a stand-in model: ridge regression of l on x
         Z = (X - X.mean(0)) / (X.std(0) + 1e-12)
         return Z @ np.linalg.solve(Z.T @ Z + 100.0 * np.eye(Z.shape[1]), Z.T @ L)
 
     methods = {name: spec for name, spec in default_methods(quick=True).items() if name == "softmax(l/T)"}
-    methods["model"] = MethodSpec("model", noisy_logits, has_temperature=True)
-    methods["model+l"] = MethodSpec("model+l", noisy_logits, readouts=_two_temperature_readouts)
+    methods["model"] = MethodSpec("model", noisy_logits, readouts=TemperatureReadouts())
+    methods["model+l"] = MethodSpec("model+l", noisy_logits, readouts=TwoTemperatureReadouts())
     paper = Benchmark(tmp_path, methods, ["SJAFFE"], [0], progress=False).run(["paper"])["paper"]["SJAFFE"]
     kl = {name: result["mean"]["Kullback-Leibler"] for name, result in paper.items()}
     assert kl["model+l"] <= min(kl["model"], kl["softmax(l/T)"]) + 1e-12
     assert kl["model+l"] < min(kl["model"], kl["softmax(l/T)"]) - 1e-4, "features and labels together beat each"
 
 
-def test_compact_readouts_keeps_what_both_protocols_read():
-    from lib_tf.benchmark import SELECTION_METRIC, compact_readouts
-    from lib_tf.metrics import METRIC_NAMES
+def test_a_run_keeps_what_every_protocol_reads_and_its_key_holds_the_readout_grid(tmp_path):
+    from lib_tf.benchmark import TemperatureReadouts, TwoTemperatureReadouts
+    from lib_tf.benchmark.store import RunStore, measures, run_key, score_readouts, selection_values
+    from lib_tf.metrics import METRIC_NAMES, score
 
     rng = np.random.default_rng(0)
-    full = {f"r{i}": {subset: {m: float(rng.random()) for m in METRIC_NAMES} for subset in ("all", "revealed", "hidden")}
-            for i in range(20)}
-    compact = compact_readouts(full)
-    for subset, target in (("all", "all"), ("revealed", "hidden")):
-        chosen_full = min(full, key=lambda k: full[k][subset][SELECTION_METRIC])
-        chosen_compact = min(compact, key=lambda k: compact[k][subset][SELECTION_METRIC])
-        assert chosen_compact == chosen_full and compact[chosen_compact][target] == full[chosen_full][target]
-    assert len(json.dumps(compact)) < len(json.dumps(full)) / 4
+    D = rng.dirichlet(np.ones(4), size=40)
+    L = (D >= np.sort(D, axis=1)[:, -2:-1]).astype(float)
+    logits = np.log(D) + rng.normal(scale=0.5, size=D.shape)
+    readouts = TwoTemperatureReadouts().apply(logits, L)
+    revealed, hidden = np.arange(10), np.arange(10, 40)
+    fields = score_readouts(D, readouts, revealed, hidden)
+    run = {"key": "k", **fields}
+    kl = METRIC_NAMES.index("Kullback-Leibler")
+    for i, name in enumerate(fields["readouts"]):  # all six on all instances for every read-out (paper, zero-truth)
+        assert measures(run, name)["Chebyshev"] == pytest.approx(score(D, readouts[name])["Chebyshev"], rel=1e-5)
+        assert selection_values(run, "revealed")[i] == pytest.approx(score(D[revealed], readouts[name][revealed])["Kullback-Leibler"], rel=1e-5)
+    pick = min(readouts, key=lambda name: score(D[revealed], readouts[name][revealed])["Kullback-Leibler"])
+    assert fields["blind_pick"] == pick  # blind: the hidden measures of the read-out best on the revealed share
+    assert measures(run, pick, "hidden")["Cosine"] == pytest.approx(score(D[hidden], readouts[pick][hidden])["Cosine"], rel=1e-5)
+    with pytest.raises(KeyError, match="blind pick"):
+        measures(run, next(name for name in readouts if name != pick), "hidden")
+    assert fields["all"][0][kl] == selection_values(run, "all")[0]
+    # a changed read-out grid is another run
+    assert run_key("LIB", "SJAFFE", 0, {}, TemperatureReadouts().signature()) != \
+        run_key("LIB", "SJAFFE", 0, {}, TemperatureReadouts(grid=(0.5, 1.0)).signature())
+    # runs stored before the grid joined the key load in today's fields (baselines reuse them)
+    first = {"key": run_key("GLLE", "SJAFFE", 0, {"lam": 1.0}), "method": "GLLE", "seconds": 1.0,
+             "by_temperature": {"-": {s: {m: 0.5 for m in METRIC_NAMES} for s in ("all", "revealed", "hidden")}}}
+    (tmp_path / "runs.jsonl").write_text(json.dumps(first) + "\n")
+    loaded = RunStore(tmp_path / "runs.jsonl").get(first["key"])
+    assert loaded["readouts"] == ["-"] and measures(loaded, "-", "hidden")["Cosine"] == 0.5
+
+
+def test_zero_truth_chooses_on_the_other_data_sets_only(data_dir, tmp_path):
+    from lib_tf.benchmark import TemperatureReadouts
+
+    def fit(X, L, params, seed):
+        return L * params["scale"]
+
+    spec = MethodSpec("scaled", fit, grid=[{"scale": 1.0}, {"scale": 2.0}], readouts=TemperatureReadouts(grid=(1.0, 2.0, 4.0)))
+    bench = Benchmark(tmp_path, {"scaled": spec}, ["SJAFFE", "Yeast_spo5", "Yeast_cold"], [0], progress=False)
+    table = bench.run(["paper", "zero-truth"])
+    geometric = {}
+    for params in spec.grid:
+        for t in spec.readouts.names():
+            per_set = {d: np.log(bench.store.get(bench._key(spec, d, 0, params))["all"][spec.readouts.names().index(t)][3])
+                       for d in ("SJAFFE", "Yeast_spo5", "Yeast_cold")}
+            geometric[(params["scale"], t)] = per_set
+    for dataset in ("SJAFFE", "Yeast_spo5", "Yeast_cold"):
+        others = [d for d in ("SJAFFE", "Yeast_spo5", "Yeast_cold") if d != dataset]
+        expected = min(geometric, key=lambda key: np.mean([geometric[key][d] for d in others]))
+        chosen = table["zero-truth"][dataset]["scaled"]
+        assert (chosen["params"]["scale"], chosen["temperatures"][0]) == expected
+    # a data set whose best T differs from the others': zero-truth cannot find it, paper can
+    assert table["paper"]["SJAFFE"]["scaled"]["mean"]["Kullback-Leibler"] <= \
+        table["zero-truth"]["SJAFFE"]["scaled"]["mean"]["Kullback-Leibler"]
 
 
 def test_relative_worsening_signs_and_median_over_data_sets():

@@ -31,3 +31,65 @@ def test_two_temperatures_refuses_bad_temperatures(tz, tl, pattern):
 def test_two_temperatures_names_mismatched_shapes():
     with pytest.raises(ValueError, match=r"logits \(2, 3\) and logical_labels \(2, 4\)"):
         softmax_two_temperatures(np.zeros((2, 3)), np.ones((2, 4)), 1.0, 1.0)
+
+
+def _rule_interval(distributions, relevant):
+    """The closed form of the rule's interval for one row: (lower, upper) of the relevant mass."""
+    mass = distributions[relevant].sum()
+    w, v = distributions[relevant] / mass, distributions[~relevant] / (1 - mass)
+    upper = min(1.0, 0.5 / (1 - w.min()))
+    lower = min(upper, max(0.5 + 1e-6, v.max() / (w.min() + v.max())))
+    return lower, upper, w, v
+
+
+def test_rule_consistent_moves_only_the_relevant_mass_and_only_outside_the_rule():
+    from lib_tf.readout import rule_consistent
+
+    rng = np.random.default_rng(1)
+    P = rng.dirichlet(np.ones(5), size=200)
+    L = (rng.random((200, 5)) < 0.4).astype(float)
+    L[np.arange(200), rng.integers(0, 5, 200)] = 1.0  # every row has a relevant label
+    L[0] = 1.0  # and one row has only relevant labels
+    moved = rule_consistent(P, L)
+    np.testing.assert_allclose(moved.sum(axis=1), 1.0, atol=1e-12)
+    np.testing.assert_array_equal(moved[0], P[0])
+    changed = 0
+    for row in range(1, 200):
+        relevant = L[row] > 0.5
+        if relevant.all():
+            np.testing.assert_array_equal(moved[row], P[row])
+            continue
+        lower, upper, w, v = _rule_interval(P[row], relevant)
+        mass = P[row][relevant].sum()
+        expected_mass = min(max(mass, lower), upper)
+        assert moved[row][relevant].sum() == pytest.approx(expected_mass, abs=1e-12)
+        # the shares inside each group are kept
+        np.testing.assert_allclose(moved[row][relevant] / expected_mass, w, atol=1e-12)
+        np.testing.assert_allclose(moved[row][~relevant] / (1 - expected_mass), v, atol=1e-9)
+        changed += not np.allclose(moved[row], P[row])
+    assert 0 < changed < 199  # some rows lie inside the interval, some outside
+
+
+def test_rule_consistent_label_softmax_binarises_back_into_its_labels():
+    from lib_tf.data import binarize
+    from lib_tf.readout import rule_consistent
+
+    rng = np.random.default_rng(2)
+    L = binarize(rng.dirichlet(np.ones(6) * 0.7, size=300))
+    for t in (0.1, 1.0, 8.0):  # too peaked, about right, too flat: each is moved where the rule holds
+        np.testing.assert_array_equal(binarize(rule_consistent(softmax_with_temperature(L, t), L)), L)
+    assert not np.array_equal(binarize(softmax_with_temperature(L, 8.0)), L)  # without the move it does not
+
+
+def test_rule_consistent_tensorflow_twin_equals_numpy():
+    import tensorflow as tf
+
+    from lib_tf.model.label_aware import rule_consistent as rule_consistent_tf
+    from lib_tf.readout import rule_consistent
+
+    rng = np.random.default_rng(3)
+    P = rng.dirichlet(np.ones(4), size=100)
+    L = (rng.random((100, 4)) < 0.5).astype(float)
+    L[:, 0] = 1.0
+    got = rule_consistent_tf(tf.constant(P, tf.float32), tf.constant(L, tf.float32)).numpy()
+    np.testing.assert_allclose(got, rule_consistent(P, L), atol=2e-6)

@@ -14,7 +14,7 @@ def repeated_batches(features, labels, batch_size: int, seed=None):
     """
     import tensorflow as tf
 
-    n = int(features.shape[0])
+    n = int(labels.shape[0])  # features may be a dict of arrays
     dataset = tf.data.Dataset.from_tensor_slices((features, labels))
     dataset = dataset.shuffle(n, seed=seed, reshuffle_each_iteration=True).batch(batch_size).repeat()
     return dataset.prefetch(tf.data.AUTOTUNE), math.ceil(n / batch_size)

@@ -5,10 +5,11 @@
 """
 from importlib import import_module
 
-__all__ = ["LIB", "TwoStageSchedule"]
+__all__ = ["LIB", "LabelAwareLIB", "TwoStageSchedule"]
+_HOMES = {"LIB": "lib_tf.model.lib", "TwoStageSchedule": "lib_tf.model.lib", "LabelAwareLIB": "lib_tf.model.label_aware"}
 
 
 def __getattr__(name):
-    if name in __all__:
-        return getattr(import_module("lib_tf.model.lib"), name)
+    if name in _HOMES:
+        return getattr(import_module(_HOMES[name]), name)
     raise AttributeError(f"module 'lib_tf.model' has no attribute {name!r}")

@@ -5,7 +5,8 @@ import numpy as np
 
 from ..data.validation import check_distributions, check_same_shape
 from ..metrics import higher_is_better, MEASURES
-from ..readout import TEMPERATURE_GRID, softmax_two_temperatures, softmax_with_temperature, two_temperature_pairs
+from ..readout import (TEMPERATURE_GRID, rule_consistent, softmax_two_temperatures, softmax_with_temperature,
+                       two_temperature_pairs)
 
 __all__ = ["TEMPERATURE_GRID", "select_temperature", "select_two_temperatures", "softmax_with_temperature"]
 
@@ -26,12 +27,20 @@ def select_temperature(logits, distributions, grid=TEMPERATURE_GRID, metric: str
     return float(_best(list(grid), lambda t: softmax_with_temperature(logits, t), distributions, metric))
 
 
-def select_two_temperatures(logits, logical_labels, distributions, pairs=None, metric: str = "Kullback-Leibler") -> tuple:
+def select_two_temperatures(logits, logical_labels, distributions, pairs=None, metric: str = "Kullback-Leibler",
+                            rule_projection: bool = False) -> tuple:
     """The ``(T_z, T_l)`` of ``pairs`` (default :func:`~lib_tf.readout.two_temperature_pairs`)
-    whose ``softmax(logits / T_z + l / T_l)`` is best on ``metric``; logits, logical labels and
-    distributions (m, c) for the revealed instances. Ties go to the earlier pair."""
+    whose ``softmax(logits / T_z + l / T_l)`` (moved into the binarisation rule's interval with
+    ``rule_projection``, see :func:`~lib_tf.readout.rule_consistent`) is best on ``metric``;
+    logits, logical labels and distributions (m, c) for the revealed instances. Ties go to
+    the earlier pair."""
     distributions = check_distributions(distributions, "distributions")
     check_same_shape(logits=np.asarray(logits), logical_labels=np.asarray(logical_labels), distributions=distributions)
     pairs = two_temperature_pairs() if pairs is None else list(pairs)
-    tz, tl = _best(pairs, lambda pair: softmax_two_temperatures(logits, logical_labels, *pair), distributions, metric)
+
+    def read_out(pair):
+        recovered = softmax_two_temperatures(logits, logical_labels, *pair)
+        return rule_consistent(recovered, logical_labels) if rule_projection else recovered
+
+    tz, tl = _best(pairs, read_out, distributions, metric)
     return float(tz), float(tl)

@@ -1,0 +1,165 @@
+"""Running methods x data sets x seeds, and reading the runs under three protocols.
+
+Every finished run is appended at once to ``runs.jsonl`` in the output folder and a rerun
+reuses it, so an interrupted benchmark loses nothing and resumes where it stopped. Protocols
+are applied when results are read, never by refitting:
+
+- ``paper``: each method's parameters (and read-out) are chosen per data set by KL against
+  the ground truth of all instances, parameters on seed 0 and the read-out per seed, as the
+  paper did; figures are on all instances.
+- ``blind``: the same choices made on a revealed 10% of the instances
+  (:func:`lib_tf.data.split_instances`); figures are on the other 90%.
+- ``zero-truth``: no ground truth of the data set at all, as for a user who has logical labels
+  and nothing else: parameters and read-out are chosen on the *other* paper data sets of the
+  run (leave one data set out), as the pair with the lowest geometric mean of KL over them on
+  seed 0 (a geometric mean, so that every data set weighs the same whatever its scale of KL),
+  and used unchanged on every seed; figures are on all instances. A data set with no other
+  paper data set in the run is left out of this protocol.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Dict
+
+import numpy as np
+
+from .._keras_state import released_keras_state
+from ..data import PAPER_DATASETS, load_ldl, split_instances
+from ..metrics import METRIC_NAMES
+from .methods import MethodSpec
+from .store import RunStore, measures, run_key, score_readouts, selection_values
+
+PROTOCOLS = ("paper", "blind", "zero-truth")
+
+
+class Benchmark:
+    """Runs ``methods`` over ``datasets`` and ``seeds`` into ``out/runs.jsonl``."""
+
+    def __init__(self, out, methods: Dict[str, MethodSpec], datasets, seeds, progress: bool = True):
+        self.out = Path(out)
+        self.methods, self.datasets, self.seeds = methods, list(datasets), list(seeds)
+        self.store = RunStore(self.out / "runs.jsonl")
+        self.progress = progress
+        self.computed_keys, self.reused_keys = set(), set()  # reused: found in the store, not computed here
+        self.names = {}  # data set argument -> the loaded set's name (the name in run keys)
+
+    def _key(self, spec: MethodSpec, dataset_name: str, seed: int, params: dict) -> str:
+        signature = None if spec.readouts is None else spec.readouts.signature()
+        return run_key(spec.name, dataset_name, seed if spec.seeded else 0, params, signature)
+
+    def _run(self, spec: MethodSpec, data, seed: int, params: dict) -> dict:
+        seed = seed if spec.seeded else 0
+        key = self._key(spec, data.name, seed, params)
+        found = self.store.get(key)
+        if found is not None:
+            if key not in self.computed_keys:
+                self.reused_keys.add(key)
+            return found
+        revealed, hidden = split_instances(data.n_instances)
+        with released_keras_state():
+            start = time.perf_counter()
+            output = np.asarray(spec.fit(data.features, data.logical_labels, params, seed), dtype=np.float64)
+            seconds = time.perf_counter() - start
+        scored = score_readouts(data.distributions, spec.read_out(output, data.logical_labels), revealed, hidden)
+        run = {"key": key, "method": spec.name, "dataset": data.name, "seed": seed, "params": params,
+               "seconds": seconds, **scored, "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        self.store.add(run)
+        self.computed_keys.add(key)
+        return run
+
+    def choose(self, spec: MethodSpec, data, protocol: str, seed: int = 0):
+        """(params, read-out) chosen by KL on seed ``seed``'s runs over the grid: on all instances
+        (``paper``) or on the revealed share (``blind``). Ties go to the first in grid order."""
+        subset = "all" if protocol == "paper" else "revealed"
+        best = None
+        for params in spec.grid:
+            run = self._run(spec, data, seed, params)
+            for name, value in zip(run["readouts"], selection_values(run, subset)):
+                if best is None or value < best[0]:
+                    best = (value, params, name)
+        return best[1], best[2]
+
+    def choose_without_truth(self, spec: MethodSpec, dataset_name: str):
+        """(params, read-out) for ``dataset_name`` chosen on the other paper data sets of the
+        run: the lowest geometric mean of KL over them (seed 0, all instances)."""
+        others = self._others(dataset_name)
+        if not others:
+            raise ValueError(f"zero-truth needs another paper data set than {dataset_name} in the run")
+        best = None
+        for params in spec.grid:
+            per_dataset = []
+            for other in others:
+                run = self.store.get(self._key(spec, other, 0, params))
+                if run is None:
+                    raise RuntimeError(f"{spec.name} on {other} (seed 0, {params}) must run before zero-truth choices")
+                per_dataset.append(np.log(np.maximum(selection_values(run, "all"), 1e-12)))
+            names = self.store.get(self._key(spec, others[0], 0, params))["readouts"]
+            for name, value in zip(names, np.mean(per_dataset, axis=0)):
+                if best is None or value < best[0]:
+                    best = (value, params, name)
+        return best[1], best[2]
+
+    def _others(self, dataset_name: str):
+        """The paper data sets of the run other than ``dataset_name`` (what zero-truth chooses on)."""
+        return [name for name in self.names.values() if name != dataset_name and name in PAPER_DATASETS]
+
+    def results(self, spec: MethodSpec, data, protocol: str):
+        """Per-seed scores under ``protocol`` (see the module doc) and their mean and std."""
+        if protocol == "zero-truth":
+            params, fixed_readout = self.choose_without_truth(spec, data.name)
+        else:
+            params, _ = self.choose(spec, data, protocol)
+        per_seed, readouts, seconds = [], [], []
+        for seed in (self.seeds if spec.seeded else self.seeds[:1]):
+            run = self._run(spec, data, seed, params)
+            if protocol == "blind":
+                readout, figures = run["blind_pick"], measures(run, run["blind_pick"], "hidden")
+            else:
+                if protocol == "zero-truth":
+                    readout = fixed_readout
+                else:
+                    values = selection_values(run, "all")
+                    readout = run["readouts"][int(np.argmin(values))]
+                figures = measures(run, readout, "all")
+            per_seed.append(figures)
+            readouts.append(readout)
+            seconds.append(run["seconds"])
+        return {"params": params, "temperatures": readouts, "seconds": seconds, "per_seed": per_seed,
+                "mean": {m: float(np.mean([s[m] for s in per_seed])) for m in METRIC_NAMES},
+                "std": {m: float(np.std([s[m] for s in per_seed])) for m in METRIC_NAMES}}
+
+    def _load(self, dataset):
+        data = load_ldl(dataset)
+        self.names[dataset] = data.name
+        return data
+
+    def run(self, protocols=PROTOCOLS) -> dict:
+        """Everything: ``{protocol: {dataset: {method: results}}}``. Every data set's grid runs on
+        seed 0 come first, since a zero-truth choice reads those of the other data sets."""
+        protocols = list(protocols)
+        table = {p: {} for p in protocols}
+        bar = None
+        if self.progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=2 * len(self.datasets) * len(self.methods), unit="method", mininterval=1.0)
+        for stage in ("grid", "results"):
+            for dataset in self.datasets:
+                data = self._load(dataset)
+                for name, spec in self.methods.items():
+                    if bar is not None:
+                        bar.set_description(f"{name} on {data.name} ({stage})")
+                    if stage == "grid":
+                        for params in spec.grid:
+                            self._run(spec, data, 0, params)
+                    else:
+                        for protocol in protocols:
+                            if protocol == "zero-truth" and not self._others(data.name):
+                                continue  # nothing to choose on: the data set is left out of this protocol
+                            table[protocol].setdefault(data.name, {})[name] = self.results(spec, data, protocol)
+                    if bar is not None:
+                        bar.update(1)
+        if bar is not None:
+            bar.close()
+        return {protocol: by_dataset for protocol, by_dataset in table.items() if by_dataset}

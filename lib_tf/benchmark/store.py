@@ -1,0 +1,133 @@
+"""The benchmark's append-only store of finished runs, and the log of the commands that made them.
+
+A run is one fit of one method at one parameter set and seed on one data set, scored for
+every read-out of the method (``runs.jsonl``, one JSON object per line):
+
+- ``readouts``: the read-out names, in the method's search order;
+- ``all``: the six measures (``METRIC_NAMES`` order) of every read-out on all instances;
+- ``revealed_selection``: the selection metric of every read-out on the revealed share;
+- ``blind_pick``: the read-out best on the revealed share (ties to the first), and its six
+  measures on the revealed share (``revealed``) and on the other instances (``hidden``).
+
+That is what the three protocols read: ``paper`` and ``zero-truth`` score on all instances,
+``blind`` picks on the revealed share and scores on the rest. Measures are stored to six
+significant digits (the report prints three decimals).
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Dict, List
+
+import numpy as np
+
+from ..metrics import METRIC_NAMES, score
+
+SELECTION_METRIC = "Kullback-Leibler"
+INVOCATIONS_FILE = "invocations.jsonl"
+
+
+def run_key(method: str, dataset: str, seed: int, params: dict, readouts=None) -> str:
+    """The identity of a run; a method's read-out grid is part of it, so a changed grid never
+    silently reuses runs scored on the old one."""
+    parts = [method, dataset, seed, params] + ([] if readouts is None else [readouts])
+    return json.dumps(parts, sort_keys=True)
+
+
+def _significant(value: float) -> float:
+    return float(f"{value:.6g}")
+
+
+def _measures(D, D_hat) -> List[float]:
+    scores = score(D, D_hat)
+    return [_significant(scores[m]) for m in METRIC_NAMES]
+
+
+def score_readouts(D, readouts: Dict[str, np.ndarray], revealed, hidden) -> dict:
+    """The run fields for read-outs ``{name: distributions (n, c)}`` against the truth D (n, c)."""
+    names = list(readouts)
+    selection = METRIC_NAMES.index(SELECTION_METRIC)
+    revealed_scores = {name: _measures(D[revealed], readouts[name][revealed]) for name in names}
+    blind_pick = min(names, key=lambda name: revealed_scores[name][selection])
+    return {"readouts": names, "all": [_measures(D, readouts[name]) for name in names],
+            "revealed_selection": [revealed_scores[name][selection] for name in names],
+            "blind_pick": blind_pick, "revealed": revealed_scores[blind_pick],
+            "hidden": _measures(D[hidden], readouts[blind_pick][hidden])}
+
+
+def _from_first_format(run: dict):
+    """A run stored before the read-out grid was part of the key (``by_temperature``: six
+    measures per read-out on all, revealed and hidden instances), in today's fields; None
+    where a compacted record lacks them (such runs are recomputed under today's keys)."""
+    by_readout = run.pop("by_temperature")
+    names = list(by_readout)
+    try:
+        table = {subset: [[by_readout[name][subset][m] for m in METRIC_NAMES] for name in names]
+                 for subset in ("all", "revealed", "hidden")}
+    except KeyError:
+        return None
+    selection = METRIC_NAMES.index(SELECTION_METRIC)
+    pick = min(range(len(names)), key=lambda i: table["revealed"][i][selection])
+    run.update(readouts=names, all=table["all"], revealed_selection=[row[selection] for row in table["revealed"]],
+               blind_pick=names[pick], revealed=table["revealed"][pick], hidden=table["hidden"][pick])
+    return run
+
+
+class RunStore:
+    """Append-only JSON-lines file of finished runs, keyed by :func:`run_key`. A line cut off
+    by a crash mid-write (the only line that can be partial) is skipped on reading."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        self.runs: Dict[str, dict] = {}
+        if self.path.is_file():
+            for line in self.path.read_text().splitlines():
+                if not line.strip():
+                    continue
+                try:
+                    run = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if "by_temperature" in run:
+                    run = _from_first_format(run)
+                    if run is None:
+                        continue
+                self.runs[run["key"]] = run
+
+    def get(self, key):
+        return self.runs.get(key)
+
+    def add(self, run: dict):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path, "a") as handle:
+            handle.write(json.dumps(run) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        self.runs[run["key"]] = run
+
+
+def measures(run: dict, readout: str, subset: str = "all") -> Dict[str, float]:
+    """The six measures of ``readout`` in ``run`` on ``subset`` (``all``; or ``revealed`` /
+    ``hidden`` for the run's blind pick)."""
+    if subset == "all":
+        values = run["all"][run["readouts"].index(readout)]
+    else:
+        if readout != run["blind_pick"]:
+            raise KeyError(f"{subset} measures are stored for the blind pick {run['blind_pick']!r} only, not {readout!r}")
+        values = run[subset]
+    return dict(zip(METRIC_NAMES, values))
+
+
+def selection_values(run: dict, subset: str) -> List[float]:
+    """The selection metric of every read-out of ``run`` on ``all`` or ``revealed`` instances."""
+    if subset == "revealed":
+        return run["revealed_selection"]
+    index = METRIC_NAMES.index(SELECTION_METRIC)
+    return [row[index] for row in run["all"]]
+
+
+def read_invocations(path) -> List[dict]:
+    """The commands that computed runs into a results folder, oldest first (one JSON line each)."""
+    path = Path(path)
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []

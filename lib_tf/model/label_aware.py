@@ -1,0 +1,167 @@
+"""LabelAwareLIB: LIB whose posterior reads each instance's logical labels, read out under the
+field's binarisation rule (ours, not the paper's; measurements in ``benchmarks/LABEL_AWARE.md``)."""
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from ..readout import RULE_MARGIN
+from . import losses
+from .lib import LIB
+
+FEATURES, LOGICAL_LABELS = "features", "logical_labels"
+
+
+def unpack_inputs(inputs):
+    """(features, logical_labels) from ``{"features": ..., "logical_labels": ...}`` or a pair."""
+    if isinstance(inputs, dict):
+        missing = {FEATURES, LOGICAL_LABELS} - set(inputs)
+        if missing:
+            raise ValueError(f"LabelAwareLIB inputs need the keys {FEATURES!r} and {LOGICAL_LABELS!r}; "
+                             f"missing {sorted(missing)}")
+        return inputs[FEATURES], inputs[LOGICAL_LABELS]
+    if isinstance(inputs, (tuple, list)) and len(inputs) == 2:
+        return inputs[0], inputs[1]
+    raise ValueError("LabelAwareLIB takes {'features': (n, d), 'logical_labels': (n, c)} or a pair "
+                     f"(features, logical_labels), got {type(inputs).__name__}")
+
+
+def rule_consistent(distributions, logical_labels):
+    """TensorFlow twin of :func:`lib_tf.readout.rule_consistent` (same contract, float32):
+    each row's relevant mass moved into the interval the binarisation rule allows.
+    distributions, logical_labels: (n, c) -> (n, c)."""
+    relevant = logical_labels > 0.5
+    rest = tf.logical_not(relevant)
+
+    def shares(mask):
+        inside = tf.where(mask, distributions, 0.0)
+        total = tf.reduce_sum(inside, axis=1, keepdims=True)
+        mask_float = tf.cast(mask, distributions.dtype)
+        uniform = mask_float / tf.maximum(tf.reduce_sum(mask_float, axis=1, keepdims=True), 1.0)
+        return tf.where(total > 0, inside / tf.where(total > 0, total, 1.0), uniform)
+
+    mass = tf.reduce_sum(tf.where(relevant, distributions, 0.0), axis=1, keepdims=True)
+    within_relevant, within_rest = shares(relevant), shares(rest)
+    smallest_relevant = tf.reduce_min(tf.where(relevant, within_relevant, np.inf), axis=1, keepdims=True)
+    largest_rest = tf.reduce_max(tf.where(relevant, -np.inf, within_rest), axis=1, keepdims=True)
+    upper = tf.minimum(1.0, 0.5 / tf.maximum(1.0 - smallest_relevant, 1e-12))
+    lower = tf.minimum(upper, tf.maximum(0.5 + RULE_MARGIN, largest_rest / (smallest_relevant + largest_rest)))
+    moved = tf.clip_by_value(mass, lower, upper)
+    result = moved * within_relevant + (1.0 - moved) * within_rest
+    every_label_relevant = tf.reduce_all(relevant, axis=1, keepdims=True)
+    return tf.where(every_label_relevant, distributions, result)
+
+
+def _inverse(temperature):
+    """1 / T as a float, 0 for T = inf or None (the term is dropped)."""
+    return 0.0 if temperature is None or math.isinf(temperature) else 1.0 / float(temperature)
+
+
+@keras.saving.register_keras_serializable(package="lib_tf")
+class LabelAwareLIB(LIB):
+    """LIB whose posterior reads the logical labels as well as the features: p(h | x, l).
+
+    The networks, the objective and its terms are LIB's (alpha weights the gap term, beta
+    the KL term; see :class:`lib_tf.model.LIB`); only the encoder's input changes, from the
+    standardised x to ``[standardised x, l]``. The KL term is then a bottleneck on the labels
+    too: the more beta squeezes h, the more the label-distribution head's logits z become the
+    labels smoothed over what the data set's features and other label patterns share, instead
+    of a copy of l.
+
+    Inputs are ``{"features": (n, d), "logical_labels": (n, c)}`` (or that pair as a tuple);
+    ``fit(inputs, logical_labels)``. The output is
+
+        d = rule_consistent(softmax(z / T + l / T_l), l)
+
+    ``temperature`` T weights the logits, ``label_temperature`` T_l the instance's own labels
+    (None or inf drops the label term) and ``rule_consistent`` (``rule_projection=True``) moves each
+    row's relevant mass into the interval the field's binarisation allows (see
+    :func:`lib_tf.readout.rule_consistent`): the step that assumes the logical labels mark the
+    smallest top set holding more than half the mass.
+    """
+
+    def __init__(self, n_labels: int, temperature: float = 1.0, label_temperature=None,
+                 rule_projection: bool = True, **kwargs):
+        super().__init__(n_labels, temperature=temperature, **kwargs)
+        self.label_temperature = None if label_temperature is None else float(label_temperature)
+        self._check_readout(self.temperature, self.label_temperature)
+        self.rule_projection = bool(rule_projection)
+
+    @staticmethod
+    def _check_readout(temperature, label_temperature):
+        if not (math.isfinite(temperature) and temperature > 0):
+            raise ValueError(f"temperature must be a positive finite number, got {temperature!r}")
+        if label_temperature is not None and not label_temperature > 0:
+            raise ValueError(f"label_temperature must be positive (inf or None drops the term), got {label_temperature!r}")
+
+    def build(self, input_shape):
+        if isinstance(input_shape, dict):
+            feature_shape = tuple(input_shape[FEATURES])
+        else:
+            feature_shape = tuple(input_shape[0])
+        encoder_shape = feature_shape[:-1] + (feature_shape[-1] + self.n_labels,)
+        latent_shape = feature_shape[:-1] + (self.latent_dim,)
+        for layer, shape in ((self.normalizer, feature_shape), (self.encoder, encoder_shape), (self.decoder, latent_shape),
+                             (self.distribution_head, latent_shape), (self.gap_head, latent_shape)):
+            if not layer.built:
+                layer.build(shape)
+        self.built = True
+
+    def posterior(self, inputs):
+        """p(h | x, l) for raw features and logical labels, a TFP MultivariateNormalDiag."""
+        features, logical_labels = unpack_inputs(inputs)
+        encoder_input = tf.concat([self.normalizer(tf.cast(features, tf.float32)), tf.cast(logical_labels, tf.float32)], -1)
+        mean, raw_scale = tf.split(tf.cast(self.encoder(encoder_input), tf.float32), 2, axis=-1)
+        return losses.posterior(mean, tf.nn.softplus(raw_scale) + 1e-6)
+
+    def readout(self, logits, logical_labels):
+        """d (n, c) from the head's logits z and the logical labels l (n, c)."""
+        logical_labels = tf.cast(logical_labels, tf.float32)
+        scores = tf.cast(logits, tf.float32) * _inverse(self.temperature) + logical_labels * _inverse(self.label_temperature)
+        distributions = tf.nn.softmax(scores, axis=-1)
+        return rule_consistent(distributions, logical_labels) if self.rule_projection else distributions
+
+    def call(self, inputs, training=False):
+        _, logical_labels = unpack_inputs(inputs)
+        posterior = self.posterior(inputs)
+        if training:
+            return self.readout(self.distribution_head(self.sample_latent(posterior)), logical_labels)
+        if self.readout_samples > 0:
+            samples = [self.readout(self.distribution_head(self.sample_latent(posterior)), logical_labels)
+                       for _ in range(self.readout_samples)]
+            return tf.add_n(samples) / float(self.readout_samples)
+        return self.readout(self.distribution_head(posterior.loc), logical_labels)
+
+    def adapt(self, inputs):
+        """Fit the feature standardisation on the training features (the labels are not scaled)."""
+        features, logical_labels = unpack_inputs(inputs)
+        self.normalizer.adapt(features)
+        if not self.built:
+            width = int(self.normalizer.mean.shape[0])
+            self.build({FEATURES: (None, width), LOGICAL_LABELS: (None, self.n_labels)})
+        self.standardization_adapted.assign(1.0)
+
+    def _at_posterior_mean(self, head, inputs, batch_size):
+        features, logical_labels = unpack_inputs(inputs)
+        features, logical_labels = np.asarray(features, np.float32), np.asarray(logical_labels, np.float32)
+        return np.concatenate([
+            head(self.posterior((tf.constant(features[i:i + batch_size]), tf.constant(logical_labels[i:i + batch_size]))).loc).numpy()
+            for i in range(0, features.shape[0], batch_size)
+        ])
+
+    def set_temperature(self, temperature: float, label_temperature=None):
+        """Change the read-out temperatures T and T_l (None or inf drops the label term)."""
+        temperature = float(temperature)
+        label_temperature = None if label_temperature is None or math.isinf(label_temperature) else float(label_temperature)
+        self._check_readout(temperature, label_temperature)
+        self.temperature, self.label_temperature = temperature, label_temperature
+        self.predict_function = None
+        return self
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(label_temperature=self.label_temperature, rule_projection=self.rule_projection)
+        return config
