@@ -51,7 +51,7 @@ class LabelEnhancer(BaseEnhancer):
     def __init__(self, alpha=0.001, beta=1.0, temperature=1.0, label_temperature=None, epochs=None, batch_size=128, learning_rate=1e-3,
                  latent_dim=256, hidden_units=256, depth=3, head_units=None, activation="sigmoid", assignment="squared",
                  gap_on="logits", reduction="mean", pretrain_epochs=0, network_dtype="float32", seed=None, verbose=0,
-                 model="paper", rule_projection=True):
+                 model="paper", rule_projection=True, label_dropout=0.0):
         self.alpha = alpha
         self.beta = beta
         self.temperature = temperature
@@ -73,6 +73,7 @@ class LabelEnhancer(BaseEnhancer):
         self.verbose = verbose
         self.model = model
         self.rule_projection = rule_projection
+        self.label_dropout = label_dropout
 
     @classmethod
     def from_preset(cls, name: str, **overrides):
@@ -113,7 +114,7 @@ class LabelEnhancer(BaseEnhancer):
             keras.utils.set_random_seed(int(self.seed))
         if self._label_aware:
             model = LabelAwareLIB(L.shape[1], label_temperature=self.label_temperature, rule_projection=self.rule_projection,
-                                  **self._model_kwargs())
+                                  label_dropout=self.label_dropout, **self._model_kwargs())
         else:
             model = LIB(L.shape[1], **self._model_kwargs())
         model.adapt(self._inputs(X, L))

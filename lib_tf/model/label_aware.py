@@ -71,6 +71,10 @@ class LabelAwareLIB(LIB):
     labels smoothed over what the data set's features and other label patterns share, instead
     of a copy of l.
 
+    ``label_dropout`` hides each label from the encoder with that probability at every
+    training step (the terms still fit all of l), so the posterior learns to fill in labels
+    from the features and the other labels, as a denoising auto-encoder does.
+
     Inputs are ``{"features": (n, d), "logical_labels": (n, c)}`` (or that pair as a tuple);
     ``fit(inputs, logical_labels)``. The output is
 
@@ -84,11 +88,14 @@ class LabelAwareLIB(LIB):
     """
 
     def __init__(self, n_labels: int, temperature: float = 1.0, label_temperature=None,
-                 rule_projection: bool = True, **kwargs):
+                 rule_projection: bool = True, label_dropout: float = 0.0, **kwargs):
         super().__init__(n_labels, temperature=temperature, **kwargs)
         self.label_temperature = None if label_temperature is None else float(label_temperature)
         self._check_readout(self.temperature, self.label_temperature)
         self.rule_projection = bool(rule_projection)
+        if not (isinstance(label_dropout, (int, float)) and 0 <= label_dropout < 1):
+            raise ValueError(f"label_dropout must lie in [0, 1), got {label_dropout!r}")
+        self.label_dropout = float(label_dropout)
 
     @staticmethod
     def _check_readout(temperature, label_temperature):
@@ -116,6 +123,15 @@ class LabelAwareLIB(LIB):
         encoder_input = tf.concat([self.normalizer(tf.cast(features, tf.float32)), tf.cast(logical_labels, tf.float32)], -1)
         mean, raw_scale = tf.split(tf.cast(self.encoder(encoder_input), tf.float32), 2, axis=-1)
         return losses.posterior(mean, tf.nn.softplus(raw_scale) + 1e-6)
+
+    def loss_terms(self, inputs, logical_labels):
+        """LIB's terms, with ``label_dropout`` of the labels hidden from the encoder (not from
+        the terms' targets)."""
+        features, encoder_labels = unpack_inputs(inputs)
+        if self.label_dropout > 0:
+            shown = keras.random.uniform(tf.shape(encoder_labels), seed=self.sample_seed) >= self.label_dropout
+            encoder_labels = tf.cast(encoder_labels, tf.float32) * tf.cast(shown, tf.float32)
+        return super().loss_terms({FEATURES: features, LOGICAL_LABELS: encoder_labels}, logical_labels)
 
     def readout(self, logits, logical_labels):
         """d (n, c) from the head's logits z and the logical labels l (n, c)."""
@@ -163,5 +179,6 @@ class LabelAwareLIB(LIB):
 
     def get_config(self):
         config = super().get_config()
-        config.update(label_temperature=self.label_temperature, rule_projection=self.rule_projection)
+        config.update(label_temperature=self.label_temperature, rule_projection=self.rule_projection,
+                      label_dropout=self.label_dropout)
         return config
