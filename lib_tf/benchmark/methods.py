@@ -13,6 +13,7 @@ import numpy as np
 
 from ..baselines import get_method
 from ..baselines.glle import LAMBDA_GRID as GLLE_LAMBDA_GRID
+from ..enhancer import LABEL_AWARE_SIZES
 from ..readout import (FEATURE_TEMPERATURE_GRID, LABEL_TEMPERATURE_GRID, TEMPERATURE_GRID, rule_consistent,
                        softmax_two_temperatures, softmax_with_temperature, two_temperature_pairs)
 
@@ -174,9 +175,9 @@ def default_methods(quick: bool = False) -> Dict[str, MethodSpec]:
     LESC, no gLESC or LEVI."""
     lesc_grid = [{"lambda1": a, "lambda2": b} for a in (1e-3, 1e-1) for b in (1e-3, 1e-1, 10.0)]
     lib_grid = [{"alpha": a, "beta": b} for a in (0.001, 1.0) for b in (1.0, 10.0)]
-    label_aware_grid = [{"alpha": 1.0, "beta": b} for b in (3.0, 10.0, 30.0)]
+    label_aware_grid = [{**LABEL_AWARE_SIZES, "alpha": 1.0, "beta": 10.0, "label_dropout": d} for d in (0.0, 0.5)]
     if quick:
-        lesc_grid, lib_grid, label_aware_grid = lesc_grid[:1], lib_grid[:1], label_aware_grid[1:2]
+        lesc_grid, lib_grid, label_aware_grid = lesc_grid[:1], lib_grid[:1], label_aware_grid[1:]
     lib_fit = _memoised_logits(_lib_logits)
     specs = [
         MethodSpec("l/sum(l)", _baseline("l/sum(l)")),
