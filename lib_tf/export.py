@@ -18,6 +18,11 @@ to 1) and ``gap_deviation`` (float32 ``[None, 1]``, LIB's per-instance sigma_del
   from d scalar float features concatenated in that order (the layout ``CsvExampleGen``
   writes).
 
+A label-aware model (:class:`lib_tf.model.LabelAwareLIB`) reads each instance's logical labels
+too, as LE is used (the client asking for distributions holds the labels): ``serving_default``
+then takes ``features`` and ``logical_labels`` (float32 ``[None, c]``, values 0 or 1), and every
+``tf.Example`` carries the c labels as one float feature under ``logical_labels``.
+
 The read-out is deterministic, at the posterior mean (``h = mu_h``), as
 ``LabelEnhancer.transform``. A model trained with ``network_dtype="mixed_bfloat16"`` runs its
 dense layers in bfloat16 in the export too (as Keras does); it then agrees with ``transform``
@@ -45,6 +50,7 @@ from ._arguments import add_dataset_arguments, load_dataset_argument
 from ._version import __version__
 
 FEATURES_INPUT = "features"
+LABELS_INPUT = "logical_labels"
 EXAMPLES_INPUT = "examples"
 DEFAULT_FEATURE_KEY = "features"
 OUTPUT_NAMES = ("label_distribution", "gap_deviation")
@@ -114,12 +120,15 @@ def _feature_keys(feature_key: FeatureKey, width: int):
 
 
 def build_serving_module(model, feature_key: FeatureKey = DEFAULT_FEATURE_KEY):
-    """A ``tf.Module`` with the two serving functions of a trained :class:`lib_tf.model.LIB`.
+    """A ``tf.Module`` with the two serving functions of a trained :class:`lib_tf.model.LIB`
+    (or :class:`lib_tf.model.LabelAwareLIB`, whose functions take the logical labels too).
 
     The module holds float32 copies of the weights it needs (standardisation, encoder,
     label-distribution head, gap head; not the decoder) and nothing of Keras.
     """
     import tensorflow as tf
+
+    from .model import LabelAwareLIB
 
     if not model.built or float(model.standardization_adapted.numpy()) == 0.0:
         raise ValueError("the model is not trained: fit it (or adapt its standardisation) before exporting")
@@ -130,6 +139,7 @@ def build_serving_module(model, feature_key: FeatureKey = DEFAULT_FEATURE_KEY):
     activation = _activation(model.activation)
     latent_dim, n_labels = int(model.latent_dim), int(model.n_labels)
     temperature, floor = float(model.temperature), float(model.min_gap_deviation)
+    label_aware = isinstance(model, LabelAwareLIB)
 
     class LIBServing(tf.Module):
         def __init__(self):
@@ -144,8 +154,12 @@ def build_serving_module(model, feature_key: FeatureKey = DEFAULT_FEATURE_KEY):
                                                   for i, k in enumerate(kernels)])
                 setattr(self, f"{part}_biases", [tf.Variable(b, trainable=False, name=f"{part}_bias{i}")
                                                  for i, b in enumerate(biases)])
-            self.serve_features = tf.function(
-                self._serve_features, input_signature=[tf.TensorSpec([None, width], tf.float32, name=FEATURES_INPUT)])
+            feature_spec = tf.TensorSpec([None, width], tf.float32, name=FEATURES_INPUT)
+            if label_aware:
+                self.serve_features = tf.function(self._serve_features_and_labels, input_signature=[
+                    feature_spec, tf.TensorSpec([None, n_labels], tf.float32, name=LABELS_INPUT)])
+            else:
+                self.serve_features = tf.function(self._serve_features, input_signature=[feature_spec])
             self.serve_examples = tf.function(
                 self._serve_examples, input_signature=[tf.TensorSpec([None], tf.string, name=EXAMPLES_INPUT)])
 
@@ -159,7 +173,7 @@ def build_serving_module(model, feature_key: FeatureKey = DEFAULT_FEATURE_KEY):
                     x = activation(x)
             return x
 
-        def _outputs(self, features):
+        def _outputs(self, features, logical_labels=None):
             # The signature's static shape is not enforced when a server feeds a tensor, so the
             # width is checked at run time; n * width == size cannot be constant-folded away.
             rows = tf.shape(features, out_type=tf.int64)[0]
@@ -170,9 +184,14 @@ def build_serving_module(model, feature_key: FeatureKey = DEFAULT_FEATURE_KEY):
             with tf.control_dependencies([check]):
                 features = tf.identity(features)
             standardized = (features - self.mean) / self.std
+            if label_aware:
+                logical_labels = _checked_labels(logical_labels, rows)
+                standardized = tf.concat([standardized, logical_labels], axis=-1)
             encoded = tf.cast(self._dense(standardized, "encoder"), tf.float32)
             latent = encoded[:, :latent_dim]  # the posterior mean mu_h: deterministic read-out
-            distribution = tf.nn.softmax(self._dense(latent, "head") / temperature, axis=-1)
+            logits = tf.cast(self._dense(latent, "head"), tf.float32)
+            # The label-aware read-out is the model's own (pure TensorFlow ops, traced here).
+            distribution = model.readout(logits, logical_labels) if label_aware else tf.nn.softmax(logits / temperature, axis=-1)
             gap = tf.nn.softplus(tf.cast(self._dense(latent, "gap"), tf.float32)) + floor
             return {OUTPUT_NAMES[0]: tf.ensure_shape(tf.cast(distribution, tf.float32), [None, n_labels]),
                     OUTPUT_NAMES[1]: tf.ensure_shape(gap, [None, 1])}
@@ -180,7 +199,20 @@ def build_serving_module(model, feature_key: FeatureKey = DEFAULT_FEATURE_KEY):
         def _serve_features(self, features):
             return self._outputs(features)
 
+        def _serve_features_and_labels(self, features, logical_labels):
+            return self._outputs(features, logical_labels)
+
         def _serve_examples(self, examples):
+            logical_labels = None
+            if label_aware:
+                parsed = tf.io.parse_example(examples, {LABELS_INPUT: tf.io.RaggedFeature(tf.float32)})[LABELS_INPUT]
+                lengths = parsed.row_lengths()
+                check = tf.debugging.assert_equal(
+                    lengths, tf.fill(tf.shape(lengths), tf.constant(n_labels, lengths.dtype)),
+                    message=f"LIB serving: every tf.Example needs exactly {n_labels} float values (0 or 1) under "
+                            f"'{LABELS_INPUT}'")
+                with tf.control_dependencies([check]):
+                    logical_labels = tf.reshape(parsed.flat_values, [-1, n_labels])
             if isinstance(keys, str):
                 parsed = tf.io.parse_example(examples, {keys: tf.io.RaggedFeature(tf.float32)})[keys]
                 lengths = parsed.row_lengths()
@@ -194,7 +226,21 @@ def build_serving_module(model, feature_key: FeatureKey = DEFAULT_FEATURE_KEY):
                 spec = {key: tf.io.FixedLenFeature([], tf.float32) for key in keys}
                 parsed = tf.io.parse_example(examples, spec)
                 features = tf.stack([parsed[key] for key in keys], axis=-1)
-            return self._outputs(features)
+            return self._outputs(features, logical_labels)
+
+    def _checked_labels(logical_labels, rows):
+        """The labels, after run-time checks of their shape against the features and values."""
+        checks = [
+            tf.debugging.assert_equal(
+                tf.size(logical_labels, out_type=tf.int64), rows * n_labels,
+                message=f"LIB serving: '{LABELS_INPUT}' must be float32 of shape [batch, {n_labels}], one row per "
+                        f"row of '{FEATURES_INPUT}'"),
+            tf.debugging.assert_equal(
+                tf.reduce_all(tf.logical_or(tf.equal(logical_labels, 0.0), tf.equal(logical_labels, 1.0))), True,
+                message=f"LIB serving: '{LABELS_INPUT}' must hold 0 or 1 only (logical labels)"),
+        ]
+        with tf.control_dependencies(checks):
+            return tf.reshape(logical_labels, [-1, n_labels])
 
     return LIBServing()
 
@@ -214,33 +260,56 @@ def warmup_rows(model, n_rows: int = 4) -> np.ndarray:
     return mean[None, :] + steps[:, None] * std[None, :]
 
 
-def serialize_examples(features: np.ndarray, feature_key: FeatureKey = DEFAULT_FEATURE_KEY) -> list:
-    """Rows of ``features`` (n, d) as serialized ``tf.Example`` bytes for ``serving_examples``."""
+def warmup_labels(model, n_rows: int = 4) -> Optional[np.ndarray]:
+    """Synthetic warm-up logical labels (n_rows, c) for a label-aware model (label i mod c
+    relevant in row i), None for the paper's model."""
+    from .model import LabelAwareLIB
+
+    if not isinstance(model, LabelAwareLIB):
+        return None
+    return np.eye(int(model.n_labels), dtype=np.float32)[np.arange(n_rows) % int(model.n_labels)]
+
+
+def serialize_examples(features: np.ndarray, feature_key: FeatureKey = DEFAULT_FEATURE_KEY,
+                       logical_labels: Optional[np.ndarray] = None) -> list:
+    """Rows of ``features`` (n, d) as serialized ``tf.Example`` bytes for ``serving_examples``;
+    for a label-aware model, with each row's ``logical_labels`` (n, c) under ``logical_labels``."""
     import tensorflow as tf
 
     features = np.asarray(features, dtype=np.float32)
     if features.ndim != 2:
         raise ValueError(f"features must be 2-D (n, d), got shape {features.shape}")
+    if logical_labels is not None:
+        logical_labels = np.asarray(logical_labels, dtype=np.float32)
+        if logical_labels.ndim != 2 or logical_labels.shape[0] != features.shape[0]:
+            raise ValueError(f"logical_labels must be 2-D with one row per row of features ({features.shape[0]}), "
+                             f"got shape {logical_labels.shape}")
     keys = _feature_keys(feature_key, features.shape[1])
     out = []
-    for row in features:
+    for i, row in enumerate(features):
         if isinstance(keys, str):
             feature = {keys: tf.train.Feature(float_list=tf.train.FloatList(value=row))}
         else:
             feature = {k: tf.train.Feature(float_list=tf.train.FloatList(value=[v])) for k, v in zip(keys, row)}
+        if logical_labels is not None:
+            feature[LABELS_INPUT] = tf.train.Feature(float_list=tf.train.FloatList(value=logical_labels[i]))
         out.append(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
     return out
 
 
 def write_warmup_requests(path: Union[str, os.PathLike], rows: np.ndarray, model_name: str,
-                          feature_key: FeatureKey = DEFAULT_FEATURE_KEY) -> int:
-    """TF Serving warm-up file: one ``PredictionLog`` per signature; returns the record count."""
+                          feature_key: FeatureKey = DEFAULT_FEATURE_KEY, labels: Optional[np.ndarray] = None) -> int:
+    """TF Serving warm-up file: one ``PredictionLog`` per signature; returns the record count.
+    ``labels`` (n, c): the logical labels a label-aware model's requests carry."""
     import tensorflow as tf
     from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
 
+    default_inputs = {FEATURES_INPUT: np.asarray(rows, np.float32)}
+    if labels is not None:
+        default_inputs[LABELS_INPUT] = np.asarray(labels, np.float32)
     requests = []
-    for signature, tensor in ((DEFAULT_SIGNATURE, {FEATURES_INPUT: np.asarray(rows, np.float32)}),
-                              (EXAMPLES_SIGNATURE, {EXAMPLES_INPUT: np.array(serialize_examples(rows, feature_key),
+    for signature, tensor in ((DEFAULT_SIGNATURE, default_inputs),
+                              (EXAMPLES_SIGNATURE, {EXAMPLES_INPUT: np.array(serialize_examples(rows, feature_key, labels),
                                                                              dtype=object)})):
         request = predict_pb2.PredictRequest()
         request.model_spec.name = model_name
@@ -261,12 +330,22 @@ def model_card(model, *, label_names=None, data_name=None, hyperparameters=None,
     """The JSON model card written to ``assets.extra/model_card.json``."""
     import tensorflow as tf
 
+    from .model import LabelAwareLIB
+
     width, n_labels = int(model.normalizer.mean.shape[0]), int(model.n_labels)
     names = [f"label_{j}" for j in range(n_labels)] if label_names is None else [str(n) for n in label_names]
     if len(names) != n_labels:
         raise ValueError(f"label_names has {len(names)} names but the model has {n_labels} labels")
+    label_aware = isinstance(model, LabelAwareLIB)
+    default_inputs = {FEATURES_INPUT: f"float32 [None, {width}], raw features"}
+    examples_inputs = {EXAMPLES_INPUT: "string [None], serialized tf.Example"}
+    if label_aware:
+        default_inputs[LABELS_INPUT] = f"float32 [None, {n_labels}], each instance's logical labels (0 or 1)"
+        examples_inputs[EXAMPLES_INPUT] += f", with {n_labels} float values (0 or 1) under '{LABELS_INPUT}'"
     card = {
-        "model": "LIB (Label Information Bottleneck, CVPR 2023) label enhancement",
+        "model": ("label-aware LIB (lib_tf's extension of the Label Information Bottleneck, CVPR 2023): the "
+                  "posterior reads the features and the logical labels" if label_aware else
+                  "LIB (Label Information Bottleneck, CVPR 2023) label enhancement"),
         "label_names": names,
         "d": width,
         "c": n_labels,
@@ -275,15 +354,18 @@ def model_card(model, *, label_names=None, data_name=None, hyperparameters=None,
         "beta": model.beta,
         "beta_weights": "the KL (bottleneck) term",
         "temperature": model.temperature,
-        "readout": "deterministic, at the posterior mean mu_h",
+        "readout": ("deterministic, at the posterior mean mu_h: "
+                    + (f"rule_consistent(softmax(z / temperature + l / label_temperature), l) with label_temperature "
+                       f"{model.label_temperature}, rule projection {model.rule_projection}" if label_aware
+                       else "softmax(z / temperature)")),
         "training_data": data_name,
         "hyperparameters": dict(hyperparameters) if hyperparameters is not None else None,
         "metrics": metrics,
         "signatures": {
-            DEFAULT_SIGNATURE: {"inputs": {FEATURES_INPUT: f"float32 [None, {width}], raw features"},
+            DEFAULT_SIGNATURE: {"inputs": default_inputs,
                                 "outputs": {OUTPUT_NAMES[0]: f"float32 [None, {n_labels}], rows sum to 1",
                                             OUTPUT_NAMES[1]: "float32 [None, 1], sigma_delta > 0"}},
-            EXAMPLES_SIGNATURE: {"inputs": {EXAMPLES_INPUT: "string [None], serialized tf.Example"},
+            EXAMPLES_SIGNATURE: {"inputs": examples_inputs,
                                  "feature_key": feature_key if isinstance(feature_key, str) else list(feature_key),
                                  "outputs": "as serving_default"},
         },
@@ -305,9 +387,12 @@ def _as_model(model_or_enhancer):
     model = getattr(model_or_enhancer, "model_", model_or_enhancer)
     if not hasattr(model, "normalizer") or not hasattr(model, "distribution_head"):
         raise TypeError(f"expected a fitted LabelEnhancer or a trained LIB model, got {type(model_or_enhancer).__name__}")
-    if getattr(model_or_enhancer, "label_temperature", None) is not None:
-        raise ValueError("label_temperature is set: that read-out needs each instance's logical labels, which a "
-                         "served model does not receive; set label_temperature=None (and pick T alone) to export")
+    from .model import LabelAwareLIB
+
+    if not isinstance(model, LabelAwareLIB) and getattr(model_or_enhancer, "label_temperature", None) is not None:
+        raise ValueError("label_temperature is set: that read-out needs each instance's logical labels, which the "
+                         "paper model's signatures do not take; fit model='label-aware' (its signatures take "
+                         "'logical_labels'), or set label_temperature=None (and pick T alone) to export")
     return model
 
 
@@ -354,7 +439,7 @@ def write_saved_model(model_or_enhancer, path: Union[str, os.PathLike], *, model
         extra = staging / ASSETS_EXTRA
         extra.mkdir(exist_ok=True)
         write_warmup_requests(extra / WARMUP_FILE, warmup_rows(model), model_name or target.parent.name or "lib",
-                              feature_key)
+                              feature_key, warmup_labels(model))
         card = model_card(model, label_names=label_names, data_name=data_name,
                           hyperparameters=_hyperparameters(model_or_enhancer, model), metrics=metrics,
                           feature_key=feature_key, extra=card_extra)

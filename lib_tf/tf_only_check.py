@@ -2,13 +2,14 @@
 
 Run it as a script, in a fresh process (it is not meant to be imported)::
 
-    python lib_tf/tf_only_check.py MODEL_VERSION_DIR FEATURES.npy OUT.npz [FEATURE_KEY]
+    python lib_tf/tf_only_check.py MODEL_VERSION_DIR FEATURES.npy OUT.npz [FEATURE_KEY [LABELS.npy]]
 
 Before anything else it installs an import hook that makes ``import keras``, ``tf_keras``,
 ``tensorflow_probability`` and ``lib_tf`` fail, then loads the SavedModel with
 ``tf.saved_model.load`` and writes, into OUT.npz, the outputs of ``serving_default`` on the
 features (``default_*``) and of ``serving_examples`` on the same rows as tf.Examples
-(``examples_*``, built with TensorFlow's own protos). It exits non-zero if loading or
+(``examples_*``, built with TensorFlow's own protos). With LABELS.npy (a label-aware model),
+the logical labels go with the features: as ``logical_labels`` and in every tf.Example. It exits non-zero if loading or
 running needed one of the blocked packages.
 """
 import importlib.abc
@@ -54,16 +55,22 @@ def main(argv):
     model_dir, features_file, out_file = argv[:3]
     feature_key = argv[3] if len(argv) > 3 else "features"
     features = np.load(features_file).astype(np.float32)
+    labels = np.load(argv[4]).astype(np.float32) if len(argv) > 4 else None
     loaded = tf.saved_model.load(model_dir)
     outputs = {}
-    default = loaded.signatures["serving_default"](features=tf.constant(features))
+    inputs = {"features": tf.constant(features)}
+    if labels is not None:
+        inputs["logical_labels"] = tf.constant(labels)
+    default = loaded.signatures["serving_default"](**inputs)
     keys = feature_key.split(",")
     examples = []
-    for row in features:
+    for i, row in enumerate(features):
         if len(keys) == 1:
             feature = {keys[0]: tf.train.Feature(float_list=tf.train.FloatList(value=row))}
         else:
             feature = {k: tf.train.Feature(float_list=tf.train.FloatList(value=[v])) for k, v in zip(keys, row)}
+        if labels is not None:
+            feature["logical_labels"] = tf.train.Feature(float_list=tf.train.FloatList(value=labels[i]))
         examples.append(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
     by_example = loaded.signatures["serving_examples"](examples=tf.constant(examples))
     for prefix, result in (("default", default), ("examples", by_example)):

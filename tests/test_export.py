@@ -211,3 +211,47 @@ def test_full_size_sbu_3dfe_export_is_fast_and_small(data_dir, tmp_path):
     path = export.export(enhancer, tmp_path / "sbu")
     assert time.process_time() - start < 10
     assert export.folder_size(path) < 5_000_000
+
+
+@pytest.fixture(scope="module")
+def label_aware_export(tmp_path_factory):
+    rng = np.random.default_rng(1)
+    X = rng.normal(loc=3.0, scale=2.0, size=(40, D))
+    L = (rng.random((40, C)) > 0.5).astype(float)
+    L[:, 0] = 1
+    enhancer = LabelEnhancer(model="label-aware", epochs=2, hidden_units=8, latent_dim=4, seed=0, temperature=2.0,
+                             label_temperature=3.0).fit(X, L)
+    return enhancer, export.export(enhancer, tmp_path_factory.mktemp("export") / "aware")
+
+
+def test_label_aware_export_takes_the_logical_labels_and_needs_tensorflow_only(label_aware_export, tmp_path):
+    enhancer, path = label_aware_export
+    rng = np.random.default_rng(6)
+    new, labels = rng.normal(loc=3.0, scale=2.0, size=(11, D)), np.eye(C)[rng.integers(0, C, 11)]
+    labels[:3] = 1  # rows with every label relevant as well
+    np.save(tmp_path / "x.npy", new)
+    np.save(tmp_path / "l.npy", labels)
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = subprocess.run([sys.executable, str(ROOT / "lib_tf" / "tf_only_check.py"), str(path), str(tmp_path / "x.npy"),
+                             str(tmp_path / "out.npz"), "features", str(tmp_path / "l.npy")],
+                            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr[-2000:]
+    out = np.load(tmp_path / "out.npz")
+    for prefix in ("default", "examples"):
+        np.testing.assert_allclose(out[f"{prefix}_label_distribution"], enhancer.transform(new, labels), atol=1e-5, rtol=0)
+    card = export.read_model_card(path)
+    assert set(card["signatures"]["serving_default"]["inputs"]) == {"features", "logical_labels"}
+    assert "label_temperature 3.0" in card["readout"]
+    assert len(list(tf.data.TFRecordDataset(str(path / "assets.extra" / "tf_serving_warmup_requests")))) == 2
+
+
+def test_label_aware_serving_rejects_labels_of_the_wrong_shape_or_values(label_aware_export):
+    _, path = label_aware_export
+    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
+    features = tf.constant(np.zeros((4, D)), tf.float32)
+    for labels, message in ((np.full((4, C), 0.5), "0 or 1 only"), (np.ones((3, C)), "one row per row")):
+        with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+            serve(features=features, logical_labels=tf.constant(labels, tf.float32))
+    examples = tf.constant(export.serialize_examples(np.zeros((2, D))))  # no labels in the tf.Examples
+    with pytest.raises(tf.errors.InvalidArgumentError, match="logical_labels"):
+        tf.saved_model.load(str(path)).signatures["serving_examples"](examples=examples)
