@@ -13,6 +13,7 @@ from ._arguments import add_dataset_arguments, load_dataset_argument
 from ._version import __version__
 from .baselines.reference import label_softmax
 from .data import LDLDataset, load_ldl
+from .enhancer import MODELS, LabelEnhancer
 from .metrics import METRIC_NAMES, score
 from .model.temperature import select_temperature
 
@@ -61,7 +62,6 @@ def _cmd_enhance(args) -> int:
         if args.input and (args.dataset or args.mat or args.features):
             raise ValueError("give exactly one of --dataset NAME, --mat PATH, --features FILE or --input GLOB")
         return enhance(args, None if args.input else _load_input(args))
-    from .enhancer import LabelEnhancer
 
     dataset = _load_input(args)
     out = Path(args.out)
@@ -87,7 +87,7 @@ def _cmd_enhance(args) -> int:
         order = np.random.default_rng(args.seed).permutation(dataset.n_instances)
         cut = max(1, int(round(args.reveal * dataset.n_instances)))
         revealed, scored = order[:cut], np.sort(order[cut:])
-        labels = dataset.logical_labels[revealed] if args.with_labels else None
+        labels = dataset.logical_labels[revealed] if args.with_labels or enhancer.model == "label-aware" else None
         enhancer.select_temperature(dataset.features[revealed], dataset.distributions[revealed], L=labels)
         readout = f"T={enhancer.temperature:g}" + (f", label temperature T_l={enhancer.label_temperature:g}"
                                                    if enhancer.label_temperature is not None else "")
@@ -106,7 +106,8 @@ def _cmd_enhance(args) -> int:
     rows = []
     if dataset.distributions is not None:
         D, L = dataset.distributions[scored], dataset.logical_labels[scored]
-        rows = [("LIB" if enhancer.label_temperature is None else "LIB+l", score(D, recovered[scored])),
+        name = "LA-LIB" if enhancer.model == "label-aware" else "LIB" if enhancer.label_temperature is None else "LIB+l"
+        rows = [(name, score(D, recovered[scored])),
                 ("l / sum(l)", score(D, L / L.sum(axis=1, keepdims=True))),
                 (f"softmax(l / {reference_t:g})", score(D, label_softmax(L, reference_t)))]
         print(format_table(rows))
@@ -145,9 +146,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "<stem>.features.npy + <stem>.logical_labels.npy, e.g. 'shards/*.tfrecord'")
     enhance.add_argument("--labels", help=".npy or .csv logical labels (n x c, 0/1)")
     enhance.add_argument("--distributions", help="optional .npy or .csv ground truth, for scoring")
-    enhance.add_argument("--alpha", type=float, default=0.001, help="weight of the label-gap term (default 0.001)")
-    enhance.add_argument("--beta", type=float, default=1.0, help="weight of the KL / bottleneck term (default 1)")
-    enhance.add_argument("--temperature", type=float, default=1.0, help="read-out temperature T of softmax(z / T)")
+    enhance.add_argument("--model", choices=MODELS, default="paper",
+                         help="paper: the paper's LIB; label-aware: LIB whose posterior reads the logical labels too, "
+                              "with its shipped settings (LabelEnhancer.label_aware()), which the flags below change")
+    enhance.add_argument("--alpha", type=float, help="weight of the label-gap term (default: paper 0.001, label-aware 1)")
+    enhance.add_argument("--beta", type=float, help="weight of the KL / bottleneck term (default: paper 1, label-aware 10)")
+    enhance.add_argument("--temperature", type=float, help="read-out temperature T of the model's logits "
+                                                           "(default: paper 1, label-aware its shipped one)")
     enhance.add_argument("--reveal", type=float, default=0.0,
                          help="pick T on this share of instances' ground truth and score on the rest (e.g. 0.1)")
     enhance.add_argument("--with-labels", action="store_true",

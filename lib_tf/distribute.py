@@ -175,12 +175,13 @@ def fit_lib(model, train_data, *, epochs: int, steps_per_epoch=None, features=No
 
 def _enhance_settings(args) -> dict:
     """LabelEnhancer-style settings from the command line (the flags, or --hparams/--preset)."""
-    try:
-        from .tuning import enhancer_params_from_args
-    except ImportError:  # tuning extras missing: the plain flags
-        return dict(alpha=args.alpha, beta=args.beta, temperature=args.temperature, epochs=args.epochs,
-                    batch_size=args.batch_size, seed=args.seed)
-    return enhancer_params_from_args(args)
+    from .tuning import enhancer_params_from_args
+
+    settings = enhancer_params_from_args(args)
+    if settings.get("model", "paper") != "paper":
+        raise ValueError(f"--model {settings['model']} is not available with --input/--strategy: streamed and "
+                         "distributed training fit the paper's LIB")
+    return settings
 
 
 def _lib_parameters() -> set:

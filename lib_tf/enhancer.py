@@ -22,6 +22,12 @@ MODELS = ("paper", "label-aware")
 #: The label-aware model's network sizes: narrower than the paper's 256, which measured better
 #: on 3 of 4 data sets and about 2x faster (benchmarks/LABEL_AWARE.md).
 LABEL_AWARE_SIZES = {"latent_dim": 64, "head_units": 64}
+#: The label-aware model's shipped settings (:meth:`LabelEnhancer.label_aware`): the grid point
+#: and read-out temperatures that ``lib-tf benchmark`` chooses with no ground truth of the data
+#: set at hand, here on all 13 paper data sets (``benchmarks/label_aware_defaults.py`` prints
+#: the choice; benchmarks/LABEL_AWARE.md).
+LABEL_AWARE_DEFAULTS = {"model": "label-aware", "alpha": 1.0, "beta": 10.0, **LABEL_AWARE_SIZES, "label_dropout": 0.5,
+                        "temperature": 6.0, "label_temperature": 6.0}
 
 
 def auto_epochs(n_instances: int, batch_size: int) -> int:
@@ -36,7 +42,9 @@ class LabelEnhancer(BaseEnhancer):
     ``model``: ``"paper"`` fits :class:`lib_tf.model.LIB`; ``"label-aware"`` fits
     :class:`lib_tf.model.LabelAwareLIB`, whose posterior reads each instance's logical labels
     too and whose read-out ``rule_consistent(softmax(z / T + l / T_l), l)`` uses them (with
-    ``rule_projection``), so it needs ``L`` wherever it reads out. Parameters are those of
+    ``rule_projection``), so it needs ``L`` wherever it reads out; ``label_dropout`` hides that
+    share of the labels from its encoder during training. :meth:`label_aware` gives it with
+    its shipped settings. Parameters are those of
     :class:`lib_tf.model.LIB` (alpha weights the gap term, beta the
     KL term) plus training settings: ``epochs`` (None: about 2000 Adam steps, between 20 and
     300 epochs), ``batch_size``, ``learning_rate``, ``seed`` and ``verbose`` (0 silent,
@@ -77,6 +85,13 @@ class LabelEnhancer(BaseEnhancer):
         self.model = model
         self.rule_projection = rule_projection
         self.label_dropout = label_dropout
+
+    @classmethod
+    def label_aware(cls, **overrides):
+        """A LabelEnhancer with the label-aware model's shipped settings
+        (:data:`LABEL_AWARE_DEFAULTS`, chosen without ground truth of the data at hand);
+        ``overrides`` replace single settings, e.g. ``seed=1``."""
+        return cls(**{**LABEL_AWARE_DEFAULTS, **overrides})
 
     @classmethod
     def from_preset(cls, name: str, **overrides):

@@ -507,7 +507,7 @@ def _preset_hparams(name) -> dict:
 
 
 def _cmd_export(args) -> int:
-    from .enhancer import LabelEnhancer
+    from .enhancer import LABEL_AWARE_DEFAULTS, LabelEnhancer
     from .metrics import score
 
     if args.preset and args.hparams:
@@ -525,7 +525,8 @@ def _cmd_export(args) -> int:
     label_names = args.label_names.split(",") if args.label_names else None
     if label_names is not None and len(label_names) != dataset.n_labels:
         raise ValueError(f"--label-names has {len(label_names)} names but {dataset.name} has {dataset.n_labels} labels")
-    enhancer = LabelEnhancer(seed=0).set_params(**hparams)  # unknown names: a clear ValueError
+    shipped = LABEL_AWARE_DEFAULTS if args.model == "label-aware" else {}
+    enhancer = LabelEnhancer(seed=0, **shipped).set_params(**hparams)  # unknown names: a clear ValueError
     if not args.quiet:
         print(dataset)
         enhancer.set_params(verbose=1)
@@ -565,6 +566,10 @@ def add_export_parser(subparsers):
                              "{\"alpha\": 0.01, \"beta\": 1, \"epochs\": 50} (alpha weights the gap term, beta "
                              "the KL term); a keras_tuner HyperParameters config is accepted too")
     params.add_argument("--preset", help="shipped settings for a data set, e.g. SJAFFE (lib_tf/presets.json)")
+    parser.add_argument("--model", choices=("paper", "label-aware"), default="paper",
+                        help="paper: the paper's LIB (signatures take features); label-aware: LIB whose posterior "
+                             "reads the logical labels, with its shipped settings (signatures take features and "
+                             "logical_labels); --hparams/--preset change single settings")
     parser.add_argument("--out", help="model base folder (default saved_models/<data set name>)")
     parser.add_argument("--version", type=int, help="version number (default: the next free one; "
                                                      "an existing version is never overwritten)")

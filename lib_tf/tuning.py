@@ -658,7 +658,7 @@ def add_enhance_arguments(enhance):
     group.add_argument("--preset", help="shipped settings for a data set, e.g. SJAFFE (see lib_tf/presets.json)")
 
 
-_ENHANCE_FLAGS = {"alpha": 0.001, "beta": 1.0, "temperature": 1.0, "epochs": None, "batch_size": 128}
+_ENHANCE_FLAGS = {"model": "paper", "alpha": None, "beta": None, "temperature": None, "epochs": None, "batch_size": 128}
 
 
 def enhancer_params_from_args(args) -> dict:
@@ -670,8 +670,12 @@ def enhancer_params_from_args(args) -> dict:
         raise ValueError("give --hparams or --preset, not both")
     verbose = 0 if args.quiet else 1
     if not (hparams_file or preset):
-        return dict(alpha=args.alpha, beta=args.beta, temperature=args.temperature, epochs=args.epochs,
-                    batch_size=args.batch_size, seed=args.seed, verbose=verbose)
+        from .enhancer import LABEL_AWARE_DEFAULTS
+
+        shipped = dict(LABEL_AWARE_DEFAULTS) if args.model == "label-aware" else {}
+        flags = {name: getattr(args, name) for name in ("alpha", "beta", "temperature") if getattr(args, name) is not None}
+        return {**shipped, **flags, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed,
+                "verbose": verbose}
     changed = [f"--{name.replace('_', '-')}" for name, default in _ENHANCE_FLAGS.items() if getattr(args, name) != default]
     if changed:
         raise ValueError(f"{', '.join(changed)} cannot be combined with --hparams/--preset; edit the JSON instead")

@@ -36,12 +36,21 @@ def test_enhance_writes_results_scores_and_refuses_to_overwrite(tmp_path, capsys
     assert settings["label_temperature"] is not None
     assert "LIB+l" in capsys.readouterr().out and "LIB+l" in settings["metrics"]
 
+    aware = args[:-1] + [str(tmp_path / "aware"), "--reveal", "0.5", "--model", "label-aware", "--beta", "3"]
+    assert main(aware) == 0
+    settings = json.loads((tmp_path / "aware" / "settings.json").read_text())
+    # the shipped label-aware settings, with the flag given on the command line on top
+    assert settings["model"] == "label-aware" and settings["beta"] == 3.0 and settings["alpha"] == 1.0
+    assert settings["metrics"]["LA-LIB"]["Kullback-Leibler"] < settings["metrics"]["l / sum(l)"]["Kullback-Leibler"]
+
 
 @pytest.mark.parametrize("argv, message", [
     (["info", "NoSuchSet"], "not found"),
     (["enhance", "--quiet"], "give exactly one of --dataset"),
     (["enhance", "--dataset", "Artificial", "--reveal", "1.5", "--quiet"], "--reveal must lie in"),
     (["enhance", "--dataset", "Artificial", "--with-labels", "--quiet"], "give --reveal too"),
+    (["enhance", "--dataset", "Artificial", "--model", "label-aware", "--strategy", "default", "--quiet"],
+     "not available with --input/--strategy"),
 ])
 def test_bad_arguments_are_clean_errors(argv, message, capsys, tmp_path):
     assert main(argv + (["--out", str(tmp_path)] if argv[0] == "enhance" else [])) == 2
