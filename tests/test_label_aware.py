@@ -91,3 +91,22 @@ def test_label_aware_beats_the_tuned_label_softmax_blind_on_sjaffe(fitted, sjaff
     assert ours["Kullback-Leibler"] < label_softmax["Kullback-Leibler"] - 0.002
     assert ours["Chebyshev"] < label_softmax["Chebyshev"]
     assert ours["Cosine"] > label_softmax["Cosine"]
+
+
+def test_label_dropout_is_checked_and_kept_in_the_config():
+    from lib_tf.model import LabelAwareLIB
+
+    for bad in (1.0, -0.1, "half"):
+        with pytest.raises(ValueError, match="label_dropout"):
+            LabelAwareLIB(3, label_dropout=bad)
+    model = LabelAwareLIB(3, label_dropout=0.5, latent_dim=4, hidden_units=8)
+    assert LabelAwareLIB.from_config(model.get_config()).label_dropout == 0.5
+
+
+def test_shipped_settings_are_the_label_aware_model_with_overrides():
+    from lib_tf import LabelEnhancer
+    from lib_tf.enhancer import LABEL_AWARE_DEFAULTS
+
+    enhancer = LabelEnhancer.label_aware(seed=3)
+    assert enhancer.get_params()["model"] == "label-aware" and enhancer.seed == 3
+    assert all(enhancer.get_params()[name] == value for name, value in LABEL_AWARE_DEFAULTS.items())
