@@ -12,7 +12,7 @@ import numpy as np
 from ._arguments import add_dataset_arguments, load_dataset_argument
 from ._version import __version__
 from .baselines.reference import label_softmax
-from .data import LDLDataset, load_ldl
+from .data import LDLDataset, load_ldl, split_instances
 from .enhancer import MODELS, LabelEnhancer
 from .metrics import METRIC_NAMES, score
 from .model.temperature import select_temperature
@@ -84,9 +84,8 @@ def _cmd_enhance(args) -> int:
     seconds = time.perf_counter() - start
     scored = np.arange(dataset.n_instances)
     if args.reveal:
-        order = np.random.default_rng(args.seed).permutation(dataset.n_instances)
-        cut = max(1, int(round(args.reveal * dataset.n_instances)))
-        revealed, scored = order[:cut], np.sort(order[cut:])
+        revealed, scored = split_instances(dataset.n_instances, args.reveal, args.seed)
+        cut = len(revealed)
         labels = dataset.logical_labels[revealed] if args.with_labels or enhancer.model == "label-aware" else None
         enhancer.select_temperature(dataset.features[revealed], dataset.distributions[revealed], L=labels)
         readout = f"T={enhancer.temperature:g}" + (f", label temperature T_l={enhancer.label_temperature:g}"

@@ -83,6 +83,7 @@ import numpy as np
 from ._arguments import add_dataset_arguments, load_dataset_argument
 from ._keras_state import released_keras_state
 from .readout import TEMPERATURE_GRID
+from .data.splits import split_instances
 
 OBJECTIVES = {"revealed": "revealed_kl", "unsupervised": "heldout_consistency"}
 TUNERS = ("random", "bayesian", "hyperband")
@@ -100,17 +101,7 @@ DEFAULT_SPACE = {
 }
 
 
-# -- splits and objective functions (NumPy) ----------------------------------------------
-def split_instances(n: int, share: float, seed: int = 0):
-    """(first, rest): ``np.random.default_rng(seed).permutation(n)`` cut at ``round(share n)``
-    (at least one); the same rule as ``lib-tf enhance --reveal`` and the LIB benchmark."""
-    if not 0 < share < 1:
-        raise ValueError(f"share must lie in (0, 1), got {share}")
-    order = np.random.default_rng(seed).permutation(n)
-    cut = max(1, int(round(share * n)))
-    return np.sort(order[:cut]), np.sort(order[cut:])
-
-
+# -- objective functions (NumPy) -----------------------------------------------------------
 def consistency_loss(distributions, logical_labels, average: bool = True):
     """How far ``distributions`` (n, c) are from binarising (cumulative degree > 0.5) into
     ``logical_labels`` (n, c); 0 when they binarise exactly into them (see module doc)."""
