@@ -30,7 +30,8 @@ setup(
     long_description=Path("README.md").read_text(encoding="utf-8"),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["lib_tf", "lib_tf.*"]),
-    package_data={"lib_tf": ["presets.json"]},  # tuned settings, LabelEnhancer.from_preset
+    # tuned settings (LabelEnhancer.from_preset) and the paper's Table 2 (the benchmark report)
+    package_data={"lib_tf": ["presets.json", "data/paper_table2.csv"]},
     include_package_data=True,
     python_requires=">=3.11,<3.12",
     install_requires=REQUIRED,
