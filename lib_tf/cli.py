@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 import time
@@ -10,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ._arguments import add_dataset_arguments, load_dataset_argument
+from ._files import save_npy_atomic, write_atomic
 from ._version import __version__
 from .baselines.reference import label_softmax
 from .data import LDLDataset, load_ldl, split_instances
@@ -75,6 +77,8 @@ def _cmd_enhance(args) -> int:
         raise ValueError(f"--reveal must lie in [0, 1), got {args.reveal}")
     if args.with_labels and not args.reveal:
         raise ValueError("--with-labels picks its two temperatures on revealed ground truth: give --reveal too")
+    if args.figure and (dataset.n_labels != 3 or dataset.distributions is None):
+        raise ValueError("--figure draws the toy picture: it needs 3 labels and ground truth")
     print(dataset)
     from .tuning import enhancer_params_from_args  # the flags, or --hparams / --preset
 
@@ -96,9 +100,13 @@ def _cmd_enhance(args) -> int:
     else:
         reference_t = enhancer.temperature
     recovered = enhancer.distributions_
-    out.mkdir(parents=True, exist_ok=True)
-    np.save(result_file, recovered)
-    np.savetxt(out / "distributions.csv", recovered, delimiter=",", fmt="%.6f")
+    # distributions.npy marks a finished result: it goes first when a result is replaced and
+    # comes last, each file written whole, so a kill at any moment never leaves a folder that
+    # looks finished but is not (a rerun then simply computes it again).
+    result_file.unlink(missing_ok=True)
+    csv = io.StringIO()
+    np.savetxt(csv, recovered, delimiter=",", fmt="%.6f")
+    write_atomic(out / "distributions.csv", csv.getvalue())
     settings = {**enhancer.get_params(), "epochs_run": enhancer.epochs_, "train_seconds": round(seconds, 2),
                 "data": dataset.name, "source": dataset.source, "n": dataset.n_instances, "d": dataset.n_features,
                 "c": dataset.n_labels, "reveal": args.reveal, "lib_tf_version": __version__}
@@ -111,17 +119,16 @@ def _cmd_enhance(args) -> int:
                 (f"softmax(l / {reference_t:g})", score(D, label_softmax(L, reference_t)))]
         print(format_table(rows))
         settings["metrics"] = dict(rows)
-    (out / "settings.json").write_text(json.dumps(settings, indent=2, default=str))
-    print(f"trained in {seconds:.1f} s; wrote {result_file}, distributions.csv and settings.json to {out}")
+    write_atomic(out / "settings.json", json.dumps(settings, indent=2, default=str))
     if args.figure:
-        if dataset.n_labels != 3 or dataset.distributions is None:
-            raise ValueError("--figure draws the toy picture: it needs 3 labels and ground truth")
         from .plots import plot_toy_recovery
 
         path = plot_toy_recovery(dataset.features, {"ground truth": dataset.distributions, "LIB": recovered,
                                                     "l / sum(l)": dataset.logical_labels / dataset.logical_labels.sum(1, keepdims=True)},
                                  out / "toy_recovery.png", title=f"{dataset.name}: label distributions as RGB")
         print(f"wrote {path}")
+    save_npy_atomic(result_file, recovered)
+    print(f"trained in {seconds:.1f} s; wrote {result_file}, distributions.csv and settings.json to {out}")
     return 0
 
 

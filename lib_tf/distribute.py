@@ -14,13 +14,16 @@ in-memory arrays or on-disk shards, with fault-tolerant checkpoints.
   all shards for it, so the statistics agree without communication); training data are then
   auto-sharded by tf.distribute: by file for TFRecord shards when there are at least as many
   shards as workers, otherwise by data.
-- Fault tolerance: ``keras.callbacks.BackupAndRestore`` (weights, optimizer state and epoch
-  every epoch, or every ``save_freq`` batches). A killed run started again with the same
-  ``backup_dir`` resumes at the first unfinished epoch; the backup is deleted when training
-  ends. Workers other than the chief back up into a sibling folder of their own (Keras 3's
-  callback has no multi-worker file arbitration). The resumed run sees the data and the posterior
-  noise in a different order than an uninterrupted one would (the shuffle and the noise
-  seed restart), so it ends as good as, not bit-identical to, an uninterrupted run.
+- Fault tolerance: :class:`lib_tf.callbacks.AtomicBackupAndRestore` (Keras'
+  ``BackupAndRestore`` written so that a kill at any moment leaves a whole checkpoint:
+  weights, optimizer state, epoch and the posterior noise's generator state, every epoch or
+  every ``save_freq`` batches). A killed run started again with the same ``backup_dir``
+  resumes at the first unfinished epoch; the backup is deleted when training ends. Workers
+  other than the chief back up into a sibling folder of their own (Keras 3's callback has no
+  multi-worker file arbitration). Given an endless stream and ``steps_per_epoch`` (as
+  ``lib-tf enhance`` runs it), the resumed run skips the epochs already done, so with a seeded
+  stream it sees the same batches and noise as an uninterrupted run and ends where that run
+  ends (measured: identical distributions, ``benchmarks/RELIABILITY.md``).
 
 Known limits (Keras 3.15, TensorFlow 2.21):
 
@@ -110,16 +113,17 @@ def create_lib(n_labels: int, strategy=None, **params):
 
 
 def backup_callback(backup_dir, save_freq="epoch", delete_checkpoint: bool = True):
-    """``keras.callbacks.BackupAndRestore`` in ``backup_dir``; workers other than the chief
+    """A ``BackupAndRestore`` in ``backup_dir`` that a kill cannot leave half-written
+    (:class:`lib_tf.callbacks.AtomicBackupAndRestore`); workers other than the chief
     use a sibling folder ``<backup_dir>.worker-<i>`` of their own (not a sub-folder: the
     chief removes its whole folder when training ends, possibly while another worker still
     writes)."""
-    import keras
+    from .callbacks import AtomicBackupAndRestore
 
     _, index, chief, _ = worker_role()
     backup_dir = Path(backup_dir)
     folder = backup_dir if chief else backup_dir.with_name(f"{backup_dir.name}.worker-{index}")
-    return keras.callbacks.BackupAndRestore(str(folder), save_freq=save_freq, delete_checkpoint=delete_checkpoint)
+    return AtomicBackupAndRestore(str(folder), save_freq=save_freq, delete_checkpoint=delete_checkpoint)
 
 
 def fit_lib(model, train_data, *, epochs: int, steps_per_epoch=None, features=None, learning_rate: float = 1e-3,
@@ -147,7 +151,11 @@ def fit_lib(model, train_data, *, epochs: int, steps_per_epoch=None, features=No
             model.optimizer.build(model.trainable_variables)
         callbacks = list(callbacks)
         if backup_dir is not None:
-            callbacks.insert(0, backup_callback(backup_dir, save_freq=save_freq))
+            backup = backup_callback(backup_dir, save_freq=save_freq)
+            callbacks.insert(0, backup)
+            if steps_per_epoch:  # an endless stream: a resumed run skips the epochs it resumes after,
+                # so that (the stream being seeded) it sees the batches the uninterrupted run saw
+                train_data = train_data.skip(backup.saved_epoch() * steps_per_epoch)
         # Keras 3.15's fit first "symbolically builds" a model that carries a strategy by
         # reducing one input batch across replicas; under MultiWorkerMirroredStrategy that
         # reduce fails ("Attempt to convert a value (PerReplica...) to a Tensor"). Model and
@@ -302,6 +310,7 @@ def enhance(args, in_memory=None) -> int:
     shards."""
     import keras
 
+    from ._files import save_npy_atomic, write_atomic
     from ._version import __version__
     from .data.streaming import find_shards
     from .enhancer import auto_epochs
@@ -351,6 +360,7 @@ def enhance(args, in_memory=None) -> int:
         print(f"worker done: trained in {seconds:.1f} s (the chief writes the outputs)")
         return 0
     out.mkdir(parents=True, exist_ok=True)
+    settings_file.unlink(missing_ok=True)  # the finished-result marker: gone while a result is replaced
     settings = {**{k: v for k, v in settings.items() if k != "verbose"},
                 "epochs_run": len(history.history.get("loss", [])), "epochs": epochs,
                 "strategy": args.strategy or "default", "replicas": strategy.num_replicas_in_sync,
@@ -366,10 +376,10 @@ def enhance(args, in_memory=None) -> int:
         from .metrics import score
 
         recovered = model.predict(np.asarray(data.features, np.float32), batch_size=4096, verbose=0)
-        np.save(out / "distributions.npy", recovered)
+        save_npy_atomic(out / "distributions.npy", recovered)
         if data.distributions is not None:
             settings["metrics"] = {"LIB": score(data.distributions, recovered)}
             print("  ".join(f"{k} {v:.4f}" for k, v in settings["metrics"]["LIB"].items()))
         print(f"trained in {seconds:.1f} s; wrote {out / 'distributions.npy'}")
-    settings_file.write_text(json.dumps(settings, indent=2, default=str))
+    write_atomic(settings_file, json.dumps(settings, indent=2, default=str))  # last: the result is finished
     return 0

@@ -5,8 +5,6 @@ so drawing them neither switches the session's backend nor shows up in a noteboo
 ``plt.show()``."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 
@@ -17,11 +15,14 @@ def _figure(**kwargs):
 
 
 def _save(fig, path):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    import io
+
+    from ._files import write_atomic
+
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    return path
+    image = io.BytesIO()
+    fig.savefig(image, dpi=110, format="png")
+    return write_atomic(path, image.getvalue())  # a kill mid-draw leaves the old picture whole
 
 
 def plot_toy_recovery(features, panels, path, title="Artificial toy set"):

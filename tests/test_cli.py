@@ -55,3 +55,31 @@ def test_enhance_writes_results_scores_and_refuses_to_overwrite(tmp_path, capsys
 def test_bad_arguments_are_clean_errors(argv, message, capsys, tmp_path):
     assert main(argv + (["--out", str(tmp_path)] if argv[0] == "enhance" else [])) == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_kill_while_writing_leaves_no_result_that_looks_finished(tmp_path, capsys, monkeypatch):
+    """distributions.npy marks a finished result: a process stopped while writing the other
+    files must not leave it behind (a rerun would refuse the folder, with settings.json missing)."""
+    import lib_tf.cli as cli
+
+    rng = np.random.default_rng(1)
+    X, L = rng.normal(size=(30, 3)), np.eye(3)[rng.integers(0, 3, 30)]
+    np.save(tmp_path / "x.npy", X)
+    np.save(tmp_path / "l.npy", L)
+    out = tmp_path / "out"
+    args = ["enhance", "--features", str(tmp_path / "x.npy"), "--labels", str(tmp_path / "l.npy"), "--epochs", "1",
+            "--quiet", "--out", str(out)]
+    real_dumps = json.dumps
+
+    def killed(*a, **k):  # the settings are the one JSON the command writes
+        raise KeyboardInterrupt("killed while writing settings.json")
+
+    monkeypatch.setattr(cli.json, "dumps", killed)
+    with pytest.raises(KeyboardInterrupt):
+        main(args)
+    assert not (out / "distributions.npy").exists()
+    monkeypatch.setattr(cli.json, "dumps", real_dumps)
+    assert main(args) == 0
+    assert json.loads((out / "settings.json").read_text())["n"] == 30
+    assert np.load(out / "distributions.npy").shape == (30, 3)
+    assert sorted(p.name for p in out.iterdir()) == ["distributions.csv", "distributions.npy", "settings.json"]

@@ -104,10 +104,11 @@ def test_two_workers_on_localhost_finish_with_identical_weights(tmp_path):
     assert np.isfinite(first["loss"]).all() and len(first["loss"]) == 2
 
 
-def test_killed_run_resumes_from_its_last_epoch_and_ends_as_good(tmp_path):
+def test_killed_run_resumes_from_its_last_epoch_and_ends_where_an_uninterrupted_one_does(tmp_path):
     """6 epochs; the first run is SIGKILLed right after epoch 3's backup. The restart with
-    the same backup folder runs epochs 3-5 only and ends within 0.01 Chebyshev (and 10% of
-    the final loss) of an uninterrupted run; the backup is removed when training ends."""
+    the same backup folder runs epochs 3-5 only, on the batches and posterior noise the
+    uninterrupted run drew there, and ends with its losses and distributions (float32
+    round-off: 1e-6); the backup is removed when training ends."""
     backup = tmp_path / "backup"
     killed = _run("resumable", tmp_path / "killed.npz", backup, 6, 3, check=False)
     assert killed.returncode == -9, killed.stderr[-3000:]
@@ -120,8 +121,8 @@ def test_killed_run_resumes_from_its_last_epoch_and_ends_as_good(tmp_path):
     assert resumed["epochs_run"].tolist() == [3, 4, 5]
     assert straight["epochs_run"].tolist() == [0, 1, 2, 3, 4, 5]
     assert not backup.exists()
-    assert abs(float(resumed["chebyshev"]) - float(straight["chebyshev"])) < 0.01
-    assert float(resumed["loss"][-1]) == pytest.approx(float(straight["loss"][-1]), rel=0.1, abs=0.05)
+    np.testing.assert_allclose(resumed["loss"], straight["loss"][3:], rtol=1e-6)
+    np.testing.assert_allclose(resumed["pred"], straight["pred"], atol=1e-6, rtol=0)
     # and training did something: the loss fell from the first epoch on
     assert float(straight["loss"][-1]) < float(straight["loss"][0]) - 0.2
 

@@ -1,12 +1,12 @@
 """``lib-tf benchmark``: run the benchmark, draw its pictures and write its report."""
 from __future__ import annotations
 
-import json
 import shlex
 import sys
 import time
 from pathlib import Path
 
+from .._files import append_json_line
 from ..data import EXTRA_DATASETS, PAPER_DATASETS
 from .figures import draw_figures
 from .methods import default_methods
@@ -57,8 +57,7 @@ def run_benchmark_command(args) -> int:
                   "reused": len(bench.reused_keys), "wall_seconds": time.perf_counter() - start}
     log = Path(args.out) / INVOCATIONS_FILE
     if invocation["computed"]:  # a rerun that only rewrites the report keeps the history as it is
-        with open(log, "a") as handle:
-            handle.write(json.dumps(invocation) + "\n")
+        append_json_line(log, invocation)
     text = write_report(table, report, command, seeds, methods, quick=args.quick, total_seconds=total,
                         invocations=read_invocations(log))
     summary = [line for line in text.splitlines() if line.startswith(("- LIB", "- LA-LIB"))]

@@ -11,6 +11,7 @@ from typing import Callable, Dict, List, NamedTuple, Optional
 
 import numpy as np
 
+from .._files import write_atomic
 from ..data import PAPER_DATASETS
 from ..metrics import METRIC_NAMES, average_ranks, higher_is_better
 
@@ -302,5 +303,5 @@ def write_report(table: dict, path, command: str, seeds, specs: dict, quick: boo
             lines += _cell_count_lines(by_dataset, None, methods, protocol) + [""]
     lines += _grid_end_lines(table, specs)
     text = "\n".join(lines)
-    Path(path).write_text(text)
+    write_atomic(path, text)  # a kill mid-write leaves the old report whole
     return text

@@ -16,12 +16,12 @@ significant digits (the report prints three decimals).
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Dict, List
 
 import numpy as np
 
+from .._files import append_json_line, read_json_lines
 from ..metrics import METRIC_NAMES, score
 
 SELECTION_METRIC = "Kullback-Leibler"
@@ -76,34 +76,24 @@ def _from_first_format(run: dict):
 
 class RunStore:
     """Append-only JSON-lines file of finished runs, keyed by :func:`run_key`. A line cut off
-    by a crash mid-write (the only line that can be partial) is skipped on reading."""
+    by a kill mid-write (the last, without its newline) is not read, and the next append cuts
+    it away (:mod:`lib_tf._files`)."""
 
     def __init__(self, path):
         self.path = Path(path)
         self.runs: Dict[str, dict] = {}
-        if self.path.is_file():
-            for line in self.path.read_text().splitlines():
-                if not line.strip():
+        for run in read_json_lines(self.path):
+            if "by_temperature" in run:
+                run = _from_first_format(run)
+                if run is None:
                     continue
-                try:
-                    run = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if "by_temperature" in run:
-                    run = _from_first_format(run)
-                    if run is None:
-                        continue
-                self.runs[run["key"]] = run
+            self.runs[run["key"]] = run
 
     def get(self, key):
         return self.runs.get(key)
 
     def add(self, run: dict):
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a") as handle:
-            handle.write(json.dumps(run) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
+        append_json_line(self.path, run)
         self.runs[run["key"]] = run
 
 
@@ -129,5 +119,4 @@ def selection_values(run: dict, subset: str) -> List[float]:
 
 def read_invocations(path) -> List[dict]:
     """The commands that computed runs into a results folder, oldest first (one JSON line each)."""
-    path = Path(path)
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()] if path.is_file() else []
+    return read_json_lines(path)
