@@ -30,7 +30,10 @@ clean:
 	rm -rf demo_output .pytest_cache
 
 # The committed toy model for TF Serving (saved_models/artificial/1), rebuilt from scratch.
+# SOURCE_DATE_EPOCH (the last commit of its settings) makes a rebuild byte-identical apart from
+# TensorFlow's random fingerprint uuid (lib_tf/export.py).
 .PHONY: saved-model
 saved-model: $(VENV)/.installed
 	rm -rf saved_models/artificial
+	SOURCE_DATE_EPOCH=$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct -- saved_models/artificial.hparams.json 2>/dev/null)} \
 	$(VENV)/bin/lib-tf export --dataset Artificial --hparams saved_models/artificial.hparams.json --out saved_models/artificial --version 1 --quiet

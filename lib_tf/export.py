@@ -31,7 +31,17 @@ the trained weights: loading it needs TensorFlow only (no Keras, no TFP, no ``li
 
 A version is written into a hidden staging folder next to it and renamed into place when it
 is complete, so a crash never leaves a half-written version (TF Serving ignores folders whose
-names are not integers). An existing version is never overwritten.
+names are not integers). A process killed outright cannot remove its staging folder: the next
+export into the same folder does (:func:`remove_abandoned_staging`; the folder's name records
+the host and process that wrote it, and one whose process still runs is left alone). An
+existing version is never overwritten.
+
+Rebuilds are byte-identical when the training is (it is on one machine: same seed, same bytes
+of ``variables/``): with ``SOURCE_DATE_EPOCH`` set (the reproducible-builds convention; ``make
+saved-model`` sets it) the model card's ``exported_at`` is that time and ``lib-tf export``
+leaves the training's wall time out of the card. What still differs is TensorFlow's own
+``fingerprint.pb``, which holds a random ``uuid`` per save (its hashes of graph, signatures and
+checkpoint agree), and the warm-up requests' model name when the base folder's name differs.
 """
 from __future__ import annotations
 
@@ -39,6 +49,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import time
 import uuid
 from pathlib import Path
@@ -61,6 +72,9 @@ WARMUP_FILE = "tf_serving_warmup_requests"
 MODEL_CARD = "model_card.json"
 STAGING_PREFIX = ".staging-"
 _VERSION_NAME = re.compile(r"^[0-9]+$")
+#: ``.staging-<target>-<host>-<pid>-<token>``: who wrote it, so a later export can tell an
+#: abandoned folder (its process is gone) from one being written now.
+_STAGING_NAME = re.compile(rf"^{re.escape(STAGING_PREFIX)}.+-(?P<host>[A-Za-z0-9_]+)-(?P<pid>[0-9]+)-[0-9a-f]{{8}}$")
 
 FeatureKey = Union[str, Sequence[str]]
 
@@ -82,6 +96,58 @@ def next_version(base_dir: Union[str, os.PathLike]) -> int:
     """The next free version number: one more than the highest existing version, or 1."""
     versions = existing_versions(base_dir)
     return versions[-1] + 1 if versions else 1
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9]", "_", socket.gethostname()) or "host"
+
+
+def _staging_folder(target: Path) -> Path:
+    return target.parent / f"{STAGING_PREFIX}{target.name}-{_host()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: existence check only
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_abandoned_staging(base_dir: Union[str, os.PathLike]) -> list:
+    """Remove the staging folders under ``base_dir`` whose exporting process was on this host
+    and no longer runs (killed before it could clean up); returns the removed paths. Folders
+    of a running export, of another host or not named by this module are left alone."""
+    base = Path(base_dir)
+    if os.name != "posix" or not base.is_dir():
+        return []
+    removed = []
+    for folder in base.iterdir():
+        match = _STAGING_NAME.match(folder.name)
+        if (match and folder.is_dir() and match["host"] == _host() and int(match["pid"]) != os.getpid()
+                and not _process_alive(int(match["pid"]))):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def reproducible_build() -> bool:
+    """Whether ``SOURCE_DATE_EPOCH`` asks for a reproducible export (set and not empty)."""
+    return bool(os.environ.get("SOURCE_DATE_EPOCH"))
+
+
+def export_timestamp() -> str:
+    """UTC time for the model card: ``SOURCE_DATE_EPOCH`` (seconds) if set, else now."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if not epoch:
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    try:
+        seconds = int(epoch)
+    except ValueError:
+        raise ValueError(f"SOURCE_DATE_EPOCH must be an integer number of seconds, got {epoch!r}") from None
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
 # -- the serving graph ------------------------------------------------------------------------
@@ -173,7 +239,7 @@ def build_serving_module(model, feature_key: FeatureKey = DEFAULT_FEATURE_KEY):
                     x = activation(x)
             return x
 
-        def _outputs(self, features, logical_labels=None):
+        def _outputs(self, features, source, logical_labels=None):
             # The signature's static shape is not enforced when a server feeds a tensor, so the
             # width is checked at run time; n * width == size cannot be constant-folded away.
             rows = tf.shape(features, out_type=tf.int64)[0]
@@ -183,8 +249,14 @@ def build_serving_module(model, feature_key: FeatureKey = DEFAULT_FEATURE_KEY):
                         f"(raw features, {width} per instance); got another width")
             with tf.control_dependencies([check]):
                 features = tf.identity(features)
-            standardized = (features - self.mean) / self.std
-            if label_aware:
+            # NaN or inf would come out as a confident-looking distribution (softmax of NaN
+            # logits is NaN, of saturated ones a one-hot): refuse the request instead. Checked
+            # after standardising, so a finite value that overflows float32 there is refused too.
+            standardized = tf.debugging.assert_all_finite(
+                (features - self.mean) / self.std,
+                message=f"LIB serving: {source} must be finite; got NaN or inf (or a value so large that "
+                        f"standardising it overflows float32)")
+            if label_aware:  # labels are checked to be 0 or 1, which refuses NaN and inf too
                 logical_labels = _checked_labels(logical_labels, rows)
                 standardized = tf.concat([standardized, logical_labels], axis=-1)
             encoded = tf.cast(self._dense(standardized, "encoder"), tf.float32)
@@ -197,10 +269,10 @@ def build_serving_module(model, feature_key: FeatureKey = DEFAULT_FEATURE_KEY):
                     OUTPUT_NAMES[1]: tf.ensure_shape(gap, [None, 1])}
 
         def _serve_features(self, features):
-            return self._outputs(features)
+            return self._outputs(features, f"'{FEATURES_INPUT}'")
 
         def _serve_features_and_labels(self, features, logical_labels):
-            return self._outputs(features, logical_labels)
+            return self._outputs(features, f"'{FEATURES_INPUT}'", logical_labels)
 
         def _serve_examples(self, examples):
             logical_labels = None
@@ -226,7 +298,7 @@ def build_serving_module(model, feature_key: FeatureKey = DEFAULT_FEATURE_KEY):
                 spec = {key: tf.io.FixedLenFeature([], tf.float32) for key in keys}
                 parsed = tf.io.parse_example(examples, spec)
                 features = tf.stack([parsed[key] for key in keys], axis=-1)
-            return self._outputs(features, logical_labels)
+            return self._outputs(features, f"the features of '{EXAMPLES_INPUT}' (key {keys!r})", logical_labels)
 
     def _checked_labels(logical_labels, rows):
         """The labels, after run-time checks of their shape against the features and values."""
@@ -371,7 +443,7 @@ def model_card(model, *, label_names=None, data_name=None, hyperparameters=None,
         },
         "lib_tf_version": __version__,
         "tensorflow_version": tf.__version__,
-        "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "exported_at": export_timestamp(),
     }
     card.update(extra or {})
     return card
@@ -432,7 +504,8 @@ def write_saved_model(model_or_enhancer, path: Union[str, os.PathLike], *, model
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise VersionExistsError(f"{target} already exists and is not empty; exported models are never overwritten")
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.parent / f"{STAGING_PREFIX}{target.name}-{uuid.uuid4().hex[:8]}"
+    remove_abandoned_staging(target.parent)
+    staging = _staging_folder(target)
     try:
         module = build_serving_module(model, feature_key)
         tf.saved_model.save(module, str(staging), signatures=signatures(module))
@@ -517,6 +590,7 @@ def _cmd_export(args) -> int:
     hparams = _preset_hparams(args.preset) if args.preset else _read_hparams(args.hparams) if args.hparams else {}
     dataset = load_dataset_argument(args)
     out = Path(args.out or Path("saved_models") / dataset.name.lower())
+    remove_abandoned_staging(out)  # before anything can fail: a killed run's leftovers go at once
     version = args.version or next_version(out)
     if (out / str(version)).exists():
         raise ValueError(f"version {version} already exists at {out / str(version)}; versions are never "
@@ -540,7 +614,9 @@ def _cmd_export(args) -> int:
     try:
         path = export(enhancer, out, version, feature_key=feature_key, label_names=label_names,
                       data_name=dataset.name, metrics=metrics,
-                      card_extra={"train_seconds": round(trained, 2), "n_train": dataset.n_instances})
+                      # the wall time differs on every run: left out of a reproducible build's card
+                      card_extra={"n_train": dataset.n_instances,
+                                  **({} if reproducible_build() else {"train_seconds": round(trained, 2)})})
     except VersionExistsError as error:
         raise ValueError(str(error)) from None
     seconds = time.perf_counter() - start

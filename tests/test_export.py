@@ -104,6 +104,57 @@ def test_wrong_width_or_dtype_is_a_clear_error(fitted, loaded):
         by_example(examples=tf.constant([as_ints]))
 
 
+def _example(**features):
+    """A serialized tf.Example with float lists (or int64 lists for int values)."""
+    def feature(values):
+        if all(isinstance(v, int) for v in values):
+            return tf.train.Feature(int64_list=tf.train.Int64List(value=values))
+        return tf.train.Feature(float_list=tf.train.FloatList(value=values))
+
+    return tf.train.Example(features=tf.train.Features(
+        feature={key: feature(values) for key, values in features.items()})).SerializeToString()
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf], ids=["nan", "inf", "-inf"])
+def test_non_finite_features_are_refused_by_both_signatures(fitted, loaded, bad):
+    """A served model must not turn garbage into a confident-looking distribution."""
+    _, X = fitted
+    rows = np.array(X[:3], np.float32)
+    rows[1, 2] = bad
+    default, by_example = loaded.signatures["serving_default"], loaded.signatures["serving_examples"]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="'features' must be finite; got NaN or inf"):
+        default(features=tf.constant(rows))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="the features of 'examples' .key 'features'. must be finite"):
+        by_example(examples=tf.constant(export.serialize_examples(rows)))
+
+
+def test_bad_requests_name_the_input_and_an_empty_batch_gets_an_empty_answer(fitted, loaded):
+    _, X = fitted
+    default, by_example = loaded.signatures["serving_default"], loaded.signatures["serving_examples"]
+    with pytest.raises(tf.errors.InvalidArgumentError, match="float tensor but is a int32"):
+        default(features=tf.constant(np.ones((2, D), np.int32)))
+    without_key = _example(other=[0.5] * D)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=f"exactly {D} float values under the feature key .{{0,2}}features"):
+        by_example(examples=tf.constant([export.serialize_examples(X[:1])[0], without_key]))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="(?i)could not parse example"):
+        by_example(examples=tf.constant([b"not a tf.Example"]))
+    for out in (default(features=tf.zeros([0, D], tf.float32)), by_example(examples=tf.constant([], tf.string))):
+        assert out["label_distribution"].shape == (0, C) and out["gap_deviation"].shape == (0, 1)
+
+
+def test_feature_key_list_without_a_key_names_it(fitted, tmp_path):
+    enhancer, X = fitted
+    keys = [f"x{i}" for i in range(D)]
+    served = tf.saved_model.load(str(export.write_saved_model(enhancer, tmp_path / "m", feature_key=keys)))
+    missing = _example(**{key: [0.5] for key in keys[:-1]})
+    with pytest.raises(tf.errors.InvalidArgumentError, match=f"{keys[-1]}.*required but could not be found"):
+        served.signatures["serving_examples"](examples=tf.constant([missing]))
+    rows = np.array(X[:2], np.float32)
+    rows[0, 0] = np.nan
+    with pytest.raises(tf.errors.InvalidArgumentError, match="must be finite"):
+        served.signatures["serving_examples"](examples=tf.constant(export.serialize_examples(rows, keys)))
+
+
 def test_width_check_survives_a_session_feed_as_tf_serving_runs_it(exported):
     """TF Serving feeds the signature's placeholder in a C++ session (graph optimisations on,
     no shape check on feeds): the in-graph check must still fire with its message."""
@@ -117,6 +168,8 @@ def test_width_check_survives_a_session_feed_as_tf_serving_runs_it(exported):
         assert run(np.zeros((2, D), np.float32))[0].shape == (2, C)
         with pytest.raises(tf.errors.InvalidArgumentError, match=rf"shape \[batch, {D}\]"):
             run(np.zeros((2, D + 1), np.float32))
+        with pytest.raises(tf.errors.InvalidArgumentError, match="must be finite"):
+            run(np.full((2, D), np.nan, np.float32))
 
 
 def test_second_export_is_version_2_and_version_1_stays_byte_identical(fitted, tmp_path):
@@ -150,6 +203,39 @@ def test_crash_mid_export_leaves_no_partial_version(fitted, tmp_path, monkeypatc
     (base / f"{export.STAGING_PREFIX}2-deadbeef").mkdir()
     (base / f"{export.STAGING_PREFIX}2-deadbeef" / "saved_model.pb").write_bytes(b"partial")
     assert export.existing_versions(base) == [1] and export.next_version(base) == 2
+
+
+def _dead_pid() -> int:
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()
+    return finished.pid
+
+
+def test_the_next_export_removes_staging_folders_of_killed_exports_only(fitted, tmp_path):
+    enhancer, _ = fitted
+    base = tmp_path / "m"
+    export.export(enhancer, base)
+    host = export._host()
+    abandoned = base / f"{export.STAGING_PREFIX}2-{host}-{_dead_pid()}-deadbeef"
+    running = base / f"{export.STAGING_PREFIX}2-{host}-{os.getppid()}-0badcafe"  # a live process's
+    other_host = base / f"{export.STAGING_PREFIX}2-elsewhere-{_dead_pid()}-12345678"
+    for folder in (abandoned, running, other_host):
+        folder.mkdir()
+        (folder / "saved_model.pb").write_bytes(b"partial")
+    assert export.export(enhancer, base).name == "2"
+    assert not abandoned.exists() and running.exists() and other_host.exists()
+    assert sorted(p.name for p in base.iterdir() if not p.name.startswith(".")) == ["1", "2"]
+
+
+def test_model_card_time_comes_from_source_date_epoch(fitted, tmp_path, monkeypatch):
+    enhancer, _ = fitted
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    first = export.export(enhancer, tmp_path / "m")
+    assert export.read_model_card(first)["exported_at"] == "2023-11-14T22:13:20Z"
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "soon")
+    with pytest.raises(ValueError, match="SOURCE_DATE_EPOCH must be an integer"):
+        export.export(enhancer, tmp_path / "m")
+    assert export.existing_versions(tmp_path / "m") == [1]
 
 
 def test_feature_key_list_reads_one_scalar_feature_per_column(fitted, tmp_path):
@@ -198,6 +284,9 @@ def test_committed_toy_model_serves(tmp_path):
         features=tf.constant([[0.0, 0.0, 0.0], [1.0, -1.0, 0.0]], tf.float32))
     np.testing.assert_allclose(out["label_distribution"].numpy().sum(1), 1, atol=1e-5)
     assert export.folder_size(version) < 1_000_000
+    with pytest.raises(tf.errors.InvalidArgumentError, match="must be finite"):
+        tf.saved_model.load(str(version)).signatures["serving_default"](
+            features=tf.constant([[0.0, np.nan, 0.0]], tf.float32))
 
 
 def test_full_size_sbu_3dfe_export_is_fast_and_small(data_dir, tmp_path):
