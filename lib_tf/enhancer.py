@@ -7,9 +7,9 @@ import numpy as np
 
 from .baselines.base import BaseEnhancer
 from .readout import (FEATURE_TEMPERATURE_GRID, LABEL_TEMPERATURE_GRID, TEMPERATURE_GRID, softmax_two_temperatures,
-                      two_temperature_pairs)
+                      softmax_with_temperature, two_temperature_pairs)
 from .data.pipeline import repeated_batches
-from .data.validation import check_distributions, check_features, check_logical_labels, check_same_rows
+from .data.validation import FLOAT32_RANGE, check_distributions, check_logical_labels, check_same_rows
 
 #: Steps of Adam the automatic epoch count aims at, and its bounds (see ``LabelEnhancer``).
 TARGET_STEPS = 2000
@@ -58,6 +58,8 @@ class LabelEnhancer(BaseEnhancer):
     """
 
     inductive = True
+    feature_range = FLOAT32_RANGE
+    min_labels = 2  # a softmax over one label has nothing to learn
 
     def __init__(self, alpha=0.001, beta=1.0, temperature=1.0, label_temperature=None, epochs=None, batch_size=128, learning_rate=1e-3,
                  latent_dim=256, hidden_units=256, depth=3, head_units=None, activation="sigmoid", assignment="squared",
@@ -157,11 +159,18 @@ class LabelEnhancer(BaseEnhancer):
         return self._readout(X, L)
 
     def _readout(self, X, L):
-        if self._label_aware:
-            return self.model_.predict(self._inputs(X, L), batch_size=4096, verbose=0)
+        # From the logits, not model.predict: that builds a new input pipeline (and after a
+        # change of T a new graph) on every call; the logits' graph is traced once.
+        logits = self.model_.predict_logits(self._inputs(X, L) if self._label_aware else X)
+        broken = ~np.isfinite(logits).all(axis=1)
+        if broken.any():  # never a NaN distribution: say which instance and why
+            raise ValueError(f"X row {int(np.flatnonzero(broken)[0])} gives non-finite logits: its features lie so far "
+                             "outside the training data's range that float32 overflows")
+        if self._label_aware:  # the model's own read-out, run eagerly on the logits
+            return self.model_.readout(logits, L.astype(np.float32)).numpy()
         if self.label_temperature is None:
-            return self.model_.predict(X.astype(np.float32), batch_size=4096, verbose=0)
-        return softmax_two_temperatures(self.model_.predict_logits(X), L, self.temperature, self.label_temperature)
+            return softmax_with_temperature(logits, self.temperature)
+        return softmax_two_temperatures(logits, L, self.temperature, self.label_temperature)
 
     def _needs_labels(self) -> bool:
         return self._label_aware or self.label_temperature is not None
@@ -253,7 +262,7 @@ class LabelEnhancer(BaseEnhancer):
             raise NotFittedError("LabelEnhancer is not fitted yet; call fit(X, L) first")
 
     def _check_width(self, X):
-        X = check_features(X, "X")
+        X = self._check_features(X)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but LabelEnhancer was fitted with {self.n_features_in_}")
         return X

@@ -10,6 +10,12 @@ puts zero mass where the truth has some is penalised by a large, finite amount
 (``l / sum(l)`` on Movie: 8.7378). The KL is KL(D || D_hat), truth first; the LIB paper's
 Table 2 computed its KL column the other way round for (at least) the classic baselines,
 see ``benchmarks/BASELINES.md``.
+
+Input: both must be label distributions, or the measures are nonsense (negative degrees gave a
+negative Canberra distance). Every measure refuses NaN or inf, negative degrees and rows that
+do not sum to 1 within ``SCORE_ROW_SUM_TOL`` with a ``ValueError`` naming the argument and the
+row; nothing is renormalised (a float32 softmax passes, logical labels or scores do not:
+normalise them yourself if that is what you mean).
 """
 from __future__ import annotations
 
@@ -18,16 +24,17 @@ from typing import Dict, Mapping
 import numpy as np
 from scipy.stats import rankdata
 
-from .data.validation import check_same_shape, _as_2d_float
+from .data.validation import _as_2d_float, check_distributions, check_same_shape
 
 EPS = 1e-12
+#: How far a row of ``D`` or ``D_hat`` may sum from 1 (float32 read-outs are off by ~1e-7 per label).
+SCORE_ROW_SUM_TOL = 1e-3
 
 
 def _pair(D, D_hat):
-    D = _as_2d_float(D, "D")
-    D_hat = _as_2d_float(D_hat, "D_hat")
-    check_same_shape(D=D, D_hat=D_hat)
-    return D, D_hat
+    D, D_hat = _as_2d_float(D, "D"), _as_2d_float(D_hat, "D_hat")
+    check_same_shape(D=D, D_hat=D_hat)  # before the rows: a mismatch is the clearer message
+    return check_distributions(D, "D", SCORE_ROW_SUM_TOL), check_distributions(D_hat, "D_hat", SCORE_ROW_SUM_TOL)
 
 
 def _safe_ratio(numerator, denominator):

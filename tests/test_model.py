@@ -157,3 +157,51 @@ def test_enhancer_two_temperature_readout_is_picked_and_needs_labels(tmp_path):
         enhancer.transform(X[:5])
     with pytest.raises(ValueError, match="label_temperature is set"):
         export(enhancer, tmp_path / "served")
+
+
+def test_repeated_readouts_and_temperature_choices_do_not_retrace(monkeypatch):
+    """TensorFlow warned "5 out of the last 5 calls ... triggered tf.function retracing" when
+    select_temperature or transform ran in a loop: each call built a new graph or input pipeline."""
+    from tensorflow.python.eager.polymorphic_function import tracing_compilation
+
+    X, L = _toy()
+    D = (L + 0.3) / (L + 0.3).sum(1, keepdims=True)
+    enhancer = LabelEnhancer(epochs=1, seed=0, **SMALL).fit(X, L)
+    traced = []
+    real = tracing_compilation._create_concrete_function  # called once per new trace
+
+    def counting(function_type, type_context, func_graph, tracing_options):
+        traced.append(tracing_options.name)
+        return real(function_type, type_context, func_graph, tracing_options)
+
+    monkeypatch.setattr(tracing_compilation, "_create_concrete_function", counting)
+    for n in (10, 21, 64, 33):
+        enhancer.select_temperature(X[:n], D[:n])
+        assert enhancer.transform(X[:n]).shape == (n, 4)
+        enhancer.gap_deviation(X[:n])
+        enhancer.logits(X[:n])
+    assert traced == []
+
+
+@pytest.mark.parametrize("scale", [1e-12, 1.0, 1e12])
+def test_standardisation_keeps_tiny_but_varying_features_as_scikit_learn_does(scale):
+    from sklearn.preprocessing import scale as sklearn_scale
+
+    from lib_tf.model.standardize import Standardize
+
+    X, _ = _toy(n=50, d=3)
+    X = X.astype(np.float64) * scale
+    X[:, 2] = 7.0 * scale  # constant: becomes 0
+    layer = Standardize()
+    layer.adapt(X)
+    np.testing.assert_allclose(np.asarray(layer(X.astype(np.float32))), sklearn_scale(X), atol=1e-5)
+
+
+def test_standardisation_statistics_survive_a_large_mean():
+    from lib_tf.model.standardize import Standardize
+
+    X, _ = _toy(n=3000, d=2)
+    X = X.astype(np.float64) + 1e6  # E[x^2] - E[x]^2 loses digits of the spread (1) to rounding here
+    layer = Standardize()
+    layer.adapt(X, batch_size=1000)  # statistics combined over three batches
+    np.testing.assert_allclose(layer.std.numpy(), X.std(axis=0), rtol=1e-6)

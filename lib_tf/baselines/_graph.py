@@ -38,7 +38,7 @@ def knn(X: np.ndarray, n_neighbors: int):
     n = X.shape[0]
     k = min(n_neighbors, n - 1)
     if k < 1:
-        raise ValueError(f"need at least 2 instances to build a neighbour graph, got {n}")
+        raise ValueError(f"X has {n} instance(s); a neighbour graph needs at least 2")
     search = NearestNeighbors(n_neighbors=k + 1).fit(X)
     distances, indices = search.kneighbors(X)
     # Drop the instance itself; with duplicate points it may not be in column 0.

@@ -207,6 +207,11 @@ class GLESC(LESC):
 
     def _correlations(self, X, L):
         result = cached_tensor_lrr((self._feature_view(X), L), **self._stage1_params())
+        if not all(np.isfinite(Z).all() for Z in result["Z"]):
+            # The l2,1 weight is absolute, so the ADMM's scale follows X's (measured: it
+            # diverges from max |x| ~ 1e12 on, converges on the paper's data, max |x| <= 1).
+            raise ValueError(f"gLESC's low-rank stage diverged on X (max |x| = {np.abs(X).max():.3g}): its weight "
+                             "lrr_lambda is relative to the features' scale; rescale X (the paper's data lie in [-1, 1])")
         self.tlrr_ = {k: v for k, v in result.items() if k not in ("Z", "E")}
         Z1, Z2 = result["Z"]
         if self.fusion == "features":

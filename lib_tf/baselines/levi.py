@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..data.validation import FLOAT32_RANGE
 from .base import BaseEnhancer
 
 
@@ -43,6 +44,7 @@ class LEVI(BaseEnhancer):
     """
 
     inductive = False
+    feature_range = FLOAT32_RANGE  # a Keras network in float32
 
     def __init__(self, alpha: float = 1.0, hidden: int = 64, epochs: int = 150, batch_size=None,
                  learning_rate: float = 1e-3, standardize: bool = True, random_state=0):

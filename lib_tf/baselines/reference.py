@@ -16,6 +16,7 @@ class NaiveNormalize(BaseEnhancer):
     """``d = l / sum(l)``: equal degrees on the relevant labels, zero elsewhere. O(n c)."""
 
     inductive = False
+    feature_range = None  # X is not used
 
     def _fit(self, X, L):
         return L / L.sum(axis=1, keepdims=True)
@@ -32,6 +33,7 @@ class LabelSoftmax(BaseEnhancer):
     the same protocol as every other method's parameters). O(n c)."""
 
     inductive = False
+    feature_range = None  # X is not used
 
     def __init__(self, temperature: float = 1.0):
         self.temperature = temperature

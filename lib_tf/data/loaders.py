@@ -10,6 +10,7 @@ import scipy.io
 
 from .binarize import binarize
 from .dataset import LDLDataset
+from .validation import check_distributions
 
 DATA_ENV = "LIB_TF_DATA"
 DATA_URL = "http://palm.seu.edu.cn/xgeng/LDL/index.htm"
@@ -80,16 +81,22 @@ def load_ldl(name_or_path: Union[str, os.PathLike], threshold: float = 0.5) -> L
 
             return make_artificial()
         raise
-    contents = scipy.io.loadmat(path)
+    try:
+        contents = scipy.io.loadmat(path)
+    except (scipy.io.matlab.MatReadError, ValueError, IndexError, TypeError, EOFError) as error:
+        raise ValueError(f"{path} is not a readable MATLAB .mat file ({type(error).__name__}: {error})") from None
     if "features" not in contents:
         keys = sorted(k for k in contents if not k.startswith("__"))
         raise ValueError(f"{path} has no 'features' variable (it holds {keys})")
-    distributions = contents.get("labels", contents.get("labelDistribution"))
+    distribution_key = "labels" if "labels" in contents else "labelDistribution"
+    distributions = contents.get(distribution_key)
     logical = contents.get("logicalLabel")
     if distributions is None and logical is None:
         raise ValueError(f"{path} has neither 'labels', 'labelDistribution' nor 'logicalLabel'")
-    if distributions is not None:
-        distributions = np.asarray(distributions, dtype=np.float64)
-    logical = binarize(distributions, threshold) if logical is None else np.asarray(logical, dtype=np.float64)
     name = path.stem[: -len("_binary")] if path.stem.endswith("_binary") else path.stem
-    return LDLDataset(name, np.asarray(contents["features"], dtype=np.float64), distributions, logical, source=str(path))
+    try:  # the file's arrays as they are: validation names the variable, nothing is cast first
+        if logical is None:
+            logical = binarize(check_distributions(distributions, distribution_key), threshold)
+        return LDLDataset(name, contents["features"], distributions, logical, source=str(path))
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from None

@@ -5,12 +5,22 @@ import numpy as np
 
 #: Tolerance for "each row of a label distribution sums to 1".
 ROW_SUM_TOL = 1e-6
+#: Feature magnitudes a method can compute with (0 is always fine), and why: a model in float32
+#: takes float32's smallest normal number up to half its largest (so x - mean cannot overflow);
+#: a method of squared distances in float64 takes magnitudes whose squares stay normal numbers.
+FLOAT32_RANGE = (float(np.finfo(np.float32).tiny), float(np.finfo(np.float32).max) / 2, "it computes in float32")
+FLOAT64_SQUARES_RANGE = (1e-150, 1e150, "it computes squared distances in float64")
 
 
 def _as_2d_float(value, name: str) -> np.ndarray:
-    array = np.asarray(value)
+    try:
+        array = np.asarray(value)
+    except ValueError as error:  # ragged nested lists
+        raise ValueError(f"{name} is not a rectangular array: {error}") from None
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == bool):
         raise ValueError(f"{name} must be numeric, got dtype {array.dtype}")
+    if np.issubdtype(array.dtype, np.complexfloating):  # a cast to float would drop the imaginary part
+        raise ValueError(f"{name} must be real, got dtype {array.dtype}")
     if array.ndim != 2:
         raise ValueError(f"{name} must be a 2-D array (n, ...), got shape {array.shape}")
     if array.shape[0] == 0 or array.shape[1] == 0:
@@ -26,6 +36,20 @@ def _as_2d_float(value, name: str) -> np.ndarray:
 def check_features(X, name: str = "X") -> np.ndarray:
     """Return features ``(n, d)`` as float64; refuse non-finite values or wrong shapes."""
     return _as_2d_float(X, name)
+
+
+def check_feature_range(X: np.ndarray, value_range, name: str = "X") -> np.ndarray:
+    """Refuse (validated) features ``X`` with a non-zero magnitude outside ``value_range``
+    ``(low, high, why)``, e.g. :data:`FLOAT32_RANGE`: they would overflow to inf or vanish to 0
+    and come out as NaN or as a constant feature. Returns ``X``."""
+    low, high, why = value_range
+    magnitude = np.abs(X)
+    outside = (magnitude > high) | ((magnitude < low) & (magnitude > 0))
+    if outside.any():
+        row, col = (int(i) for i in np.argwhere(outside)[0])
+        raise ValueError(f"{name} row {row}, column {col} is {X[row, col]!r}, beyond what this method handles "
+                         f"({why}: magnitudes from {low:.3g} to {high:.3g}, and 0); rescale {name}")
+    return X
 
 
 def check_logical_labels(L, name: str = "L") -> np.ndarray:

@@ -160,13 +160,11 @@ class LabelAwareLIB(LIB):
             self.build({FEATURES: (None, width), LOGICAL_LABELS: (None, self.n_labels)})
         self.standardization_adapted.assign(1.0)
 
-    def _at_posterior_mean(self, head, inputs, batch_size):
+    def _readout_inputs(self, inputs):
+        """What the posterior reads, float32, with their widths: [(features, d), (logical labels, c)]."""
         features, logical_labels = unpack_inputs(inputs)
-        features, logical_labels = np.asarray(features, np.float32), np.asarray(logical_labels, np.float32)
-        return np.concatenate([
-            head(self.posterior((tf.constant(features[i:i + batch_size]), tf.constant(logical_labels[i:i + batch_size]))).loc).numpy()
-            for i in range(0, features.shape[0], batch_size)
-        ])
+        return [(np.asarray(features, np.float32), int(self.normalizer.mean.shape[0])),
+                (np.asarray(logical_labels, np.float32), self.n_labels)]
 
     def set_temperature(self, temperature: float, label_temperature=None):
         """Change the read-out temperatures T and T_l (None or inf drops the label term)."""

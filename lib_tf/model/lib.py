@@ -146,6 +146,7 @@ class LIB(keras.Model):
         # Saved with the weights, so a reloaded model is not re-standardised on new data.
         self.standardization_adapted = self.add_weight(shape=(), initializer="zeros", trainable=False, name="standardization_adapted")
         self.trackers = {name: keras.metrics.Mean(name=name) for name in ("loss", "assignment", "gap", "kl")}
+        self._posterior_mean_graph = None  # built on the first read-out (see _at_posterior_mean)
 
     def _dense_layers(self):
         for network in (self.encoder, self.decoder, self.distribution_head, self.gap_head):
@@ -265,20 +266,34 @@ class LIB(keras.Model):
             callbacks.insert(0, TwoStageSchedule(self.pretrain_epochs, self.pretrain_learning_rate))
         return super().fit(x, y, batch_size=batch_size, epochs=epochs, callbacks=callbacks, **kwargs)
 
-    def _at_posterior_mean(self, head, x, batch_size):
-        x = np.asarray(x, dtype=np.float32)
-        return np.concatenate([
-            head(self.posterior(tf.constant(x[i:i + batch_size])).loc).numpy()
-            for i in range(0, x.shape[0], batch_size)
-        ])
+    def _readout_inputs(self, x):
+        """What the posterior reads, as float32 arrays with their widths: [(features (n, d), d)]."""
+        return [(np.asarray(x, dtype=np.float32), int(self.normalizer.mean.shape[0]))]
+
+    def _at_posterior_mean(self, x, batch_size):
+        """(logits (n, c), sigma_delta (n, 1)) at the posterior mean, through one graph traced
+        once per model for any batch size (its input signature is fixed), so repeated
+        read-outs never retrace; the temperature is applied outside it."""
+        inputs = self._readout_inputs(x)
+        if self._posterior_mean_graph is None:
+            def readout(*arrays):
+                latent = self.posterior(arrays[0] if len(arrays) == 1 else arrays).loc
+                return tf.cast(self.distribution_head(latent), tf.float32), self.gap_deviation(latent)
+
+            self._posterior_mean_graph = tf.function(
+                readout, input_signature=[tf.TensorSpec([None, width], tf.float32) for _, width in inputs])
+        n = inputs[0][0].shape[0]
+        parts = [self._posterior_mean_graph(*(tf.constant(array[i:i + batch_size]) for array, _ in inputs))
+                 for i in range(0, n, batch_size)]
+        return np.concatenate([p[0].numpy() for p in parts]), np.concatenate([p[1].numpy() for p in parts])
 
     def predict_gap_deviation(self, x, batch_size=4096):
         """sigma_delta at the posterior mean, (n,): the per-instance uncertainty LIB learns."""
-        return self._at_posterior_mean(self.gap_deviation, x, batch_size)[:, 0]
+        return self._at_posterior_mean(x, batch_size)[1][:, 0]
 
     def predict_logits(self, x, batch_size=4096):
         """The label-distribution head's logits z at the posterior mean, (n, c)."""
-        return self._at_posterior_mean(self.distribution_head, x, batch_size)
+        return self._at_posterior_mean(x, batch_size)[0]
 
     def set_temperature(self, temperature: float):
         """Change the read-out temperature T (no retraining: only the read-out changes)."""

@@ -10,8 +10,13 @@ import tensorflow as tf
 class Standardize(keras.layers.Layer):
     """z = (x - mean) / std per feature, with mean and std as non-trainable weights.
 
-    ``adapt`` computes them in one streaming pass (float64 sums), from an array (n, d) or a
-    ``tf.data.Dataset`` of feature batches; constant features get std 1 (they become 0).
+    ``adapt`` computes them in one streaming pass (float64; per-batch means and squared
+    deviations combined as Chan et al. do, so a large mean does not swamp a small spread),
+    from an array (n, d) or a ``tf.data.Dataset`` of feature batches. Constant features get
+    std 1 (they become 0): those that do not vary at all, that vary by less than 1e-8 of their
+    mean (float32, which the model computes in, cannot tell their values apart), or whose std
+    is below float32's smallest normal number. A feature of tiny scale that does vary (values
+    around 1e-12) is kept and scaled to unit variance, as ``sklearn.preprocessing.scale`` does.
     """
 
     def build(self, input_shape):
@@ -26,17 +31,22 @@ class Standardize(keras.layers.Layer):
     def adapt(self, data, batch_size: int = 65536):
         batches = data if isinstance(data, tf.data.Dataset) else (
             np.asarray(data)[i:i + batch_size] for i in range(0, len(data), batch_size))
-        count, total, total_sq = 0, 0.0, 0.0
+        count, mean, squared_deviations = 0, 0.0, 0.0
         for batch in batches:
             batch = np.asarray(batch, dtype=np.float64)
-            count += batch.shape[0]
-            total = total + batch.sum(axis=0)
-            total_sq = total_sq + np.square(batch).sum(axis=0)
+            if batch.shape[0] == 0:
+                continue
+            batch_mean = batch.mean(axis=0)
+            batch_squared = np.square(batch - batch_mean).sum(axis=0)
+            total = count + batch.shape[0]
+            delta = batch_mean - mean
+            mean = mean + delta * (batch.shape[0] / total)
+            squared_deviations = squared_deviations + batch_squared + np.square(delta) * (count * batch.shape[0] / total)
+            count = total
         if count == 0:
             raise ValueError("cannot standardise on zero instances")
-        mean = total / count
-        std = np.sqrt(np.maximum(total_sq / count - np.square(mean), 0.0))
-        std[std < 1e-8 * np.maximum(1.0, np.abs(mean))] = 1.0
+        std = np.sqrt(squared_deviations / count)
+        std[(std == 0) | (std <= 1e-8 * np.abs(mean)) | (std < np.finfo(np.float32).tiny)] = 1.0
         if not self.built:
             self.build((None, mean.shape[0]))
         self.mean.assign(mean.astype(np.float32))
