@@ -1,14 +1,17 @@
 """Keras callbacks: the six LDL measures against a known ground truth, a progress bar over
-epochs, and a ``BackupAndRestore`` that survives being killed while it writes."""
+epochs, a stop with a clear error when training diverges, and a ``BackupAndRestore`` that
+survives being killed while it writes."""
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
 import keras
 import numpy as np
 
+from ._files import write_atomic
 from .data.validation import check_distributions, check_features, check_same_rows
 from .metrics import score
 
@@ -58,6 +61,33 @@ class EpochProgress(keras.callbacks.Callback):
         self.bar.close()
 
 
+class TrainingDivergedError(ValueError):
+    """Training produced a NaN or infinite loss: the settings, not the data, are to change."""
+
+
+class StopOnDivergence(keras.callbacks.Callback):
+    """Raise :class:`TrainingDivergedError` at the end of the first epoch whose loss is NaN or
+    infinite, naming ``settings`` (a text such as ``"learning_rate=1e+30, alpha=0.001"``).
+
+    Keras' ``TerminateOnNaN`` only stops, and the caller would go on to read out NaN weights
+    as a result; raising means nothing after ``fit`` runs, so no result is written. List it
+    before a backup callback, so that the diverged epoch is not saved either.
+    ``epochs_per_call``: epochs one Keras epoch stands for (several on small data sets)."""
+
+    def __init__(self, settings: str, epochs_per_call: int = 1):
+        super().__init__()
+        self.settings = settings
+        self.epochs_per_call = epochs_per_call
+
+    def on_epoch_end(self, epoch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            last = (epoch + 1) * self.epochs_per_call
+            raise TrainingDivergedError(
+                f"training diverged: the loss is {float(loss)} by epoch {last} with {self.settings}; "
+                "lower learning_rate (or alpha, beta), or check that the features are not constant or extreme")
+
+
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     """``keras.callbacks.BackupAndRestore`` whose checkpoint is never half-written.
 
@@ -94,8 +124,6 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         return [v for v in self.model.variables if id(v) not in weights]
 
     def _save_model(self):
-        from ._files import write_atomic
-
         folder = self._folder()
         folder.mkdir(parents=True, exist_ok=True)
         name = f"checkpoint-{self._current_epoch}-{self._last_batch_seen}.weights.h5"

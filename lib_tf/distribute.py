@@ -136,6 +136,8 @@ def fit_lib(model, train_data, *, epochs: int, steps_per_epoch=None, features=No
     outside it cannot update mirrored variables). Returns the ``History``."""
     import keras
 
+    from .callbacks import StopOnDivergence
+
     strategy = strategy or model.distribute_strategy
     distributed = strategy.num_replicas_in_sync > 1 or _num_workers(strategy) > 1
     with strategy.scope():
@@ -156,6 +158,9 @@ def fit_lib(model, train_data, *, epochs: int, steps_per_epoch=None, features=No
             if steps_per_epoch:  # an endless stream: a resumed run skips the epochs it resumes after,
                 # so that (the stream being seeded) it sees the batches the uninterrupted run saw
                 train_data = train_data.skip(backup.saved_epoch() * steps_per_epoch)
+        # First, before the backup: a diverged epoch raises with the settings named and is not saved.
+        rate = f"learning_rate={learning_rate!r}" if optimizer is None else "the given optimizer"
+        callbacks.insert(0, StopOnDivergence(f"{rate}, alpha={model.alpha!r}, beta={model.beta!r}"))
         # Keras 3.15's fit first "symbolically builds" a model that carries a strategy by
         # reducing one input batch across replicas; under MultiWorkerMirroredStrategy that
         # reduce fails ("Attempt to convert a value (PerReplica...) to a Tensor"). Model and

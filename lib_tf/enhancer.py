@@ -121,6 +121,7 @@ class LabelEnhancer(BaseEnhancer):
     def _fit(self, X, L):
         import keras
 
+        from .callbacks import EpochProgress, StopOnDivergence
         from .model import LIB, LabelAwareLIB
 
         if self.model not in MODELS:
@@ -147,16 +148,20 @@ class LabelEnhancer(BaseEnhancer):
         calls = epochs // per_call
         model.compile(keras.optimizers.Adam(self.learning_rate), steps_per_execution=per_call * steps_per_epoch)
         self.epochs_ = calls * per_call
-        callbacks = []
+        # First: a diverged fit stops with the settings named, before anything reads it out.
+        callbacks = [StopOnDivergence(self._optimisation_settings(), epochs_per_call=per_call)]
         if self.verbose:
-            from .callbacks import EpochProgress
-
             callbacks.append(EpochProgress(self.epochs_, epochs_per_update=per_call))
         self.history_ = model.fit(dataset, epochs=calls, steps_per_epoch=per_call * steps_per_epoch,
                                   shuffle=False, verbose=0, callbacks=callbacks).history
         self.model_ = model
         self._fitted_L = L
         return self._readout(X, L)
+
+    def _optimisation_settings(self) -> str:
+        """The settings a diverging fit is to change, as ``name=value, ...``."""
+        names = ("model", "learning_rate", "alpha", "beta", "batch_size", "epochs", "network_dtype", "seed")
+        return ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
 
     def _readout(self, X, L):
         # From the logits, not model.predict: that builds a new input pipeline (and after a

@@ -83,3 +83,16 @@ def test_a_kill_while_writing_leaves_no_result_that_looks_finished(tmp_path, cap
     assert json.loads((out / "settings.json").read_text())["n"] == 30
     assert np.load(out / "distributions.npy").shape == (30, 3)
     assert sorted(p.name for p in out.iterdir()) == ["distributions.csv", "distributions.npy", "settings.json"]
+
+
+def test_a_diverging_training_exits_2_naming_its_settings_and_writes_nothing(tmp_path, capsys):
+    rng = np.random.default_rng(2)
+    np.save(tmp_path / "x.npy", rng.normal(size=(30, 3)))
+    np.save(tmp_path / "l.npy", np.eye(3)[rng.integers(0, 3, 30)])
+    (tmp_path / "diverge.json").write_text(json.dumps({"learning_rate": 1e30, "epochs": 4, "hidden_units": 8, "latent_dim": 4}))
+    out = tmp_path / "out"
+    assert main(["enhance", "--features", str(tmp_path / "x.npy"), "--labels", str(tmp_path / "l.npy"),
+                 "--hparams", str(tmp_path / "diverge.json"), "--quiet", "--out", str(out)]) == 2
+    error = capsys.readouterr().err
+    assert "training diverged" in error and "learning_rate=1e+30" in error
+    assert not out.exists() or list(out.iterdir()) == []

@@ -205,3 +205,16 @@ def test_standardisation_statistics_survive_a_large_mean():
     layer = Standardize()
     layer.adapt(X, batch_size=1000)  # statistics combined over three batches
     np.testing.assert_allclose(layer.std.numpy(), X.std(axis=0), rtol=1e-6)
+
+
+def test_a_diverging_fit_stops_with_an_error_naming_its_settings():
+    """A learning rate of 1e30 gave NaN weights, and the fit went on to read them out (the
+    error then blamed the training features' range)."""
+    from lib_tf.callbacks import TrainingDivergedError
+
+    X, L = _toy()
+    enhancer = LabelEnhancer(epochs=4, learning_rate=1e30, seed=0, **SMALL)
+    with pytest.raises(TrainingDivergedError, match=r"training diverged: the loss is nan by epoch \d+ with "
+                                                    r"model='paper', learning_rate=1e\+30, alpha=0.001"):
+        enhancer.fit(X, L)
+    assert not hasattr(enhancer, "distributions_") and not hasattr(enhancer, "model_")
