@@ -9,8 +9,11 @@ Before anything else it installs an import hook that makes ``import keras``, ``t
 ``tf.saved_model.load`` and writes, into OUT.npz, the outputs of ``serving_default`` on the
 features (``default_*``) and of ``serving_examples`` on the same rows as tf.Examples
 (``examples_*``, built with TensorFlow's own protos). With LABELS.npy (a label-aware model),
-the logical labels go with the features: as ``logical_labels`` and in every tf.Example. It exits non-zero if loading or
-running needed one of the blocked packages.
+the logical labels go with the features: as ``logical_labels`` and in every tf.Example. Then
+it sends both signatures bad requests (NaN and inf features, a wrong width, int32 features, a
+tf.Example without the feature key) and an empty batch, and prints ``BAD REQUESTS`` with what
+each got: ``refused: <the error's reason>`` or ``answered (n, c)``. It exits non-zero if
+loading or running needed one of the blocked packages.
 """
 import importlib.abc
 import importlib.machinery
@@ -39,6 +42,57 @@ class _BlockImports(importlib.abc.MetaPathFinder):
         if fullname.split(".")[0] in BLOCKED:
             return importlib.machinery.ModuleSpec(fullname, _Refuse())
         return None
+
+
+def _try_bad_requests(tf, np, loaded, features, keys, labels=None):
+    """Print what each bad request (and an empty batch) gets from the model; ``labels`` (n, c)
+    go with every request of a label-aware model."""
+    default, by_example = loaded.signatures["serving_default"], loaded.signatures["serving_examples"]
+    rows = np.array(features[:2], np.float32)
+    row_labels = None if labels is None else np.array(labels[:2], np.float32)
+
+    def example(i, row, key_names):
+        if len(keys) == 1:
+            feature = {key_names[0]: tf.train.Feature(float_list=tf.train.FloatList(value=row))}
+        else:
+            feature = {k: tf.train.Feature(float_list=tf.train.FloatList(value=[v])) for k, v in zip(key_names, row)}
+        if row_labels is not None:
+            feature["logical_labels"] = tf.train.Feature(float_list=tf.train.FloatList(value=row_labels[i]))
+        return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+    def serve(array, label_rows=row_labels):
+        inputs = {"features": tf.constant(array)}
+        if label_rows is not None:
+            inputs["logical_labels"] = tf.constant(label_rows)
+        return default(**inputs)
+
+    nan, inf = rows.copy(), rows.copy()
+    nan[0, 0], inf[-1, -1] = np.nan, np.inf
+    other_keys = [f"not_{k}" for k in keys]
+    no_labels = None if row_labels is None else row_labels[:0]
+    requests = {
+        "default NaN": lambda: serve(nan),
+        "default inf": lambda: serve(inf),
+        "default wrong width": lambda: serve(rows[:, :-1]),
+        "default int32": lambda: serve(rows.astype(np.int32)),
+        "examples NaN": lambda: by_example(examples=tf.constant([example(i, r, keys) for i, r in enumerate(nan)])),
+        "examples inf": lambda: by_example(examples=tf.constant([example(i, r, keys) for i, r in enumerate(inf)])),
+        "examples without the key": lambda: by_example(
+            examples=tf.constant([example(i, r, other_keys) for i, r in enumerate(rows)])),
+        "default empty batch": lambda: serve(np.zeros((0, rows.shape[1]), np.float32), no_labels),
+        "examples empty batch": lambda: by_example(examples=tf.constant([], tf.string)),
+    }
+    print("BAD REQUESTS")
+    for name, request in requests.items():
+        try:
+            shape = tuple(request()["label_distribution"].shape)
+        except (tf.errors.InvalidArgumentError, ValueError, TypeError) as error:
+            # the reason is the message's last line (TF puts the graph's node trace before it)
+            reason = [line.strip() for line in str(error).splitlines() if line.strip() and not line.strip().startswith(
+                ("[[", "Detected at node", "Graph execution error", "File ", "^"))]
+            print(f"  {name}: refused: {type(error).__name__}: {reason[-1][:300] if reason else ''}")
+        else:
+            print(f"  {name}: answered {shape}")
 
 
 def main(argv):
@@ -76,6 +130,7 @@ def main(argv):
     for prefix, result in (("default", default), ("examples", by_example)):
         for name, value in result.items():
             outputs[f"{prefix}_{name}"] = value.numpy()
+    _try_bad_requests(tf, np, loaded, features, keys, labels)
     by_model = _BlockImports.attempts[len(at_tf_import):]
     present = sorted(name for name in sys.modules if name.split(".")[0] in BLOCKED)
     np.savez(out_file, **outputs)

@@ -69,6 +69,16 @@ def test_tf_only_process_reproduces_transform_through_both_signatures(fitted, ex
                             capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
     assert "TF-ONLY OK" in result.stdout and "by loading and running the model: []" in result.stdout
+    # a TensorFlow-only process refuses every bad request, naming the input, and answers an empty batch
+    bad = dict(line.strip().split(": ", 1) for line in result.stdout.split("BAD REQUESTS\n")[1].splitlines()
+               if line.startswith("  "))
+    for name in ("default NaN", "default inf", "examples NaN", "examples inf"):
+        assert bad[name].startswith("refused: InvalidArgumentError") and "must be finite" in bad[name], (name, bad[name])
+    assert bad["default wrong width"].startswith("refused: InvalidArgumentError") and "features" in bad["default wrong width"]
+    assert bad["default int32"].startswith("refused: InvalidArgumentError") and "int32" in bad["default int32"]
+    assert bad["examples without the key"].startswith("refused: InvalidArgumentError")
+    assert "features" in bad["examples without the key"]
+    assert bad["default empty batch"] == f"answered (0, {C})" and bad["examples empty batch"] == f"answered (0, {C})"
     out = np.load(tmp_path / "out.npz")
     expected, gap = enhancer.transform(new), enhancer.gap_deviation(new)
     for prefix in ("default", "examples"):
