@@ -171,7 +171,9 @@ def read_result(name: str, out: Path, finished_only: bool = True):
         keys = [run["key"] for run in runs]
         if len(set(keys)) != len(keys):
             raise ValueError(f"duplicated runs: {len(keys) - len(set(keys))}")
-        result = {"runs": {run["key"]: run["by_temperature"] for run in runs}}
+        # a run's measures and settings; its wall time and finishing time differ on every run
+        result = {"runs": {run["key"]: {k: v for k, v in run.items() if k not in ("seconds", "finished")}
+                           for run in runs}}
         if (out / "REPORT.md").exists():
             result["report"] = (out / "REPORT.md").read_text().count("\n## ")
         _json_lines(out / "invocations.jsonl")
