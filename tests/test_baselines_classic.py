@@ -330,3 +330,13 @@ def test_methods_without_parameters_have_empty_params():
     from lib_tf.baselines import NaiveNormalize
 
     assert NaiveNormalize().get_params() == {} and repr(NaiveNormalize()) == "NaiveNormalize()"
+
+
+def test_glle_fitted_on_identical_instances_refuses_new_ones_with_a_clear_error():
+    """Found by benchmarks/bad_inputs.py: the kernel width (mean pairwise distance) was 0, the
+    kernel 0/0, and SciPy's solve raised 'array must not contain infs or NaNs'."""
+    L = np.array([[1, 0], [0, 1], [1, 1]], float)
+    glle = get_method("GLLE")().fit(np.ones((3, 1)), L)
+    np.testing.assert_allclose(glle.distributions_.sum(1), 1)
+    with pytest.raises(ValueError, match="X: the 3 fitted instances are all identical.*set kernel_width"):
+        glle.transform(np.ones((2, 1)))

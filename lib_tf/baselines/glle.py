@@ -154,6 +154,9 @@ class GLLE(BaseEnhancer):
         if self._weights is None:
             Xf = self._fitted_X
             width = self.kernel_width if self.kernel_width is not None else mean_pairwise_distance(Xf)
+            if width == 0:  # the kernel would be 0/0 (NaN) and SciPy's solve fail on it
+                raise ValueError(f"X: the {len(Xf)} fitted instances are all identical, so the kernel width (their "
+                                 "mean pairwise distance) is 0 and GLLE cannot predict new instances; set kernel_width")
             K = self._kernel(Xf, Xf, width)
             K[np.diag_indices_from(K)] += 1e-10
             W = scipy.linalg.solve(K, self.outputs_, assume_a="pos")
