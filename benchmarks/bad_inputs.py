@@ -11,7 +11,8 @@ NaN and +-inf, negative values, all-zero rows, constant columns, one label, labe
 {0, 1}, mismatched rows, and feature scales from 1e-300 to 1e300.
 
 Each input must give either a clear error -- a ``ValueError`` whose message names the
-argument (or, from the command line, exit status 2 and such a message) -- or a valid result:
+argument (or, from the command line, exit status 2 and such a message; an inductive
+estimator may refuse new instances so too) -- or a valid result:
 label distributions of the right shape, finite, non-negative, rows summing to 1 (the six
 measures: finite and within their bounds; binarize: 0/1 with a relevant label per row; the
 loader: a dataset that passes the same checks). Anything else counts as a *crash* (another
@@ -310,8 +311,13 @@ def run_estimator(make, case, inductive):
     n, c = np.shape(L)[0], np.shape(L)[1]
     check_distributions(out, (n, c), "fit_transform")
     check_distributions(estimator.transform(X), (n, c), "transform(X)")
-    if inductive:
-        check_distributions(estimator.transform(np.asarray(X, dtype=np.float64)[:2]), (min(2, n), c), "transform(X[:2])")
+    if inductive:  # new instances (as a new array) may be refused, with a clear error
+        try:
+            new = estimator.transform(np.asarray(X, dtype=np.float64)[:2])
+        except ValueError as error:
+            require_named(error, ("X",))
+            return "error"
+        check_distributions(new, (min(2, n), c), "transform(X[:2])")
     return "valid"
 
 
