@@ -1,6 +1,6 @@
-"""Kills at any moment lose nothing: a few SIGKILLs of ``lib-tf export`` (resumed to the bytes
-of an uninterrupted export made in another fresh process, no staging folder left) and a backup
-cut off mid-write. The full harness (every command, >= 20 kills each) is
+"""Kills at any moment lose nothing: a SIGKILL of ``lib-tf export`` while it writes (resumed
+to the bytes of an uninterrupted export made in another fresh process, no staging folder left)
+and a backup cut off mid-write. The full harness (every command, many kills each) is
 ``benchmarks/fault_injection.py``; ``tests/test_cli.py`` and ``tests/test_distribute.py`` hold
 the enhance and --backup-dir cases."""
 import importlib.util
@@ -24,10 +24,11 @@ def test_killed_exports_resume_to_the_bytes_of_an_uninterrupted_one_in_another_p
     reference_out, out = tmp_path / "reference", tmp_path / "killed"
     with open(tmp_path / "reference.log", "ab") as log:  # alongside the kills: two cores, half the wall time
         reference = faults._start(scenario, tmp_path, reference_out, log)
-        kills = [faults.kill_once(scenario, tmp_path, out, tmp_path / "killed.log", rng, 6.0, mode)
-                 for mode in ("uniform", "writing")]
+        # one kill, while the export writes (its staging folder appears): where a partial version
+        # or a leftover folder would be made; the script's uniform kills are too slow for the suite
+        killed = faults.kill_once(scenario, tmp_path, out, tmp_path / "killed.log", rng, 6.0, "writing")
         assert reference.wait() == 0, (tmp_path / "reference.log").read_text()[-3000:]
-    assert any(kills), "neither run was killed before it finished"
+    assert killed, "the export finished before it was killed"
     # whatever the kills left: nothing that looks like a version, or a whole one
     after_kill = faults.read_result("export", out)
     expected = faults.read_result("export", reference_out)
