@@ -338,6 +338,11 @@ def test_label_aware_export_takes_the_logical_labels_and_needs_tensorflow_only(l
     out = np.load(tmp_path / "out.npz")
     for prefix in ("default", "examples"):
         np.testing.assert_allclose(out[f"{prefix}_label_distribution"], enhancer.transform(new, labels), atol=1e-5, rtol=0)
+    bad = dict(line.strip().split(": ", 1) for line in result.stdout.split("BAD REQUESTS\n")[1].splitlines()
+               if line.startswith("  "))
+    for name in ("default NaN", "default inf", "examples NaN", "examples inf"):
+        assert bad[name].startswith("refused: InvalidArgumentError") and "must be finite" in bad[name], (name, bad[name])
+    assert bad["default empty batch"] == f"answered (0, {C})" and bad["examples empty batch"] == f"answered (0, {C})"
     card = export.read_model_card(path)
     assert set(card["signatures"]["serving_default"]["inputs"]) == {"features", "logical_labels"}
     assert "label_temperature 3.0" in card["readout"]
