@@ -58,6 +58,7 @@ from typing import Mapping, Optional, Sequence, Union
 import numpy as np
 
 from ._arguments import add_dataset_arguments, load_dataset_argument
+from ._files import process_alive
 from ._version import __version__
 
 FEATURES_INPUT = "features"
@@ -106,16 +107,6 @@ def _staging_folder(target: Path) -> Path:
     return target.parent / f"{STAGING_PREFIX}{target.name}-{_host()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
 
 
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # signal 0: existence check only
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
-
-
 def remove_abandoned_staging(base_dir: Union[str, os.PathLike]) -> list:
     """Remove the staging folders under ``base_dir`` whose exporting process was on this host
     and no longer runs (killed before it could clean up); returns the removed paths. Folders
@@ -127,7 +118,7 @@ def remove_abandoned_staging(base_dir: Union[str, os.PathLike]) -> list:
     for folder in base.iterdir():
         match = _STAGING_NAME.match(folder.name)
         if (match and folder.is_dir() and match["host"] == _host() and int(match["pid"]) != os.getpid()
-                and not _process_alive(int(match["pid"]))):
+                and not process_alive(int(match["pid"]))):
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     return removed
