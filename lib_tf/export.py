@@ -303,7 +303,9 @@ def build_serving_module(model, feature_key: FeatureKey = DEFAULT_FEATURE_KEY):
                 message=f"LIB serving: '{LABELS_INPUT}' must hold 0 or 1 only (logical labels)"),
         ]
         with tf.control_dependencies(checks):
-            return tf.reshape(logical_labels, [-1, n_labels])
+            # to [rows, c], not [-1, c]: a reshape that changes nothing can be optimised away
+            # together with the checks it waits for
+            return tf.reshape(logical_labels, tf.stack([rows, tf.constant(n_labels, tf.int64)]))
 
     return LIBServing()
 
