@@ -10,6 +10,7 @@ from .readout import (FEATURE_TEMPERATURE_GRID, LABEL_TEMPERATURE_GRID, TEMPERAT
                       softmax_with_temperature, two_temperature_pairs)
 from .data.pipeline import repeated_batches
 from .data.validation import FLOAT32_RANGE, check_distributions, check_logical_labels, check_same_rows
+from .presets import preset_hparams
 
 #: Steps of Adam the automatic epoch count aims at, and its bounds (see ``LabelEnhancer``).
 TARGET_STEPS = 2000
@@ -100,9 +101,7 @@ class LabelEnhancer(BaseEnhancer):
         """A LabelEnhancer with the shipped settings for data set ``name`` (``"SJAFFE"``),
         found by ``lib-tf tune --objective revealed`` (see ``lib_tf/presets.json``);
         ``overrides`` replace single settings, e.g. ``seed=1``."""
-        from .tuning import preset_params
-
-        return cls(**{**preset_params(name), **overrides})
+        return cls(**{**preset_hparams(name), **overrides})
 
     def _model_kwargs(self):
         names = ("alpha", "beta", "temperature", "latent_dim", "hidden_units", "depth", "head_units",

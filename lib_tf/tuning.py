@@ -84,10 +84,10 @@ from ._arguments import add_dataset_arguments, load_dataset_argument
 from ._keras_state import released_keras_state
 from .readout import TEMPERATURE_GRID
 from .data.splits import split_instances
+from .presets import PRESETS_FILE, load_presets, preset_hparams  # noqa: F401 (PRESETS_FILE, load_presets: re-exported)
 
 OBJECTIVES = {"revealed": "revealed_kl", "unsupervised": "heldout_consistency"}
 TUNERS = ("random", "bayesian", "hyperband")
-PRESETS_FILE = Path(__file__).resolve().parent / "presets.json"
 HPARAMS_FILE = "best_hparams.json"
 SUMMARY_FILE = "search_summary.json"
 #: Default search space; every entry can be overridden through ``LIBHyperModel(space=...)``.
@@ -526,17 +526,9 @@ def load_hparams(path) -> dict:
         raise ValueError(f"{path}: {error}") from error
 
 
-def load_presets(path=PRESETS_FILE) -> dict:
-    """All shipped presets: ``{name: {"hparams": {...}, "command": ..., ...}}``."""
-    return json.loads(Path(path).read_text())["presets"]
-
-
 def preset_params(name: str) -> dict:
-    """LabelEnhancer arguments of the shipped preset ``name`` (e.g. ``"SJAFFE"``)."""
-    presets = load_presets()
-    if name not in presets:
-        raise ValueError(f"no preset named {name!r}; presets: {sorted(presets)}")
-    return validate_hparams(presets[name]["hparams"])
+    """LabelEnhancer arguments of the shipped preset ``name`` (e.g. ``"SJAFFE"``), validated."""
+    return validate_hparams(preset_hparams(name))
 
 
 # -- the command line -------------------------------------------------------------------------
