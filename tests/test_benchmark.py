@@ -142,6 +142,25 @@ def test_a_run_keeps_what_every_protocol_reads_and_its_key_holds_the_readout_gri
     assert loaded["readouts"] == ["-"] and measures(loaded, "-", "hidden")["Cosine"] == 0.5
 
 
+
+def test_archived_runs_are_read_beside_new_ones(tmp_path):
+    from lib_tf.benchmark.store import RunStore, archive_runs
+
+    path = tmp_path / "runs.jsonl"
+    store = RunStore(path)
+    store.add({"key": "a", "seconds": 1.0})
+    store.add({"key": "b", "seconds": 2.0})
+    archive = archive_runs(path)
+    assert not path.exists() and archive.stat().st_size > 0
+    store = RunStore(path)
+    assert store.get("a")["seconds"] == 1.0 and store.get("b")["seconds"] == 2.0
+    store.add({"key": "c", "seconds": 3.0})  # new runs go to the plain file, the archive stays
+    assert path.read_text().count("\n") == 1
+    assert sorted(RunStore(path).runs) == ["a", "b", "c"]
+    archive_runs(path)
+    assert sorted(RunStore(path).runs) == ["a", "b", "c"] and not path.exists()
+
+
 def test_zero_truth_chooses_on_the_other_data_sets_only(data_dir, tmp_path):
     from lib_tf.benchmark import TemperatureReadouts
 

@@ -9,19 +9,24 @@ every read-out of the method (``runs.jsonl``, one JSON object per line):
 - ``blind_pick``: the read-out best on the revealed share (ties to the first), and its six
   measures on the revealed share (``revealed``) and on the other instances (``hidden``).
 
+Finished runs can be packed into ``runs.jsonl.gz`` beside it (:func:`archive_runs`: the same
+lines, gzip-compressed, about a quarter of the size), which the store reads first and never
+writes; new runs are still appended to ``runs.jsonl``.
+
 That is what the three protocols read: ``paper`` and ``zero-truth`` score on all instances,
 ``blind`` picks on the revealed share and scores on the rest. Measures are stored to six
 significant digits (the report prints three decimals).
 """
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 from typing import Dict, List
 
 import numpy as np
 
-from .._files import append_json_line, read_json_lines
+from .._files import append_json_line, read_json_lines, write_atomic
 from ..metrics import METRIC_NAMES, score
 
 SELECTION_METRIC = "Kullback-Leibler"
@@ -82,7 +87,7 @@ class RunStore:
     def __init__(self, path):
         self.path = Path(path)
         self.runs: Dict[str, dict] = {}
-        for run in read_json_lines(self.path):
+        for run in _read_archive(self.path) + read_json_lines(self.path):
             if "by_temperature" in run:
                 run = _from_first_format(run)
                 if run is None:
@@ -95,6 +100,29 @@ class RunStore:
     def add(self, run: dict):
         append_json_line(self.path, run)
         self.runs[run["key"]] = run
+
+
+def _archive_path(path: Path) -> Path:
+    return path.with_name(path.name + ".gz")
+
+
+def _read_archive(path: Path) -> List[dict]:
+    archive = _archive_path(path)
+    if not archive.is_file():
+        return []
+    with gzip.open(archive, "rt") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def archive_runs(path) -> Path:
+    """Move the runs of the store at ``path`` (``runs.jsonl``) into its archive
+    ``runs.jsonl.gz`` (written whole, then the plain file removed); returns the archive."""
+    path = Path(path)
+    lines = [json.dumps(run) for run in _read_archive(path) + read_json_lines(path)]
+    archive = _archive_path(path)
+    write_atomic(archive, gzip.compress(("\n".join(lines) + "\n").encode(), mtime=0))
+    path.unlink(missing_ok=True)
+    return archive
 
 
 def measures(run: dict, readout: str, subset: str = "all") -> Dict[str, float]:
