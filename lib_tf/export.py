@@ -268,28 +268,25 @@ def build_serving_module(model, feature_key: FeatureKey = DEFAULT_FEATURE_KEY):
         def _serve_examples(self, examples):
             logical_labels = None
             if label_aware:
-                parsed = tf.io.parse_example(examples, {LABELS_INPUT: tf.io.RaggedFeature(tf.float32)})[LABELS_INPUT]
-                lengths = parsed.row_lengths()
-                check = tf.debugging.assert_equal(
-                    lengths, tf.fill(tf.shape(lengths), tf.constant(n_labels, lengths.dtype)),
-                    message=f"LIB serving: every tf.Example needs exactly {n_labels} float values (0 or 1) under "
-                            f"'{LABELS_INPUT}'")
-                with tf.control_dependencies([check]):
-                    logical_labels = tf.reshape(parsed.flat_values, [-1, n_labels])
+                logical_labels = _float_rows(examples, LABELS_INPUT, n_labels, f"{n_labels} float values (0 or 1) under "
+                                                                              f"'{LABELS_INPUT}'")
             if isinstance(keys, str):
-                parsed = tf.io.parse_example(examples, {keys: tf.io.RaggedFeature(tf.float32)})[keys]
-                lengths = parsed.row_lengths()
-                check = tf.debugging.assert_equal(
-                    lengths, tf.fill(tf.shape(lengths), tf.constant(width, lengths.dtype)),
-                    message=f"LIB serving: every tf.Example needs exactly {width} float values under the "
-                            f"feature key '{keys}'")
-                with tf.control_dependencies([check]):
-                    features = tf.reshape(parsed.flat_values, [-1, width])
+                features = _float_rows(examples, keys, width, f"{width} float values under the feature key '{keys}'")
             else:
                 spec = {key: tf.io.FixedLenFeature([], tf.float32) for key in keys}
                 parsed = tf.io.parse_example(examples, spec)
                 features = tf.stack([parsed[key] for key in keys], axis=-1)
             return self._outputs(features, f"the features of '{EXAMPLES_INPUT}' (key {keys!r})", logical_labels)
+
+    def _float_rows(examples, key, size, what):
+        """(n, size) from one float-list feature ``key`` per tf.Example, each checked to hold
+        exactly ``size`` values (``what`` says which, in the error)."""
+        parsed = tf.io.parse_example(examples, {key: tf.io.RaggedFeature(tf.float32)})[key]
+        lengths = parsed.row_lengths()
+        check = tf.debugging.assert_equal(lengths, tf.fill(tf.shape(lengths), tf.constant(size, lengths.dtype)),
+                                          message=f"LIB serving: every tf.Example needs exactly {what}")
+        with tf.control_dependencies([check]):
+            return tf.reshape(parsed.flat_values, [-1, size])
 
     def _checked_labels(logical_labels, rows):
         """The labels, after run-time checks of their shape against the features and values."""

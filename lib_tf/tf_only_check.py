@@ -44,6 +44,18 @@ class _BlockImports(importlib.abc.MetaPathFinder):
         return None
 
 
+def _example(tf, row, key_names, labels_row=None):
+    """One serialized tf.Example: the row under one key, or one scalar feature per name; with
+    ``labels_row`` the logical labels under ``logical_labels``."""
+    if len(key_names) == 1:
+        feature = {key_names[0]: tf.train.Feature(float_list=tf.train.FloatList(value=row))}
+    else:
+        feature = {k: tf.train.Feature(float_list=tf.train.FloatList(value=[v])) for k, v in zip(key_names, row)}
+    if labels_row is not None:
+        feature["logical_labels"] = tf.train.Feature(float_list=tf.train.FloatList(value=labels_row))
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+
+
 def _try_bad_requests(tf, np, loaded, features, keys, labels=None):
     """Print what each bad request (and an empty batch) gets from the model; ``labels`` (n, c)
     go with every request of a label-aware model."""
@@ -52,13 +64,7 @@ def _try_bad_requests(tf, np, loaded, features, keys, labels=None):
     row_labels = None if labels is None else np.array(labels[:2], np.float32)
 
     def example(i, row, key_names):
-        if len(keys) == 1:
-            feature = {key_names[0]: tf.train.Feature(float_list=tf.train.FloatList(value=row))}
-        else:
-            feature = {k: tf.train.Feature(float_list=tf.train.FloatList(value=[v])) for k, v in zip(key_names, row)}
-        if row_labels is not None:
-            feature["logical_labels"] = tf.train.Feature(float_list=tf.train.FloatList(value=row_labels[i]))
-        return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+        return _example(tf, row, key_names, None if row_labels is None else row_labels[i])
 
     def serve(array, label_rows=row_labels):
         inputs = {"features": tf.constant(array)}
@@ -117,15 +123,7 @@ def main(argv):
         inputs["logical_labels"] = tf.constant(labels)
     default = loaded.signatures["serving_default"](**inputs)
     keys = feature_key.split(",")
-    examples = []
-    for i, row in enumerate(features):
-        if len(keys) == 1:
-            feature = {keys[0]: tf.train.Feature(float_list=tf.train.FloatList(value=row))}
-        else:
-            feature = {k: tf.train.Feature(float_list=tf.train.FloatList(value=[v])) for k, v in zip(keys, row)}
-        if labels is not None:
-            feature["logical_labels"] = tf.train.Feature(float_list=tf.train.FloatList(value=labels[i]))
-        examples.append(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
+    examples = [_example(tf, row, keys, None if labels is None else labels[i]) for i, row in enumerate(features)]
     by_example = loaded.signatures["serving_examples"](examples=tf.constant(examples))
     for prefix, result in (("default", default), ("examples", by_example)):
         for name, value in result.items():
