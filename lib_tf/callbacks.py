@@ -4,7 +4,6 @@ survives being killed while it writes."""
 from __future__ import annotations
 
 import json
-import math
 import os
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import numpy as np
 from ._files import write_atomic
 from .data.validation import check_distributions, check_features, check_same_rows
 from .metrics import score
+from .model.training import StopOnDivergence, TrainingDivergedError  # noqa: F401 (their public home)
 
 
 class DistributionMetrics(keras.callbacks.Callback):
@@ -39,17 +39,20 @@ class DistributionMetrics(keras.callbacks.Callback):
 
 
 class EpochProgress(keras.callbacks.Callback):
-    """A tqdm progress bar over epochs (Keras' own bar is per step, one line per epoch),
-    showing the latest loss terms; ``epochs_per_update`` real epochs per Keras epoch."""
+    """A tqdm progress bar over ``epochs`` epochs (Keras' own bar is per step, one line per
+    epoch), showing the latest loss terms. When one Keras epoch stands for several (small
+    data sets run several per graph call), the bar moves by that many."""
 
-    def __init__(self, epochs: int, description: str = "LIB", epochs_per_update: int = 1):
+    def __init__(self, epochs: int, description: str = "LIB"):
         super().__init__()
-        self.epochs, self.description, self.epochs_per_update = epochs, description, epochs_per_update
+        self.epochs, self.description = epochs, description
         self.bar = None
+        self.epochs_per_update = 1
 
     def on_train_begin(self, logs=None):
         from tqdm.auto import tqdm
 
+        self.epochs_per_update = max(1, self.epochs // max(1, int(self.params.get("epochs") or self.epochs)))
         self.bar = tqdm(total=self.epochs, desc=self.description, unit="epoch", mininterval=1.0)
 
     def on_epoch_end(self, epoch, logs=None):
@@ -59,33 +62,6 @@ class EpochProgress(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self.bar.close()
-
-
-class TrainingDivergedError(ValueError):
-    """Training produced a NaN or infinite loss: the settings, not the data, are to change."""
-
-
-class StopOnDivergence(keras.callbacks.Callback):
-    """Raise :class:`TrainingDivergedError` at the end of the first epoch whose loss is NaN or
-    infinite, naming ``settings`` (a text such as ``"learning_rate=1e+30, alpha=0.001"``).
-
-    Keras' ``TerminateOnNaN`` only stops, and the caller would go on to read out NaN weights
-    as a result; raising means nothing after ``fit`` runs, so no result is written. List it
-    before a backup callback, so that the diverged epoch is not saved either.
-    ``epochs_per_call``: epochs one Keras epoch stands for (several on small data sets)."""
-
-    def __init__(self, settings: str, epochs_per_call: int = 1):
-        super().__init__()
-        self.settings = settings
-        self.epochs_per_call = epochs_per_call
-
-    def on_epoch_end(self, epoch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(float(loss)):
-            last = (epoch + 1) * self.epochs_per_call
-            raise TrainingDivergedError(
-                f"training diverged: the loss is {float(loss)} by epoch {last} with {self.settings}; "
-                "lower learning_rate (or alpha, beta), or check that the features are not constant or extreme")
 
 
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):

@@ -44,8 +44,6 @@ from pathlib import Path
 import numpy as np
 
 STRATEGIES = ("default", "mirrored", "multi-worker")
-#: Graph calls per Keras step on one device (several optimiser steps per call).
-SINGLE_DEVICE_STEPS_PER_EXECUTION = 32
 
 
 def make_strategy(name: str = "default", devices=None):
@@ -81,22 +79,16 @@ def worker_role():
     return task_type, index, chief, max(n_workers, 1)
 
 
-def _num_workers(strategy) -> int:
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None:
-        return 1
-    spec = resolver.cluster_spec().as_dict()
-    return max(1, len(spec.get("worker", [])) + len(spec.get("chief", [])))
-
-
 def for_strategy(dataset, strategy, n_files: int = 0):
     """Set the auto-shard policy: FILE when every worker can get a shard of its own, else DATA."""
     import tensorflow as tf
 
+    from .model.training import num_workers
+
     options = tf.data.Options()
     policy = tf.data.experimental.AutoShardPolicy
     options.experimental_distribute.auto_shard_policy = (
-        policy.FILE if n_files >= _num_workers(strategy) > 1 else policy.DATA)
+        policy.FILE if n_files >= num_workers(strategy) > 1 else policy.DATA)
     return dataset.with_options(options)
 
 
@@ -128,62 +120,27 @@ def backup_callback(backup_dir, save_freq="epoch", delete_checkpoint: bool = Tru
 
 def fit_lib(model, train_data, *, epochs: int, steps_per_epoch=None, features=None, learning_rate: float = 1e-3,
             backup_dir=None, save_freq="epoch", callbacks=(), verbose=0, strategy=None, optimizer=None):
-    """Adapt ``model``'s standardisation on ``features`` (an array or a dataset of feature
-    batches; skipped when already adapted), compile it for ``strategy`` and run Keras' ``fit``
-    on ``train_data`` (a ``tf.data.Dataset`` of global batches) under ``strategy.scope()``.
-    ``backup_dir`` adds :func:`backup_callback`. ``optimizer``: ``None`` (Adam at
-    ``learning_rate``) or a function returning one (called under the scope: an optimizer made
-    outside it cannot update mirrored variables). Returns the ``History``."""
-    import keras
+    """Train ``model`` on ``train_data`` (a ``tf.data.Dataset`` of global batches that repeats,
+    ``steps_per_epoch`` of them an epoch) under ``strategy`` through the package's one
+    training path (:func:`lib_tf.model.training.train`: the standardisation adapted on
+    ``features`` unless it is, compiled for the strategy, one Keras epoch per epoch).
+    ``backup_dir`` adds :func:`backup_callback`, and a resumed run skips the epochs it resumes
+    after, so that (the stream being seeded) it sees the batches the uninterrupted run saw.
+    ``optimizer``: ``None`` (Adam at ``learning_rate``) or a function returning one (called
+    under the scope: an optimizer made outside it cannot update mirrored variables). Returns
+    the ``History``."""
+    from .model.training import train
 
-    from .callbacks import StopOnDivergence
-
-    strategy = strategy or model.distribute_strategy
-    distributed = strategy.num_replicas_in_sync > 1 or _num_workers(strategy) > 1
-    with strategy.scope():
-        if float(model.standardization_adapted.numpy()) == 0.0:
-            if features is None:
-                raise ValueError("the model's standardisation is not adapted: pass features (array or dataset)")
-            model.adapt(features)
-        if not model.compiled:
-            per_call = 1 if distributed else min(SINGLE_DEVICE_STEPS_PER_EXECUTION, steps_per_epoch or 1)
-            optimizer = optimizer() if callable(optimizer) else optimizer  # created under the scope
-            model.compile(optimizer=optimizer or keras.optimizers.Adam(learning_rate), steps_per_execution=per_call)
-        if model.optimizer is not None and not model.optimizer.built:
-            model.optimizer.build(model.trainable_variables)
-        callbacks = list(callbacks)
-        if backup_dir is not None:
-            backup = backup_callback(backup_dir, save_freq=save_freq)
-            callbacks.insert(0, backup)
-            if steps_per_epoch:  # an endless stream: a resumed run skips the epochs it resumes after,
-                # so that (the stream being seeded) it sees the batches the uninterrupted run saw
-                train_data = train_data.skip(backup.saved_epoch() * steps_per_epoch)
-        # First, before the backup: a diverged epoch raises with the settings named and is not saved.
-        rate = f"learning_rate={learning_rate!r}" if optimizer is None else "the given optimizer"
-        callbacks.insert(0, StopOnDivergence(f"{rate}, alpha={model.alpha!r}, beta={model.beta!r}"))
-        # Keras 3.15's fit first "symbolically builds" a model that carries a strategy by
-        # reducing one input batch across replicas; under MultiWorkerMirroredStrategy that
-        # reduce fails ("Attempt to convert a value (PerReplica...) to a Tensor"). Model and
-        # optimizer are built by now, so nothing needs that build: hide the captured strategy
-        # for the call (fit runs under the scope, so its steps still run on the strategy).
-        # Then its step reduces every log value across workers with ``reduce(MEAN, axis=0)``,
-        # which fails on scalars ("Invalid reduction dimension 0 for input with 0
-        # dimensions", tensorflow/tensorflow#72388, also with a plain Sequential): the step's
-        # logs go out as length-1 vectors, which that reduce averages into scalars.
-        captured = getattr(model, "_distribute_strategy", None)
-        multi_worker = _num_workers(strategy) > 1
-        if multi_worker:
-            model._distribute_strategy = None
-            model.train_step = _vector_logs(model.train_step)
-            model.train_function = None
-        try:
-            return model.fit(train_data, epochs=epochs, steps_per_epoch=steps_per_epoch, callbacks=callbacks,
-                             verbose=verbose, shuffle=False)
-        finally:
-            model._distribute_strategy = captured
-            if multi_worker:
-                del model.train_step  # the class's own again
-                model.train_function = None
+    callbacks = list(callbacks)
+    if backup_dir is not None:
+        backup = backup_callback(backup_dir, save_freq=save_freq)
+        callbacks.insert(0, backup)  # after the divergence check: a diverged epoch is not saved
+        if steps_per_epoch:
+            train_data = train_data.skip(backup.saved_epoch() * steps_per_epoch)
+    rate = f"learning_rate={learning_rate!r}" if optimizer is None else "the given optimizer"
+    return train(model, train_data, epochs=epochs, steps_per_epoch=steps_per_epoch, features=features,
+                 learning_rate=learning_rate, optimizer=optimizer, several_epochs_per_call=False, strategy=strategy,
+                 callbacks=callbacks, verbose=verbose, settings=f"{rate}, alpha={model.alpha!r}, beta={model.beta!r}")
 
 
 def _enhance_settings(args) -> dict:
@@ -203,34 +160,6 @@ def _lib_parameters() -> set:
     from .model import LIB
 
     return set(inspect.signature(LIB.__init__).parameters) - {"self", "n_labels", "kwargs"}
-
-
-def _vector_logs(train_step):
-    import tensorflow as tf
-
-    def step(data):
-        return {name: tf.reshape(value, [1]) for name, value in train_step(data).items()}
-
-    return step
-
-
-def array_stream(features, logical_labels, batch_size: int, seed=None, drop_remainder: bool = False):
-    """In-memory arrays as an endless reshuffled stream of batches and its steps per epoch:
-    the stream ``LIB.fit`` uses (``lib_tf.data.pipeline.repeated_batches``), or with
-    ``drop_remainder`` (several replicas) each epoch's last partial batch left out."""
-    features, logical_labels = np.asarray(features, np.float32), np.asarray(logical_labels, np.float32)
-    if not drop_remainder:
-        from .data.pipeline import repeated_batches
-
-        return repeated_batches(features, logical_labels, batch_size, seed)
-    import tensorflow as tf
-
-    n = features.shape[0]
-    if n < batch_size:
-        raise ValueError(f"{n} instances make no full batch of {batch_size}")
-    dataset = tf.data.Dataset.from_tensor_slices((features, logical_labels))
-    dataset = dataset.shuffle(n, seed=seed, reshuffle_each_iteration=True).batch(batch_size, drop_remainder=True)
-    return dataset.repeat().prefetch(tf.data.AUTOTUNE), n // batch_size
 
 
 def adapt_streaming(model, shards, strategy=None, batch_size: int = 8192) -> int:
@@ -272,7 +201,7 @@ def fit_streaming(model, shards, *, batch_size: int, epochs: int, shuffle_buffer
 
     shards = as_shard_set(shards)
     strategy = strategy or model.distribute_strategy
-    if float(model.standardization_adapted.numpy()) == 0.0:
+    if not model.standardization_is_adapted:
         n_instances = adapt_streaming(model, shards, strategy)
     if n_instances is None:
         n_instances = shards.n_instances or count_rows(feature_batches(shards))
@@ -317,8 +246,9 @@ def enhance(args, in_memory=None) -> int:
 
     from ._files import save_npy_atomic, write_atomic
     from ._version import __version__
+    from .data.pipeline import repeated_batches
     from .data.streaming import find_shards
-    from .enhancer import auto_epochs
+    from .model.epochs import auto_epochs
 
     strategy = make_strategy(args.strategy or "default")
     _, _, chief, n_workers = worker_role() if (args.strategy == "multi-worker") else (None, 0, True, 1)
@@ -354,8 +284,8 @@ def enhance(args, in_memory=None) -> int:
         print(data)
         n, d, c, source = data.n_instances, data.n_features, data.n_labels, data.source
         model = create_lib(c, strategy, **params)
-        stream, steps = array_stream(data.features, data.logical_labels, batch_size, args.seed,
-                                     drop_remainder=strategy.num_replicas_in_sync > 1)
+        stream, steps = repeated_batches(np.asarray(data.features, np.float32), np.asarray(data.logical_labels, np.float32),
+                                         batch_size, args.seed, drop_remainder=strategy.num_replicas_in_sync > 1)
         epochs = settings.get("epochs") or auto_epochs(n, batch_size)
         history = fit_lib(model, for_strategy(stream, strategy), epochs=epochs, steps_per_epoch=steps,
                           features=data.features, learning_rate=learning_rate, backup_dir=backup_dir,

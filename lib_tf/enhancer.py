@@ -8,16 +8,10 @@ import numpy as np
 from .baselines.base import BaseEnhancer
 from .readout import (FEATURE_TEMPERATURE_GRID, LABEL_TEMPERATURE_GRID, TEMPERATURE_GRID, softmax_two_temperatures,
                       softmax_with_temperature, two_temperature_pairs)
-from .data.pipeline import repeated_batches
 from .data.validation import FLOAT32_RANGE, check_distributions, check_logical_labels, check_same_rows
+from .model.epochs import auto_epochs
 from .presets import preset_hparams
 
-#: Steps of Adam the automatic epoch count aims at, and its bounds (see ``LabelEnhancer``).
-TARGET_STEPS = 2000
-#: Fewest optimiser steps per Keras epoch (small data sets run several epochs per call).
-MIN_STEPS_PER_CALL = 32
-MAX_EPOCHS = 300
-MIN_EPOCHS = 20
 #: The models LabelEnhancer fits: the paper's LIB, or LIB whose posterior reads the labels too.
 MODELS = ("paper", "label-aware")
 #: The label-aware model's network sizes: narrower than the paper's 256, which measured better
@@ -29,12 +23,6 @@ LABEL_AWARE_SIZES = {"latent_dim": 64, "head_units": 64}
 #: the choice; benchmarks/LABEL_AWARE.md).
 LABEL_AWARE_DEFAULTS = {"model": "label-aware", "alpha": 1.0, "beta": 10.0, **LABEL_AWARE_SIZES, "label_dropout": 0.5,
                         "temperature": 6.0, "label_temperature": 6.0}
-
-
-def auto_epochs(n_instances: int, batch_size: int) -> int:
-    """Epochs giving about ``TARGET_STEPS`` optimiser steps, within [MIN_EPOCHS, MAX_EPOCHS]."""
-    steps_per_epoch = math.ceil(n_instances / batch_size)
-    return int(min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(TARGET_STEPS / steps_per_epoch))))
 
 
 class LabelEnhancer(BaseEnhancer):
@@ -120,9 +108,9 @@ class LabelEnhancer(BaseEnhancer):
     def _fit(self, X, L):
         import keras
 
-        from ._keras_state import released_gradient_registrations
-        from .callbacks import EpochProgress, StopOnDivergence
+        from .callbacks import EpochProgress
         from .model import LIB, LabelAwareLIB
+        from .model.training import train
 
         if self.model not in MODELS:
             raise ValueError(f"model must be one of {MODELS}, got {self.model!r}")
@@ -138,23 +126,12 @@ class LabelEnhancer(BaseEnhancer):
                                   label_dropout=self.label_dropout, **self._model_kwargs())
         else:
             model = LIB(L.shape[1], **self._model_kwargs())
-        model.adapt(self._inputs(X, L))
-        dataset, steps_per_epoch = repeated_batches(self._inputs(X, L), L.astype(np.float32), self.batch_size, self.seed)
-        # Keras spends tens of milliseconds between its epochs; on a small data set that is
-        # most of an epoch, so several epochs run per Keras epoch (one graph call each).
-        # The two-stage schedule switches at Keras epochs, so it keeps one epoch per call.
-        wanted = 1 if self.pretrain_epochs else math.ceil(MIN_STEPS_PER_CALL / steps_per_epoch)
-        per_call = max(k for k in range(1, min(wanted, epochs) + 1) if epochs % k == 0)
-        calls = epochs // per_call
-        model.compile(keras.optimizers.Adam(self.learning_rate), steps_per_execution=per_call * steps_per_epoch)
-        self.epochs_ = calls * per_call
-        # First: a diverged fit stops with the settings named, before anything reads it out.
-        callbacks = [StopOnDivergence(self._optimisation_settings(), epochs_per_call=per_call)]
-        if self.verbose:
-            callbacks.append(EpochProgress(self.epochs_, epochs_per_update=per_call))
-        with released_gradient_registrations():  # else each fit keeps its traced step (~30 MB) for good
-            self.history_ = model.fit(dataset, epochs=calls, steps_per_epoch=per_call * steps_per_epoch,
-                                      shuffle=False, verbose=0, callbacks=callbacks).history
+        progress = [EpochProgress(epochs)] if self.verbose else []
+        history = train(model, self._inputs(X, L), L, epochs=epochs, batch_size=self.batch_size,
+                        learning_rate=self.learning_rate, seed=self.seed, settings=self._optimisation_settings(),
+                        callbacks=progress)
+        self.epochs_ = epochs
+        self.history_ = history.history
         self.model_ = model
         self._fitted_L = L
         return self._readout(X, L)

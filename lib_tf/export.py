@@ -187,7 +187,7 @@ def build_serving_module(model, feature_key: FeatureKey = DEFAULT_FEATURE_KEY):
 
     from .model import LabelAwareLIB
 
-    if not model.built or float(model.standardization_adapted.numpy()) == 0.0:
+    if not model.built or not model.standardization_is_adapted:
         raise ValueError("the model is not trained: fit it (or adapt its standardisation) before exporting")
     mean = np.asarray(model.normalizer.mean.numpy(), np.float32)
     width = int(mean.shape[0])

@@ -138,7 +138,7 @@ def _keras_tuner():
 
 def default_max_epochs(n_instances: int) -> int:
     """About 2000 Adam steps at batch 128 (LabelEnhancer's automatic count), 20 to 300 epochs."""
-    from .enhancer import auto_epochs
+    from .model.epochs import auto_epochs
 
     return auto_epochs(n_instances, 128)
 
@@ -258,8 +258,7 @@ def _make_hypermodel_class():
                 callbacks=None, verbose=0, **unused):
             import keras
 
-            from .data.pipeline import repeated_batches
-            from .enhancer import MIN_STEPS_PER_CALL
+            from .model.training import train
             from .model.temperature import select_temperature, softmax_with_temperature
 
             params = self.trial_params(hp)
@@ -269,22 +268,15 @@ def _make_hypermodel_class():
             if self.objective == "revealed":
                 if distributions is None:
                     raise ValueError("the 'revealed' objective needs the ground-truth distributions of the revealed share")
-                train = np.arange(len(X))
+                train_rows = np.arange(len(X))
             else:
-                train = rest  # held-out instances are `first`; their logical labels are not trained on
+                train_rows = rest  # held-out instances are `first`; their logical labels are not trained on
             total = int(epochs if epochs is not None else params["epochs"])
             todo = total - int(initial_epoch)
             start = time.perf_counter()
             if todo > 0:
-                if float(model.standardization_adapted.numpy()) == 0.0:
-                    model.adapt(X[train])
-                batch_size = params["batch_size"]
-                dataset, steps_per_epoch = repeated_batches(X[train], L[train], batch_size, self.seed)
-                wanted = 1 if params.get("pretrain_epochs") else math.ceil(MIN_STEPS_PER_CALL / steps_per_epoch)
-                per_call = max(k for k in range(1, min(wanted, todo) + 1) if todo % k == 0)
-                model.compile(keras.optimizers.Adam(params["learning_rate"]), steps_per_execution=per_call * steps_per_epoch)
-                model.fit(dataset, epochs=todo // per_call, steps_per_epoch=per_call * steps_per_epoch, shuffle=False,
-                          verbose=0)
+                train(model, X[train_rows], L[train_rows], epochs=todo, batch_size=params["batch_size"],
+                      learning_rate=params["learning_rate"], seed=self.seed)
             seconds = time.perf_counter() - start
             logits = model.predict_logits(X)
             if self.objective == "revealed":
@@ -294,7 +286,7 @@ def _make_hypermodel_class():
 
                 value = kullback_leibler(D[first], softmax_with_temperature(logits[first], t))
             else:
-                t = params.get("temperature") or select_temperature_unsupervised(logits[train], L[train])
+                t = params.get("temperature") or select_temperature_unsupervised(logits[train_rows], L[train_rows])
                 value = consistency_loss(softmax_with_temperature(logits[first], t), L[first])
             model.set_temperature(float(t))
             metrics = {self.metric: float(value), "temperature": float(t), "train_seconds": float(seconds)}
@@ -364,7 +356,8 @@ def _tuner_class(kind: str):
 def default_values(hypermodel, n_instances=None) -> dict:
     """LabelEnhancer's defaults as values of ``hypermodel``'s search space (clipped into the
     ranges, nearest choice; epochs: the automatic count for ``n_instances`` within the budget)."""
-    from .enhancer import LabelEnhancer, auto_epochs
+    from .enhancer import LabelEnhancer
+    from .model.epochs import auto_epochs
 
     defaults = LabelEnhancer().get_params()
     values = {}

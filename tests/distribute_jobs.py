@@ -48,15 +48,17 @@ def train(strategy, model_class, optimizer, epochs=3, batch_size=16, shuffle=Tru
     graph and changes the order a seeded reshuffling ``shuffle`` produces, which would hide
     the comparison of the arithmetic behind a comparison of data orders."""
     import keras
+    import numpy as np
     import tensorflow as tf
 
     from lib_tf import distribute
+    from lib_tf.data.pipeline import repeated_batches
 
     keras.utils.set_random_seed(0)
     X, L, _ = toy()
     with strategy.scope():
         model = model_class(L.shape[1], **SMALL)
-    stream, steps = distribute.array_stream(X, L, batch_size, seed=0)
+    stream, steps = repeated_batches(X.astype(np.float32), L.astype(np.float32), batch_size, seed=0)
     if not shuffle:
         stream = tf.data.Dataset.from_tensor_slices((X, L)).batch(batch_size).repeat()
     history = distribute.fit_lib(model, distribute.for_strategy(stream, strategy), epochs=epochs, steps_per_epoch=steps,
@@ -108,6 +110,7 @@ def resumable(out, backup_dir, epochs, kill_after=None):
     import numpy as np
 
     from lib_tf import distribute
+    from lib_tf.data.pipeline import repeated_batches
     from lib_tf.metrics import score
     from lib_tf.model import LIB
 
@@ -125,7 +128,7 @@ def resumable(out, backup_dir, epochs, kill_after=None):
     keras.utils.set_random_seed(0)
     X, L, D = toy(n=256)
     model = LIB(L.shape[1], **SMALL)
-    stream, steps = distribute.array_stream(X, L, 32, seed=0)
+    stream, steps = repeated_batches(X.astype(np.float32), L.astype(np.float32), 32, seed=0)
     history = distribute.fit_lib(model, stream, epochs=epochs, steps_per_epoch=steps, features=X, learning_rate=1e-2,
                                  backup_dir=backup_dir, callbacks=[KillAfter(), Epochs()])
     predicted = model.predict(X, verbose=0)

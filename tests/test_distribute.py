@@ -129,6 +129,7 @@ def test_killed_run_resumes_from_its_last_epoch_and_ends_where_an_uninterrupted_
 
 def test_make_strategy_errors():
     from lib_tf import distribute
+    from lib_tf.data.pipeline import repeated_batches
 
     with pytest.raises(ValueError, match="strategy must be one of"):
         distribute.make_strategy("ring")
@@ -200,13 +201,14 @@ def test_two_workers_run_the_cli_on_tfrecord_shards_and_only_the_chief_writes(tm
 
 def test_a_diverging_checkpointed_training_stops_before_its_backup_saves_the_nan_epoch(tmp_path):
     from lib_tf import distribute
+    from lib_tf.data.pipeline import repeated_batches
     from lib_tf.callbacks import TrainingDivergedError
     from lib_tf.model import LIB
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(40, 3)).astype(np.float32)
     L = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 40)]
-    stream, steps = distribute.array_stream(X, L, 16, seed=0)
+    stream, steps = repeated_batches(X.astype(np.float32), L.astype(np.float32), 16, seed=0)
     model = LIB(3, latent_dim=4, hidden_units=8, seed=0)
     with pytest.raises(TrainingDivergedError, match=r"learning_rate=1e\+30, alpha=1.0, beta=1.0"):
         distribute.fit_lib(model, stream, epochs=3, steps_per_epoch=steps, features=X, learning_rate=1e30,

@@ -49,6 +49,7 @@ def test_a_backup_cut_off_mid_write_is_never_resumed_from(tmp_path):
     import keras
 
     from lib_tf import distribute
+    from lib_tf.data.pipeline import repeated_batches
     from lib_tf.model import LIB
 
     rng = np.random.default_rng(0)
@@ -72,7 +73,7 @@ def test_a_backup_cut_off_mid_write_is_never_resumed_from(tmp_path):
         model.save_weights = save_weights
         seen = []
         epochs = keras.callbacks.LambdaCallback(on_epoch_begin=lambda epoch, logs: seen.append(epoch))
-        stream, steps = distribute.array_stream(X, L, 16, seed=0)
+        stream, steps = repeated_batches(X.astype(np.float32), L.astype(np.float32), 16, seed=0)
         distribute.fit_lib(model, stream, epochs=3, steps_per_epoch=steps, features=X, backup_dir=backup,
                            callbacks=[epochs])
         return seen

@@ -6,7 +6,7 @@
 from importlib import import_module
 
 __all__ = ["LIB", "LabelAwareLIB", "TwoStageSchedule"]
-_HOMES = {"LIB": "lib_tf.model.lib", "TwoStageSchedule": "lib_tf.model.lib", "LabelAwareLIB": "lib_tf.model.label_aware"}
+_HOMES = {"LIB": "lib_tf.model.lib", "TwoStageSchedule": "lib_tf.model.training", "LabelAwareLIB": "lib_tf.model.label_aware"}
 
 
 def __getattr__(name):

@@ -7,8 +7,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from ..data.pipeline import repeated_batches
-from . import losses
+from . import losses, training
 from .standardize import Standardize
 
 ASSIGNMENTS = ("squared", "cross_entropy")
@@ -239,32 +238,29 @@ class LIB(keras.Model):
             self.build((None, int(self.normalizer.mean.shape[0])))
         self.standardization_adapted.assign(1.0)
 
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, callbacks=None, **kwargs):
+    @property
+    def standardization_is_adapted(self) -> bool:
+        """Whether the built-in standardisation has been fitted (saved with the weights)."""
+        return float(self.standardization_adapted.numpy()) != 0.0
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, callbacks=None, verbose="auto", **kwargs):
         """``keras.Model.fit``. Before the first fit, the standardisation is adapted on ``x``
-        and the model is built. In-memory arrays are fed as one endless reshuffled stream
-        (``batch_size`` default 128) with a step count per epoch, which is several times
-        faster than Keras' per-epoch iterators for data sets of this size; an uncompiled
-        model is compiled with Adam(1e-3) running a whole epoch per graph call. With
-        ``pretrain_epochs > 0`` the two-stage schedule is added as a callback."""
-        if float(self.standardization_adapted.numpy()) == 0.0:
+        and the model is built. An uncompiled model given arrays (or what the model reads)
+        and logical labels trains through :func:`lib_tf.model.training.train`, the package's
+        one training path: one endless reshuffled stream (``batch_size`` default 128), Adam
+        at 1e-3, up to 32 steps per graph call. Otherwise it is Keras' own ``fit``, with the two-stage schedule added
+        when ``pretrain_epochs > 0``."""
+        keras_path = bool(set(kwargs) - {"shuffle"}) or kwargs.get("shuffle") is False
+        if not self.compiled and y is not None and not isinstance(x, tf.data.Dataset) and not keras_path:
+            return training.train(self, x, y, epochs=epochs, batch_size=batch_size or 128, seed=self.seed,
+                                  several_epochs_per_call=False, callbacks=list(callbacks or []),
+                                  verbose=1 if verbose == "auto" else verbose)
+        if not self.standardization_is_adapted:
             self.adapt(x if not isinstance(x, tf.data.Dataset) else x.map(lambda *t: t[0]))
-        keras_path = {"validation_split", "sample_weight", "steps_per_epoch"} & set(kwargs) or kwargs.get("shuffle") is False
-        steps_per_epoch = None
-        if y is not None and not isinstance(x, tf.data.Dataset) and not keras_path:
-            x, steps_per_epoch = repeated_batches(np.asarray(x, np.float32), np.asarray(y, np.float32),
-                                                  batch_size or 128, self.seed)
-            y, batch_size = None, None
-            kwargs.update(steps_per_epoch=steps_per_epoch, shuffle=False)  # the stream reshuffles itself
         if not self.compiled:
-            self.compile(optimizer=keras.optimizers.Adam(1e-3), steps_per_execution=steps_per_epoch or 1)
-        callbacks = list(callbacks or [])
-        if self.pretrain_epochs > 0:
-            if epochs <= self.pretrain_epochs:
-                raise ValueError(
-                    f"epochs={epochs} leaves no joint training after pretrain_epochs={self.pretrain_epochs}"
-                )
-            callbacks.insert(0, TwoStageSchedule(self.pretrain_epochs, self.pretrain_learning_rate))
-        return super().fit(x, y, batch_size=batch_size, epochs=epochs, callbacks=callbacks, **kwargs)
+            self.compile(optimizer=keras.optimizers.Adam(1e-3))
+        callbacks = [*training.schedule_callbacks(self, epochs), *(callbacks or [])]
+        return super().fit(x, y, batch_size=batch_size, epochs=epochs, callbacks=callbacks, verbose=verbose, **kwargs)
 
     def _readout_inputs(self, x):
         """What the posterior reads, as float32 arrays with their widths: [(features (n, d), d)]."""
@@ -315,20 +311,3 @@ class LIB(keras.Model):
         )
         return config
 
-
-class TwoStageSchedule(keras.callbacks.Callback):
-    """First ``pretrain_epochs`` epochs: encoder and decoder only at ``pretrain_learning_rate``;
-    then everything at the learning rate the optimizer was compiled with."""
-
-    def __init__(self, pretrain_epochs: int, pretrain_learning_rate: float):
-        super().__init__()
-        self.pretrain_epochs, self.pretrain_learning_rate = pretrain_epochs, pretrain_learning_rate
-        self._joint_learning_rate = None
-
-    def on_train_begin(self, logs=None):
-        self._joint_learning_rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
-
-    def on_epoch_begin(self, epoch, logs=None):
-        joint = epoch >= self.pretrain_epochs
-        self.model.joint_stage.assign(1.0 if joint else 0.0)
-        self.model.optimizer.learning_rate = self._joint_learning_rate if joint else self.pretrain_learning_rate
