@@ -104,18 +104,12 @@ class LabelAwareLIB(LIB):
         if label_temperature is not None and not label_temperature > 0:
             raise ValueError(f"label_temperature must be positive (inf or None drops the term), got {label_temperature!r}")
 
-    def build(self, input_shape):
-        if isinstance(input_shape, dict):
-            feature_shape = tuple(input_shape[FEATURES])
-        else:
-            feature_shape = tuple(input_shape[0])
-        encoder_shape = feature_shape[:-1] + (feature_shape[-1] + self.n_labels,)
-        latent_shape = feature_shape[:-1] + (self.latent_dim,)
-        for layer, shape in ((self.normalizer, feature_shape), (self.encoder, encoder_shape), (self.decoder, latent_shape),
-                             (self.distribution_head, latent_shape), (self.gap_head, latent_shape)):
-            if not layer.built:
-                layer.build(shape)
-        self.built = True
+    def _feature_shape(self, input_shape) -> tuple:
+        return tuple(input_shape[FEATURES] if isinstance(input_shape, dict) else input_shape[0])
+
+    def _encoder_width(self, n_features: int) -> int:
+        """The standardised features and the logical labels."""
+        return n_features + self.n_labels
 
     def posterior(self, inputs):
         """p(h | x, l) for raw features and logical labels, a TFP MultivariateNormalDiag."""

@@ -155,10 +155,19 @@ class LIB(keras.Model):
     def metrics(self):
         return list(self.trackers.values())
 
+    def _feature_shape(self, input_shape) -> tuple:
+        """The shape of the raw features among what the model reads (here: all of it)."""
+        return tuple(input_shape)
+
+    def _encoder_width(self, n_features: int) -> int:
+        """Width of what the encoder reads: the standardised features."""
+        return n_features
+
     def build(self, input_shape):
-        input_shape = tuple(input_shape)
-        latent_shape = input_shape[:-1] + (self.latent_dim,)
-        for layer, shape in ((self.normalizer, input_shape), (self.encoder, input_shape), (self.decoder, latent_shape),
+        feature_shape = self._feature_shape(input_shape)
+        encoder_shape = feature_shape[:-1] + (self._encoder_width(feature_shape[-1]),)
+        latent_shape = feature_shape[:-1] + (self.latent_dim,)
+        for layer, shape in ((self.normalizer, feature_shape), (self.encoder, encoder_shape), (self.decoder, latent_shape),
                              (self.distribution_head, latent_shape), (self.gap_head, latent_shape)):
             if not layer.built:
                 layer.build(shape)
