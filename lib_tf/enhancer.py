@@ -238,12 +238,6 @@ class LabelEnhancer(BaseEnhancer):
         self.distributions_ = self._readout(self._fitted_X, self._fitted_L)
         return self
 
-    def _check_fitted(self):
-        if not hasattr(self, "model_"):
-            from .baselines.base import NotFittedError
-
-            raise NotFittedError("LabelEnhancer is not fitted yet; call fit(X, L) first")
-
     def _check_width(self, X):
         X = self._check_features(X)
         if X.shape[1] != self.n_features_in_:
