@@ -1,9 +1,13 @@
 """The interface every label enhancer shares: ``fit(X, L)``, ``transform(X)``, ``fit_transform``."""
 from __future__ import annotations
 
+import math
+from numbers import Integral, Real
+
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from ..data.validation import (FLOAT64_SQUARES_RANGE, check_feature_range, check_features, check_logical_labels,
@@ -11,7 +15,14 @@ from ..data.validation import (FLOAT64_SQUARES_RANGE, check_feature_range, check
 
 # ``NotFittedError`` is scikit-learn's (a ValueError and an AttributeError), re-exported here
 # so that ``from lib_tf.baselines.base import NotFittedError`` keeps working.
-__all__ = ["BaseEnhancer", "NotFittedError"]
+__all__ = ["BaseEnhancer", "NotFittedError", "POSITIVE_INT", "POSITIVE_FINITE", "NON_NEGATIVE_FINITE", "SEED"]
+
+#: Parameter constraints the estimators share (entries of ``_parameter_constraints``).
+POSITIVE_INT = Interval(Integral, 1, None, closed="left")
+POSITIVE_FINITE = Interval(Real, 0, math.inf, closed="neither")
+NON_NEGATIVE_FINITE = Interval(Real, 0, math.inf, closed="left")
+#: A seed Keras and NumPy both take.
+SEED = Interval(Integral, 0, 2**32 - 1, closed="both")
 
 
 class BaseEnhancer(BaseEstimator):

@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections import OrderedDict
 
 import numpy as np
+from sklearn.utils._param_validation import StrOptions
 
 from . import _lowrank
-from .base import BaseEnhancer
+from .base import NON_NEGATIVE_FINITE, POSITIVE_FINITE, POSITIVE_INT, BaseEnhancer
 
 #: The paper's grid for lambda1 and lambda2.
 LAMBDA_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)
@@ -82,6 +83,9 @@ class LESC(BaseEnhancer):
     """
 
     inductive = True
+    _parameter_constraints = {"lambda1": [NON_NEGATIVE_FINITE], "lambda2": [NON_NEGATIVE_FINITE],
+                              "lrr_lambda": [NON_NEGATIVE_FINITE], "kernel": [StrOptions({"rbf", "linear"})],
+                              "max_iter": [POSITIVE_INT], "tol": [POSITIVE_FINITE], "max_rank": [None, POSITIVE_INT]}
 
     def __init__(self, lambda1: float = 0.1, lambda2: float = 0.1, lrr_lambda: float = 0.01,
                  kernel: str = "rbf", max_iter: int = 100, tol: float = 1e-6, max_rank=500):
@@ -92,18 +96,6 @@ class LESC(BaseEnhancer):
         self.max_iter = max_iter
         self.tol = tol
         self.max_rank = max_rank
-
-    def _check_params(self):
-        for name in ("lambda1", "lambda2", "lrr_lambda"):
-            value = getattr(self, name)
-            if not (np.isscalar(value) and np.isfinite(value) and value >= 0):
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-        if self.kernel not in ("rbf", "linear"):
-            raise ValueError(f"kernel must be 'rbf' or 'linear', got {self.kernel!r}")
-        if not (int(self.max_iter) == self.max_iter and self.max_iter >= 1):
-            raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}")
-        if self.max_rank is not None and not (int(self.max_rank) == self.max_rank and self.max_rank >= 1):
-            raise ValueError(f"max_rank must be a positive integer or None, got {self.max_rank!r}")
 
     def _stage1_params(self):
         return {"lam": float(self.lrr_lambda), "max_iter": int(self.max_iter), "tol": float(self.tol),
@@ -143,7 +135,6 @@ class LESC(BaseEnhancer):
         return {}
 
     def _fit(self, X, L):
-        self._check_params()
         self.X_fit_ = X
         K, MK = self._operators(X, L)
         F, A = _lowrank.sample_correlation_le(K, MK, L, float(self.lambda1), float(self.lambda2))

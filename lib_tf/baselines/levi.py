@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..data.validation import FLOAT32_RANGE
-from .base import BaseEnhancer
+from .base import NON_NEGATIVE_FINITE, POSITIVE_FINITE, POSITIVE_INT, SEED, BaseEnhancer
 
 
 class LEVI(BaseEnhancer):
@@ -45,6 +45,9 @@ class LEVI(BaseEnhancer):
 
     inductive = False
     feature_range = FLOAT32_RANGE  # a Keras network in float32
+    _parameter_constraints = {"alpha": [NON_NEGATIVE_FINITE], "hidden": [POSITIVE_INT], "epochs": [POSITIVE_INT],
+                              "batch_size": [None, POSITIVE_INT], "learning_rate": [POSITIVE_FINITE],
+                              "standardize": ["boolean"], "random_state": [None, SEED]}
 
     def __init__(self, alpha: float = 1.0, hidden: int = 64, epochs: int = 150, batch_size=None,
                  learning_rate: float = 1e-3, standardize: bool = True, random_state=0):
@@ -56,20 +59,7 @@ class LEVI(BaseEnhancer):
         self.standardize = standardize
         self.random_state = random_state
 
-    def _check_params(self):
-        if not (np.isscalar(self.alpha) and np.isfinite(self.alpha) and self.alpha >= 0):
-            raise ValueError(f"alpha must be a finite number >= 0, got {self.alpha!r}")
-        for name in ("hidden", "epochs"):
-            value = getattr(self, name)
-            if not (int(value) == value and value >= 1):
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if self.batch_size is not None and not (int(self.batch_size) == self.batch_size and self.batch_size >= 1):
-            raise ValueError(f"batch_size must be a positive integer or None, got {self.batch_size!r}")
-        if not (self.learning_rate > 0):
-            raise ValueError(f"learning_rate must be positive, got {self.learning_rate!r}")
-
     def _fit(self, X, L):
-        self._check_params()
         import keras
         import tensorflow as tf
         import tensorflow_probability as tfp

@@ -35,8 +35,12 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ._graph import BLOCK, check_positive, check_positive_int, gaussian_knn_graph, normalize_rows, squared_distances
-from .base import BaseEnhancer
+from numbers import Real
+
+from sklearn.utils._param_validation import Interval
+
+from ._graph import BLOCK, gaussian_knn_graph, normalize_rows, squared_distances
+from .base import POSITIVE_FINITE, POSITIVE_INT, BaseEnhancer
 
 
 def normalized_affinity(A):
@@ -112,6 +116,8 @@ class LP(BaseEnhancer):
     """
 
     inductive = False
+    _parameter_constraints = {"alpha": [Interval(Real, 0, 1, closed="neither")], "n_neighbors": [None, POSITIVE_INT],
+                              "sigma": [None, POSITIVE_FINITE], "tol": [POSITIVE_FINITE], "max_iter": [POSITIVE_INT]}
 
     def __init__(self, alpha: float = 0.5, n_neighbors=None, sigma=None, tol: float = 1e-10, max_iter: int = 1000):
         self.alpha = alpha
@@ -121,17 +127,15 @@ class LP(BaseEnhancer):
         self.max_iter = max_iter
 
     def _fit(self, X, L):
-        alpha = check_positive(self.alpha, "alpha")
-        if not alpha < 1:
-            raise ValueError(f"alpha must be in (0, 1), got {self.alpha!r}")
-        sigma = None if self.sigma is None else check_positive(self.sigma, "sigma")
+        alpha = float(self.alpha)
+        sigma = None if self.sigma is None else float(self.sigma)
         if self.n_neighbors is None:
             A, sigma = full_gaussian_graph(X, sigma)
         else:
-            k = check_positive_int(self.n_neighbors, "n_neighbors")
+            k = int(self.n_neighbors)
             A, sigma = gaussian_knn_graph(X, k, sigma)
         P = normalized_affinity(A)
-        F, self.n_iter_ = propagate(P, L, alpha, self.tol, check_positive_int(self.max_iter, "max_iter"))
+        F, self.n_iter_ = propagate(P, L, alpha, float(self.tol), int(self.max_iter))
         self.sigma_ = sigma
         self.propagated_ = F
         return normalize_rows(F, L)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..readout import TEMPERATURE_GRID, softmax_with_temperature
-from .base import BaseEnhancer
+from .base import POSITIVE_FINITE, BaseEnhancer
 
 __all__ = ["TEMPERATURE_GRID", "NaiveNormalize", "LabelSoftmax", "label_softmax"]
 
@@ -34,6 +34,7 @@ class LabelSoftmax(BaseEnhancer):
 
     inductive = False
     feature_range = None  # X is not used
+    _parameter_constraints = {"temperature": [POSITIVE_FINITE]}
 
     def __init__(self, temperature: float = 1.0):
         self.temperature = temperature
