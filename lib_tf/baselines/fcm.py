@@ -94,12 +94,28 @@ class FCM(BaseEnhancer):
         FCM exponent ``m`` (the papers' ``beta = 2``).
     composition : {"max-product", "max-min", "sum-product"}
         Fuzzy composition of memberships and association.
-    tol, max_iter : FCM stopping rule (largest membership change).
-    random_state : int, numpy Generator or None
-        Seed of the initial memberships.
+    tol : float > 0
+        FCM stops when no membership moves more than this.
+    max_iter : int >= 1
+        Most FCM sweeps.
+    random_state : int >= 0, numpy Generator or None
+        Seed of the initial memberships; an int repeats a fit.
 
-    Fitted: ``memberships_`` (n x p), ``centres_`` (p x d), ``association_`` (c x p),
-    ``n_iter_``. Transductive. O(T n p d) time, O(n p + p d) memory.
+    Attributes
+    ----------
+    memberships_ : ndarray of shape (n_samples, n_clusters)
+    centres_ : ndarray of shape (n_clusters, n_features)
+    association_ : ndarray of shape (n_labels, n_clusters)
+        Class-cluster association, rows summing to 1.
+    n_iter_ : int
+        FCM sweeps run.
+    distributions_ : ndarray of shape (n_samples, n_labels)
+        Recovered distributions of the training instances.
+    n_features_in_, n_labels_ : int
+
+    Notes
+    -----
+    Transductive. O(T n p d) time, O(n p + p d) memory.
     """
 
     inductive = False

@@ -169,6 +169,26 @@ class GLESC(LESC):
     (one entry) across a lambda1/lambda2 grid.
 
     Inductive: the stage-2 kernel model evaluates new ``X``.
+
+    Parameters
+    ----------
+    lambda1, lambda2, lrr_lambda, kernel, tol, max_rank
+        As :class:`lib_tf.baselines.lesc.LESC`.
+    max_iter : int >= 1, default=40
+        Most ADMM iterations of stage 1.
+    fusion : {"mean", "features", "labels"}, default="mean"
+        Which correlation stage 2 uses (see above).
+
+    Attributes
+    ----------
+    coef_, X_fit_, sigma_
+        As :class:`lib_tf.baselines.lesc.LESC`.
+    tlrr_ : dict
+        Stage-1 convergence: ``n_iter``, ``converged``, ``objective`` and ``residual``
+        histories.
+    distributions_ : ndarray of shape (n_samples, n_labels)
+        Recovered distributions of the training instances.
+    n_features_in_, n_labels_ : int
     """
 
     inductive = True

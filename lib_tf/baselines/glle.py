@@ -111,10 +111,28 @@ class GLLE(BaseEnhancer):
     kernel_width : float or None
         Width ``s`` of the Gaussian kernel of the inductive model; None: mean pairwise
         distance (the authors' choice).
-    tol, max_iter : conjugate-gradient stopping rule.
+    tol : float > 0
+        Conjugate gradients' relative residual tolerance.
+    max_iter : int >= 1
+        Most conjugate-gradient steps per label.
 
-    Fitted: ``outputs_`` (``Z``, n x c, before the softmax), ``graph_`` (sparse Laplacian),
-    ``sigma_``. Inductive (kernel model, see module docstring). No randomness.
+    Attributes
+    ----------
+    outputs_ : ndarray of shape (n_samples, n_labels)
+        ``Z``, before the softmax.
+    graph_ : scipy.sparse.csr_matrix of shape (n_samples, n_samples)
+        Laplacian of the local-similarity graph.
+    sigma_ : float
+        Local-similarity width used.
+    n_iter_ : int
+        Conjugate-gradient steps run, over all labels.
+    distributions_ : ndarray of shape (n_samples, n_labels)
+        Recovered distributions of the training instances.
+    n_features_in_, n_labels_ : int
+
+    Notes
+    -----
+    Inductive (kernel model, see module docstring). No randomness.
     O(n^2 d + T n k c) time, O(n k + n c) memory for ``fit``.
     """
 

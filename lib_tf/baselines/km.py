@@ -67,7 +67,18 @@ class KM(BaseEnhancer):
     block : int
         Rows per kernel block (memory ``block * n`` floats).
 
-    Fitted: ``memberships_`` (n x c, 0 on irrelevant labels), ``kernel_width_``.
+    Attributes
+    ----------
+    memberships_ : ndarray of shape (n_samples, n_labels)
+        Fuzzy-SVM memberships, 0 on irrelevant labels.
+    kernel_width_ : float
+        Kernel width used.
+    distributions_ : ndarray of shape (n_samples, n_labels)
+        Recovered distributions of the training instances.
+    n_features_in_, n_labels_ : int
+
+    Notes
+    -----
     Transductive. No randomness. O(n^2 (d + c)) time, O(block n + n c) memory.
     """
 

@@ -67,11 +67,42 @@ class LESC(BaseEnhancer):
     the paper's data sets but Movie, rank 1812, where the dictionary is X's top 500 principal
     directions and the rest of X goes to E); ``None`` for the exact problem.
 
-    Parameters: ``lambda1`` (ridge on ``W``) and ``lambda2`` (sample-correlation term), the
-    paper's grid being {1e-4, 1e-3, 1e-2, 0.1, 1, 10} for both (:data:`LAMBDA_GRID`);
-    ``lrr_lambda`` the weight of the l2,1 noise term of stage 1; ``max_iter``/``tol`` cap the
-    ALM; ``kernel`` 'rbf' (paper) or 'linear'. No randomness (deterministic: no
-    ``random_state``).
+    Parameters
+    ----------
+    lambda1 : float >= 0, default=0.1
+        Ridge weight on ``W`` (paper grid {1e-4, 1e-3, 1e-2, 0.1, 1, 10}: :data:`LAMBDA_GRID`).
+    lambda2 : float >= 0, default=0.1
+        Weight of the sample-correlation term (same grid).
+    lrr_lambda : float >= 0, default=0.01
+        Weight of the l2,1 noise term of stage 1.
+    kernel : {"rbf", "linear"}, default="rbf"
+        Kernel of stage 2 ("rbf" is the paper's).
+    max_iter : int >= 1, default=100
+        Most ALM iterations of stage 1.
+    tol : float > 0, default=1e-6
+        Stage 1 stops when its constraint residual is below this.
+    max_rank : int >= 1 or None, default=500
+        Largest rank of the stage-1 dictionary; None: exact.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_samples, n_labels)
+        Stage-2 kernel-model weights.
+    X_fit_ : ndarray of shape (n_samples, n_features)
+        Training features (the kernel model's centres).
+    sigma_ : float
+        RBF width used (rbf kernel only).
+    lrr_ : LRRResult
+        Stage-1 solution (``Z = Q J``) and its convergence history.
+    lrr_rank_ : int
+        Rank of the stage-1 dictionary.
+    distributions_ : ndarray of shape (n_samples, n_labels)
+        Recovered distributions of the training instances.
+    n_features_in_, n_labels_ : int
+
+    Notes
+    -----
+    No randomness (deterministic: no ``random_state``).
 
     Cost (n samples, d features, r = min(rank X, max_rank), c labels): stage 1 O(max_iter
     (r^2 n + d r n)) time and O(d n + r n) memory (no n x n array: SVDs are r x n); stage 2

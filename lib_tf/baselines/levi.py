@@ -32,13 +32,35 @@ class LEVI(BaseEnhancer):
     label distribution is ``softmax(mu)`` (deterministic read-out). ``alpha`` trades the fit to
     ``l`` against the prior: larger values shrink ``mu`` and flatten the distributions.
 
-    Parameters: ``alpha`` (weight of the ELBO terms), ``hidden`` (units of each of the two
-    softplus layers, also used by the decoders), ``epochs`` (150, the paper's), ``batch_size``
-    (``None``: whole data set when n <= 512, else 256), ``learning_rate`` (Adam),
-    ``standardize`` (z-score the features first), ``random_state`` (seeds weights, shuffling
-    and the reparameterisation noise via ``keras.utils.set_random_seed`` and stateless
-    sampling: a fixed seed repeats).
+    Parameters
+    ----------
+    alpha : float >= 0, default=1.0
+        Weight of the ELBO terms.
+    hidden : int >= 1, default=64
+        Units of each of the two softplus layers, also used by the decoders.
+    epochs : int >= 1, default=150
+        Training epochs (the paper's 150).
+    batch_size : int >= 1 or None, default=None
+        None: the whole data set when n <= 512, else 256.
+    learning_rate : float > 0, default=1e-3
+        Adam's learning rate.
+    standardize : bool, default=True
+        z-score the features first.
+    random_state : int in [0, 2**32 - 1] or None, default=0
+        Seeds weights, shuffling and the reparameterisation noise (``keras.utils.set_random_seed``
+        and stateless sampling): a fixed seed repeats a fit; None is read as 0.
 
+    Attributes
+    ----------
+    mu_ : ndarray of shape (n_samples, n_labels)
+        Posterior means ``mu``; ``distributions_`` is their row softmax.
+    loss_history_ : list of float
+        Mean loss per epoch.
+    distributions_ : ndarray of shape (n_samples, n_labels)
+    n_features_in_, n_labels_ : int
+
+    Notes
+    -----
     Cost: O(epochs n (d + c) hidden) time, O((d + c) hidden + batch (d + hidden)) memory.
     Transductive (the encoder needs ``l``): ``transform`` answers for the fitted instances.
     """

@@ -108,9 +108,25 @@ class LP(BaseEnhancer):
     sigma : float or None
         Gaussian width of the affinity; None: the mean pairwise distance (full graph) or the
         mean distance to the ``n_neighbors`` nearest neighbours (kNN graph).
-    tol, max_iter : stopping rule of the propagation.
+    tol : float > 0
+        The propagation stops when no entry moves more than this.
+    max_iter : int >= 1
+        Most propagation steps.
 
-    Fitted: ``propagated_`` (the fixed point ``F*``, n x c), ``n_iter_``, ``sigma_``.
+    Attributes
+    ----------
+    propagated_ : ndarray of shape (n_samples, n_labels)
+        The fixed point ``F*``.
+    n_iter_ : int
+        Propagation steps run.
+    sigma_ : float
+        Affinity width used.
+    distributions_ : ndarray of shape (n_samples, n_labels)
+        Recovered distributions of the training instances.
+    n_features_in_, n_labels_ : int
+
+    Notes
+    -----
     Transductive. No randomness. Full graph: O(n^2 (d + T c)) time, O(n^2) memory; kNN graph:
     O(n^2 d + T n k c) time, O(n k + n c) memory.
     """

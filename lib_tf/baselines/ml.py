@@ -99,9 +99,25 @@ class ML(BaseEnhancer):
         Regularisation of the local Gram matrices (relative to their trace).
     normalize : {"softmax", "positive"}
         How ``mu`` becomes a distribution (see module docstring).
-    tol, max_iter : L-BFGS-B stopping rule.
+    tol : float > 0
+        L-BFGS-B's relative objective tolerance (``ftol``).
+    max_iter : int >= 1
+        Most L-BFGS-B iterations.
 
-    Fitted: ``manifold_`` (``mu``, n x c), ``weights_`` (sparse ``W``), ``n_iter_``.
+    Attributes
+    ----------
+    manifold_ : ndarray of shape (n_samples, n_labels)
+        The label manifold ``mu``.
+    weights_ : scipy.sparse.csr_matrix of shape (n_samples, n_samples)
+        LLE reconstruction weights ``W``.
+    n_iter_ : int
+        L-BFGS-B iterations run.
+    distributions_ : ndarray of shape (n_samples, n_labels)
+        Recovered distributions of the training instances.
+    n_features_in_, n_labels_ : int
+
+    Notes
+    -----
     Transductive. No randomness. O(n^2 d + n k^3 + T n k c) time, O(n k + n c) memory.
     """
 
