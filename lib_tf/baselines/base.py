@@ -5,7 +5,7 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
@@ -25,7 +25,7 @@ NON_NEGATIVE_FINITE = Interval(Real, 0, math.inf, closed="left")
 SEED = Interval(Integral, 0, 2**32 - 1, closed="both")
 
 
-class BaseEnhancer(BaseEstimator):
+class BaseEnhancer(TransformerMixin, BaseEstimator):
     """scikit-learn estimator base class for label-enhancement (LE) methods.
 
     ``get_params``, ``set_params``, ``clone`` and ``repr`` are scikit-learn's. Subclasses store
@@ -54,6 +54,15 @@ class BaseEnhancer(BaseEstimator):
     #: Declared constraints of the constructor arguments, checked by ``fit``.
     _parameter_constraints: dict = {}
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # fit needs L, a 0/1 matrix with a column per label (scikit-learn's "y", multi-output)
+        tags.target_tags.required = True
+        tags.target_tags.single_output = False
+        tags.target_tags.multi_output = True
+        tags.transformer_tags.preserves_dtype = []  # distributions are float64 whatever X is
+        return tags
+
     def _fit(self, X: np.ndarray, L: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
@@ -68,6 +77,9 @@ class BaseEnhancer(BaseEstimator):
         argument, before any work.
         """
         self._validate_params()
+        if L is None:  # scikit-learn's wording for a missing y, then ours
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None: "
+                             "fit(X, L) needs the logical labels L (n, c)")
         X = self._check_features(X)
         L = check_logical_labels(L, "L")
         check_same_rows(X=X, L=L)
