@@ -592,7 +592,7 @@ def _cmd_export(args) -> int:
     if label_names is not None and len(label_names) != dataset.n_labels:
         raise ValueError(f"--label-names has {len(label_names)} names but {dataset.name} has {dataset.n_labels} labels")
     shipped = LABEL_AWARE_DEFAULTS if args.model == "label-aware" else {}
-    enhancer = LabelEnhancer(seed=0, **shipped).set_params(**hparams)  # unknown names: a clear ValueError
+    enhancer = LabelEnhancer(random_state=0, **shipped).set_params(**hparams)  # unknown names: a clear ValueError
     if not args.quiet:
         print(dataset)
         enhancer.set_params(verbose=1)

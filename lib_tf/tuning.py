@@ -573,10 +573,10 @@ def enhancer_params_from_args(args) -> dict:
 
         shipped = dict(LABEL_AWARE_DEFAULTS) if args.model == "label-aware" else {}
         flags = {name: getattr(args, name) for name in ("alpha", "beta", "temperature") if getattr(args, name) is not None}
-        return {**shipped, **flags, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed,
+        return {**shipped, **flags, "epochs": args.epochs, "batch_size": args.batch_size, "random_state": args.seed,
                 "verbose": verbose}
     changed = [f"--{name.replace('_', '-')}" for name, default in _ENHANCE_FLAGS.items() if getattr(args, name) != default]
     if changed:
         raise ValueError(f"{', '.join(changed)} cannot be combined with --hparams/--preset; edit the JSON instead")
     params = load_hparams(hparams_file) if hparams_file else preset_params(preset)
-    return {**params, "seed": args.seed, "verbose": verbose}
+    return {**params, "random_state": args.seed, "verbose": verbose}

@@ -181,7 +181,7 @@ def test_presets_are_valid_and_usable():
     from lib_tf.tuning import enhancer_params_from_args
 
     args = build_parser().parse_args(["enhance", "--dataset", name, "--preset", name, "--seed", "2", "--quiet"])
-    assert enhancer_params_from_args(args) == {**preset_params(name), "seed": 2, "verbose": 0}
+    assert enhancer_params_from_args(args) == {**preset_params(name), "random_state": 2, "verbose": 0}
 
 
 def _free_port():
