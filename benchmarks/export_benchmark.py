@@ -38,7 +38,7 @@ def main():
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
 
     data = load_ldl(args.dataset)
-    enhancer = LabelEnhancer(alpha=args.alpha, beta=args.beta, epochs=args.epochs, seed=0)
+    enhancer = LabelEnhancer(alpha=args.alpha, beta=args.beta, epochs=args.epochs, random_state=0)
     start = time.perf_counter()
     enhancer.fit(data.features, data.logical_labels)
     train_seconds = time.perf_counter() - start

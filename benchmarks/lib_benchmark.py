@@ -96,7 +96,7 @@ def run_quality(args):
         D, L, X = data.distributions, data.logical_labels, data.features
         per_seed, temps, seconds = {"T=1": [], "paper": [], "revealed": []}, {"paper": [], "revealed": []}, []
         for seed in seeds:
-            enhancer = LabelEnhancer(alpha=alpha, beta=beta, seed=seed)
+            enhancer = LabelEnhancer(alpha=alpha, beta=beta, random_state=seed)
             start = time.perf_counter()
             enhancer.fit(X, L)
             seconds.append(time.perf_counter() - start)
@@ -107,7 +107,7 @@ def run_quality(args):
             print(f"{name} seed {seed}: {seconds[-1]:.1f} s, Chebyshev at T=1 {per_seed['T=1'][-1]['Chebyshev']:.4f}", flush=True)
         reference = three_protocols(np.asarray(L, dtype=np.float64), D)
         print(f"\n{name}: LIB alpha={alpha} (gap) beta={beta} (KL), mean of seeds {seeds}, "
-              f"{LabelEnhancer(seed=0).get_params()['epochs'] or 'auto'} epochs")
+              f"{LabelEnhancer().get_params()['epochs'] or 'auto'} epochs")
         print(header)
         entry = {"alpha": alpha, "beta": beta, "seeds": seeds, "train_seconds": seconds, "lib": {}, "label_softmax": {}, "checks": {}}
         for protocol in ("T=1", "paper", "revealed"):

@@ -54,7 +54,7 @@ def main(argv=None) -> int:
           f"LabelEnhancer defaults, epochs={args.epochs}")
 
     def fit(seed):
-        enhancer = LabelEnhancer(epochs=args.epochs, seed=seed).fit(data.features, data.logical_labels)
+        enhancer = LabelEnhancer(epochs=args.epochs, random_state=seed).fit(data.features, data.logical_labels)
         return enhancer.distributions_.shape
 
     fit(0)  # warm-up

@@ -6,12 +6,12 @@
 Per data set:
 1. the revealed share: ``np.random.default_rng(0).permutation(n)``, first ``round(0.1 n)``
    (as ``benchmarks/lib_benchmark.py`` and ``lib-tf enhance --reveal 0.1 --seed 0``);
-2. defaults: ``LabelEnhancer(seed=s)`` (alpha=0.001, beta=1, about 2000 Adam steps), read out
+2. defaults: ``LabelEnhancer(random_state=s)`` (alpha=0.001, beta=1, about 2000 Adam steps), read out
    at T=1 and with T picked by KL on the revealed share;
 3. the search: ``lib_tf.tuning.run_search`` (exactly what ``lib-tf tune --dataset NAME
    --tuner ... --trials ... --objective revealed --reveal 0.1 --seed 0`` runs), timed; the
    revealed share is its only ground truth;
-4. tuned: ``LabelEnhancer(**best_hparams, seed=s)`` refitted on all instances;
+4. tuned: ``LabelEnhancer(**best_hparams, random_state=s)`` refitted on all instances;
 every figure is on the other 90%. ``--presets`` also writes the best settings, with the
 command that found them, into ``lib_tf/presets.json``.
 
@@ -39,19 +39,20 @@ import numpy as np  # noqa: E402
 from lib_tf import LabelEnhancer, load_ldl, score  # noqa: E402
 from lib_tf.metrics import METRIC_NAMES  # noqa: E402
 from lib_tf.model.temperature import select_temperature, softmax_with_temperature  # noqa: E402
-from lib_tf.tuning import PRESETS_FILE, run_search, split_instances  # noqa: E402
+from lib_tf.hparams import PRESETS_FILE  # noqa: E402
+from lib_tf.tuning import run_search, split_instances  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SHARE = 0.1
 
 
 def fit_and_score(params, X, L, D, revealed, hidden, seed):
-    enhancer = LabelEnhancer(**{**params, "seed": seed})
+    enhancer = LabelEnhancer(**{**params, "random_state": seed})
     start = time.perf_counter()
     enhancer.fit(X, L)
     seconds = time.perf_counter() - start
     logits = enhancer.logits(X)
-    t_fixed = enhancer.temperature
+    t_fixed = enhancer.temperature_
     t_revealed = select_temperature(logits[revealed], D[revealed])
     return {"seconds": seconds, "T_fixed": t_fixed, "T_revealed": t_revealed,
             "revealed_kl_at_fixed_T": score(D[revealed], softmax_with_temperature(logits[revealed], t_fixed))["Kullback-Leibler"],

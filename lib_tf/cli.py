@@ -92,13 +92,13 @@ def _cmd_enhance(args) -> int:
         cut = len(revealed)
         labels = dataset.logical_labels[revealed] if args.with_labels or enhancer.model == "label-aware" else None
         enhancer.select_temperature(dataset.features[revealed], dataset.distributions[revealed], L=labels)
-        readout = f"T={enhancer.temperature:g}" + (f", label temperature T_l={enhancer.label_temperature:g}"
-                                                   if enhancer.label_temperature is not None else "")
+        readout = f"T={enhancer.temperature_:g}" + (f", label temperature T_l={enhancer.label_temperature_:g}"
+                                                    if enhancer.label_temperature_ is not None else "")
         print(f"read-out {readout}, picked by KL on a revealed {args.reveal:.0%} "
               f"({cut} instances); figures below are on the other {len(scored)}")
         reference_t = select_temperature(dataset.logical_labels[revealed], dataset.distributions[revealed])
     else:
-        reference_t = enhancer.temperature
+        reference_t = enhancer.temperature_
     recovered = enhancer.distributions_
     # distributions.npy marks a finished result: it goes first when a result is replaced and
     # comes last, each file written whole, so a kill at any moment never leaves a folder that
@@ -107,13 +107,15 @@ def _cmd_enhance(args) -> int:
     csv = io.StringIO()
     np.savetxt(csv, recovered, delimiter=",", fmt="%.6f")
     write_atomic(out / "distributions.csv", csv.getvalue())
-    settings = {**enhancer.get_params(), "epochs_run": enhancer.epochs_, "train_seconds": round(seconds, 2),
+    # the read-out used (select_temperature's choice), so that the settings refit this result
+    settings = {**enhancer.get_params(), "temperature": enhancer.temperature_,
+                "label_temperature": enhancer.label_temperature_, "epochs_run": enhancer.epochs_, "train_seconds": round(seconds, 2),
                 "data": dataset.name, "source": dataset.source, "n": dataset.n_instances, "d": dataset.n_features,
                 "c": dataset.n_labels, "reveal": args.reveal, "lib_tf_version": __version__}
     rows = []
     if dataset.distributions is not None:
         D, L = dataset.distributions[scored], dataset.logical_labels[scored]
-        name = "LA-LIB" if enhancer.model == "label-aware" else "LIB" if enhancer.label_temperature is None else "LIB+l"
+        name = "LA-LIB" if enhancer.model == "label-aware" else "LIB" if enhancer.label_temperature_ is None else "LIB+l"
         rows = [(name, score(D, recovered[scored])),
                 ("l / sum(l)", score(D, L / L.sum(axis=1, keepdims=True))),
                 (f"softmax(l / {reference_t:g})", score(D, label_softmax(L, reference_t)))]

@@ -9,11 +9,9 @@ from .baselines.base import BaseEnhancer
 from .readout import (FEATURE_TEMPERATURE_GRID, LABEL_TEMPERATURE_GRID, TEMPERATURE_GRID, softmax_two_temperatures,
                       softmax_with_temperature, two_temperature_pairs)
 from .data.validation import FLOAT32_RANGE, check_distributions, check_logical_labels, check_same_rows
+from .hparams import LABEL_ENHANCER_CONSTRAINTS, preset_params, rename_deprecated
 from .model.epochs import auto_epochs
-from .presets import preset_hparams
-
-#: The models LabelEnhancer fits: the paper's LIB, or LIB whose posterior reads the labels too.
-MODELS = ("paper", "label-aware")
+from .model.options import MODELS  # noqa: F401 (re-exported: the models LabelEnhancer fits)
 #: The label-aware model's network sizes: narrower than the paper's 256, which measured better
 #: on 3 of 4 data sets and about 2x faster (benchmarks/LABEL_AWARE.md).
 LABEL_AWARE_SIZES = {"latent_dim": 64, "head_units": 64}
@@ -28,32 +26,90 @@ LABEL_AWARE_DEFAULTS = {"model": "label-aware", "alpha": 1.0, "beta": 10.0, **LA
 class LabelEnhancer(BaseEnhancer):
     """Label enhancement with LIB: ``fit(X, L)`` then ``transform(X)`` -> distributions (n, c).
 
-    ``model``: ``"paper"`` fits :class:`lib_tf.model.LIB`; ``"label-aware"`` fits
-    :class:`lib_tf.model.LabelAwareLIB`, whose posterior reads each instance's logical labels
-    too and whose read-out ``rule_consistent(softmax(z / T + l / T_l), l)`` uses them (with
-    ``rule_projection``), so it needs ``L`` wherever it reads out; ``label_dropout`` hides that
-    share of the labels from its encoder during training. :meth:`label_aware` gives it with
-    its shipped settings. Parameters are those of
-    :class:`lib_tf.model.LIB` (alpha weights the gap term, beta the
-    KL term) plus training settings: ``epochs`` (None: about 2000 Adam steps, between 20 and
-    300 epochs), ``batch_size``, ``learning_rate``, ``seed`` and ``verbose`` (0 silent,
-    1 a progress bar over epochs). ``label_temperature`` (None: the paper's read-out
-    ``softmax(z / T)``) reads out ``softmax(z / T + l / label_temperature)``: each instance's own
-    logical labels join the model's logits (see :func:`lib_tf.readout.softmax_two_temperatures`),
-    so ``transform`` then needs ``L``; :meth:`select_temperature` with ``L`` picks both
-    temperatures. Fitted state: ``model_`` (the trained Keras model),
-    ``epochs_`` (epochs run), ``history_`` (one entry per graph call: small data sets run
-    several epochs per call, up to about 32 steps), ``distributions_`` of the training instances.
+    A scikit-learn estimator (``get_params``, ``set_params``, ``clone``); the constructor only
+    stores its arguments, which ``fit`` checks against ``_parameter_constraints``
+    (:data:`lib_tf.hparams.LABEL_ENHANCER_CONSTRAINTS`).
+
+    Parameters
+    ----------
+    alpha : float >= 0, default=0.001
+        Weight of LIB's gap term (see :class:`lib_tf.model.LIB`).
+    beta : float >= 0, default=1.0
+        Weight of LIB's KL term.
+    temperature : float > 0, default=1.0
+        Read-out temperature ``T`` of ``softmax(z / T)``; the fitted value is
+        ``temperature_`` (:meth:`select_temperature` may change it, never this argument).
+    label_temperature : float > 0, inf or None, default=None
+        None or inf: the paper's read-out ``softmax(z / T)``. A number: ``softmax(z / T + l /
+        label_temperature)``, each instance's own logical labels join the model's logits (see
+        :func:`lib_tf.readout.softmax_two_temperatures`), so ``transform`` then needs ``L``.
+        The fitted value is ``label_temperature_``.
+    epochs : int >= 1 or None, default=None
+        Training epochs; None: about 2000 Adam steps, between 20 and 300 epochs.
+    batch_size : int >= 1, default=128
+    learning_rate : float > 0, default=1e-3
+        Adam's learning rate.
+    latent_dim, hidden_units, depth : int >= 1, default=256, 256, 3
+        Network sizes of :class:`lib_tf.model.LIB`.
+    head_units : int >= 1 or None, default=None
+        Width of the distribution head; None: ``hidden_units``.
+    activation : str or callable, default="sigmoid"
+        Keras activation of the hidden layers.
+    assignment : {"squared", "cross_entropy"}, default="squared"
+    gap_on : {"logits", "probabilities"}, default="logits"
+    reduction : {"mean", "sum"}, default="mean"
+    pretrain_epochs : int >= 0, default=0
+        Epochs of the two-stage schedule's first stage.
+    network_dtype : {"float32", "mixed_bfloat16"}, default="float32"
+    random_state : int in [0, 2**32 - 1] or None, default=None
+        Seeds weight initialisation, shuffling and the posterior noise; a fixed value repeats
+        a fit on one machine. (Formerly ``seed``: ``LabelEnhancer(seed=...)`` and
+        ``set_params(seed=...)`` still work, with a FutureWarning, and set ``random_state``;
+        given together with ``random_state``, the later of the two wins, ``seed`` in the
+        constructor.)
+    verbose : {0, 1}, default=0
+        0 silent, 1 a progress bar over epochs.
+    model : {"paper", "label-aware"}, default="paper"
+        ``"paper"`` fits :class:`lib_tf.model.LIB`; ``"label-aware"`` fits
+        :class:`lib_tf.model.LabelAwareLIB`, whose posterior reads each instance's logical
+        labels too and whose read-out ``rule_consistent(softmax(z / T + l / T_l), l)`` uses them
+        (with ``rule_projection``), so it needs ``L`` wherever it reads out. :meth:`label_aware`
+        gives it with its shipped settings.
+    rule_projection : bool, default=True
+        Label-aware model: move the read-out into the binarisation rule's interval.
+    label_dropout : float in [0, 1), default=0.0
+        Label-aware model: share of the labels hidden from its encoder during training.
+
+    Attributes
+    ----------
+    model_ : keras.Model
+        The trained :class:`lib_tf.model.LIB` or :class:`lib_tf.model.LabelAwareLIB`.
+    temperature_ : float
+        Read-out temperature in use: ``temperature`` after ``fit``, then the choice of
+        :meth:`select_temperature` (inf when the labels alone won).
+    label_temperature_ : float or None
+        Label temperature in use (None: no labels' term): ``label_temperature`` after
+        ``fit``, then the choice of :meth:`select_temperature`.
+    epochs_ : int
+        Epochs run.
+    history_ : dict
+        Training losses, one entry per graph call (small data sets run several epochs per
+        call, up to about 32 steps).
+    distributions_ : ndarray of shape (n_samples, n_labels)
+        Distributions of the training instances under the fitted read-out.
+    n_features_in_ : int
+    n_labels_ : int
     """
 
     inductive = True
     feature_range = FLOAT32_RANGE
     min_labels = 2  # a softmax over one label has nothing to learn
+    _parameter_constraints = LABEL_ENHANCER_CONSTRAINTS
 
     def __init__(self, alpha=0.001, beta=1.0, temperature=1.0, label_temperature=None, epochs=None, batch_size=128, learning_rate=1e-3,
                  latent_dim=256, hidden_units=256, depth=3, head_units=None, activation="sigmoid", assignment="squared",
-                 gap_on="logits", reduction="mean", pretrain_epochs=0, network_dtype="float32", seed=None, verbose=0,
-                 model="paper", rule_projection=True, label_dropout=0.0):
+                 gap_on="logits", reduction="mean", pretrain_epochs=0, network_dtype="float32", random_state=None, verbose=0,
+                 model="paper", rule_projection=True, label_dropout=0.0, **deprecated):
         self.alpha = alpha
         self.beta = beta
         self.temperature = temperature
@@ -71,30 +127,44 @@ class LabelEnhancer(BaseEnhancer):
         self.reduction = reduction
         self.pretrain_epochs = pretrain_epochs
         self.network_dtype = network_dtype
-        self.seed = seed
+        self.random_state = random_state
         self.verbose = verbose
         self.model = model
         self.rule_projection = rule_projection
         self.label_dropout = label_dropout
+        # ``seed`` is the former name of ``random_state``: an alias, not a parameter (get_params
+        # and clone see random_state only); anything else is a mistyped name.
+        unknown = sorted(set(deprecated) - {"seed"})
+        if unknown:
+            raise TypeError(f"LabelEnhancer got unexpected keyword arguments {unknown}")
+        if deprecated:
+            self.random_state = rename_deprecated(deprecated)["random_state"]
+
+    def set_params(self, **params):
+        """scikit-learn's ``set_params``; the former name ``seed`` sets ``random_state`` (with a
+        FutureWarning)."""
+        if "seed" in params:
+            params = rename_deprecated(params)
+        return super().set_params(**params)
 
     @classmethod
     def label_aware(cls, **overrides):
         """A LabelEnhancer with the label-aware model's shipped settings
         (:data:`LABEL_AWARE_DEFAULTS`, chosen without ground truth of the data at hand);
-        ``overrides`` replace single settings, e.g. ``seed=1``."""
+        ``overrides`` replace single settings, e.g. ``random_state=1``."""
         return cls(**{**LABEL_AWARE_DEFAULTS, **overrides})
 
     @classmethod
     def from_preset(cls, name: str, **overrides):
         """A LabelEnhancer with the shipped settings for data set ``name`` (``"SJAFFE"``),
         found by ``lib-tf tune --objective revealed`` (see ``lib_tf/presets.json``);
-        ``overrides`` replace single settings, e.g. ``seed=1``."""
-        return cls(**{**preset_hparams(name), **overrides})
+        ``overrides`` replace single settings, e.g. ``random_state=1``."""
+        return cls(**{**preset_params(name), **overrides})
 
     def _model_kwargs(self):
         names = ("alpha", "beta", "temperature", "latent_dim", "hidden_units", "depth", "head_units",
-                 "activation", "assignment", "gap_on", "reduction", "pretrain_epochs", "network_dtype", "seed")
-        return {name: getattr(self, name) for name in names}
+                 "activation", "assignment", "gap_on", "reduction", "pretrain_epochs", "network_dtype")
+        return {**{name: getattr(self, name) for name in names}, "seed": self.random_state}  # Keras' name
 
     @property
     def _label_aware(self) -> bool:
@@ -112,15 +182,10 @@ class LabelEnhancer(BaseEnhancer):
         from .model import LIB, LabelAwareLIB
         from .model.training import train
 
-        if self.model not in MODELS:
-            raise ValueError(f"model must be one of {MODELS}, got {self.model!r}")
-        if not (isinstance(self.batch_size, int) and self.batch_size > 0):
-            raise ValueError(f"batch_size must be a positive integer, got {self.batch_size!r}")
-        epochs = auto_epochs(len(X), self.batch_size) if self.epochs is None else self.epochs
-        if not (isinstance(epochs, int) and epochs > 0):
-            raise ValueError(f"epochs must be a positive integer or None, got {self.epochs!r}")
-        if self.seed is not None:
-            keras.utils.set_random_seed(int(self.seed))
+        # The arguments were checked by fit (_parameter_constraints).
+        epochs = auto_epochs(len(X), self.batch_size) if self.epochs is None else int(self.epochs)
+        if self.random_state is not None:
+            keras.utils.set_random_seed(int(self.random_state))
         if self._label_aware:
             model = LabelAwareLIB(L.shape[1], label_temperature=self.label_temperature, rule_projection=self.rule_projection,
                                   label_dropout=self.label_dropout, **self._model_kwargs())
@@ -128,17 +193,19 @@ class LabelEnhancer(BaseEnhancer):
             model = LIB(L.shape[1], **self._model_kwargs())
         progress = [EpochProgress(epochs)] if self.verbose else []
         history = train(model, self._inputs(X, L), L, epochs=epochs, batch_size=self.batch_size,
-                        learning_rate=self.learning_rate, seed=self.seed, settings=self._optimisation_settings(),
+                        learning_rate=self.learning_rate, seed=self.random_state, settings=self._optimisation_settings(),
                         callbacks=progress)
         self.epochs_ = epochs
         self.history_ = history.history
         self.model_ = model
+        self.temperature_ = self.temperature
+        self.label_temperature_ = self.label_temperature
         self._fitted_L = L
         return self._readout(X, L)
 
     def _optimisation_settings(self) -> str:
         """The settings a diverging fit is to change, as ``name=value, ...``."""
-        names = ("model", "learning_rate", "alpha", "beta", "batch_size", "epochs", "network_dtype", "seed")
+        names = ("model", "learning_rate", "alpha", "beta", "batch_size", "epochs", "network_dtype", "random_state")
         return ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
 
     def _readout(self, X, L):
@@ -151,12 +218,12 @@ class LabelEnhancer(BaseEnhancer):
                              "outside the training data's range that float32 overflows")
         if self._label_aware:  # the model's own read-out, run eagerly on the logits
             return self.model_.readout(logits, L.astype(np.float32)).numpy()
-        if self.label_temperature is None:
-            return softmax_with_temperature(logits, self.temperature)
-        return softmax_two_temperatures(logits, L, self.temperature, self.label_temperature)
+        if self.label_temperature_ is None:
+            return softmax_with_temperature(logits, self.temperature_)
+        return softmax_two_temperatures(logits, L, self.temperature_, self.label_temperature_)
 
     def _needs_labels(self) -> bool:
-        return self._label_aware or self.label_temperature is not None
+        return self._label_aware or getattr(self, "label_temperature_", self.label_temperature) is not None
 
     def _predict(self, X):
         return self._readout(X, None)
@@ -201,7 +268,9 @@ class LabelEnhancer(BaseEnhancer):
     def select_temperature(self, X, distributions, grid=None, metric="Kullback-Leibler", L=None,
                            label_grid=LABEL_TEMPERATURE_GRID):
         """Pick the read-out temperatures on instances whose ground truth is known (a revealed
-        share), set them and return ``self``; no retraining (only the read-out changes).
+        share), store them in ``temperature_`` and ``label_temperature_`` (the constructor's
+        ``temperature`` and ``label_temperature`` stay as given) and return ``self``; no
+        retraining (only the read-out changes).
 
         Without ``L`` (paper model only): T of ``softmax(z / T)`` from ``grid`` (default
         :data:`~lib_tf.readout.TEMPERATURE_GRID`), and the read-out becomes the features-only
@@ -220,29 +289,23 @@ class LabelEnhancer(BaseEnhancer):
         if L is None:
             if self._label_aware:
                 raise ValueError("model='label-aware' reads the logical labels: select_temperature(X, distributions, L=L)")
-            self.temperature = select_temperature(self.model_.predict_logits(X), distributions,
-                                                  TEMPERATURE_GRID if grid is None else grid, metric)
-            self.label_temperature = None
+            self.temperature_ = select_temperature(self.model_.predict_logits(X), distributions,
+                                                   TEMPERATURE_GRID if grid is None else grid, metric)
+            self.label_temperature_ = None
         else:
             L = self._check_labels(X, L)
             pairs = two_temperature_pairs(FEATURE_TEMPERATURE_GRID if grid is None else grid, label_grid,
                                           drop_logits=not self._label_aware)
             temperature, label_temperature = select_two_temperatures(
                 self.logits(X, L), L, distributions, pairs, metric, rule_projection=self._label_aware and self.rule_projection)
-            self.temperature = temperature  # inf: the labels alone won (the label softmax)
-            self.label_temperature = None if math.isinf(label_temperature) else label_temperature
+            self.temperature_ = temperature  # inf: the labels alone won (the label softmax)
+            self.label_temperature_ = None if math.isinf(label_temperature) else label_temperature
         if self._label_aware:
-            self.model_.set_temperature(self.temperature, self.label_temperature)
-        elif math.isfinite(self.temperature):
-            self.model_.set_temperature(self.temperature)
+            self.model_.set_temperature(self.temperature_, self.label_temperature_)
+        elif math.isfinite(self.temperature_):
+            self.model_.set_temperature(self.temperature_)
         self.distributions_ = self._readout(self._fitted_X, self._fitted_L)
         return self
-
-    def _check_fitted(self):
-        if not hasattr(self, "model_"):
-            from .baselines.base import NotFittedError
-
-            raise NotFittedError("LabelEnhancer is not fitted yet; call fit(X, L) first")
 
     def _check_width(self, X):
         X = self._check_features(X)

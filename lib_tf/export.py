@@ -451,7 +451,9 @@ def _as_model(model_or_enhancer):
         raise TypeError(f"expected a fitted LabelEnhancer or a trained LIB model, got {type(model_or_enhancer).__name__}")
     from .model import LabelAwareLIB
 
-    if not isinstance(model, LabelAwareLIB) and getattr(model_or_enhancer, "label_temperature", None) is not None:
+    # the fitted read-out (select_temperature may have set it), not the constructor's argument
+    label_temperature = getattr(model_or_enhancer, "label_temperature_", getattr(model_or_enhancer, "label_temperature", None))
+    if not isinstance(model, LabelAwareLIB) and label_temperature is not None:
         raise ValueError("label_temperature is set: that read-out needs each instance's logical labels, which the "
                          "paper model's signatures do not take; fit model='label-aware' (its signatures take "
                          "'logical_labels'), or set label_temperature=None (and pick T alone) to export")
@@ -590,7 +592,7 @@ def _cmd_export(args) -> int:
     if label_names is not None and len(label_names) != dataset.n_labels:
         raise ValueError(f"--label-names has {len(label_names)} names but {dataset.name} has {dataset.n_labels} labels")
     shipped = LABEL_AWARE_DEFAULTS if args.model == "label-aware" else {}
-    enhancer = LabelEnhancer(seed=0, **shipped).set_params(**hparams)  # unknown names: a clear ValueError
+    enhancer = LabelEnhancer(random_state=0, **shipped).set_params(**hparams)  # unknown names: a clear ValueError
     if not args.quiet:
         print(dataset)
         enhancer.set_params(verbose=1)

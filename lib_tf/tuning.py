@@ -1,4 +1,4 @@
-"""Hyper-parameter search for LIB with Keras Tuner, and the settings it ships (presets).
+"""Hyper-parameter search for LIB with Keras Tuner (the settings it ships live in lib_tf.hparams).
 
 What is searched (:class:`LIBHyperModel`): alpha (weight of the **gap** term) and beta
 (weight of the **KL** term), both log-uniform on [1e-3, 10]; the learning rate (log-uniform);
@@ -63,15 +63,13 @@ trials and return when the oracle has no more; the chief returns when every work
 finished, and writes the best hyper-parameters. ``tests/test_tuning.py`` runs a chief and a
 worker on 127.0.0.1.
 
-Files: ``save_hparams`` / :func:`load_hparams` write and validate a *plain JSON dict of
-LabelEnhancer constructor arguments* (shared with ``lib-tf enhance --hparams`` and
-``lib-tf export --hparams``); :func:`preset_params` reads the shipped ``presets.json``.
+Files: the search writes its best settings with :func:`lib_tf.hparams.save_hparams`, a *plain
+JSON dict of LabelEnhancer constructor arguments* (read by ``lib-tf enhance --hparams`` and
+``lib-tf export --hparams``); :mod:`lib_tf.hparams` also reads the shipped ``presets.json``.
 """
 from __future__ import annotations
 
-import inspect
 import json
-import math
 import os
 import shlex
 import sys
@@ -84,7 +82,10 @@ from ._arguments import add_dataset_arguments, load_dataset_argument
 from ._keras_state import released_keras_state
 from .readout import TEMPERATURE_GRID
 from .data.splits import split_instances
-from .presets import PRESETS_FILE, load_presets, preset_hparams  # noqa: F401 (PRESETS_FILE, load_presets: re-exported)
+# Hyper-parameter files and presets live in lib_tf.hparams; re-exported here for the callers
+# that still import them from the tuning module (the tune/enhance command-line code among them).
+from .hparams import (PRESETS_FILE, load_hparams, load_presets, preset_hparams, preset_params,  # noqa: F401
+                      save_hparams, validate_hparams)
 
 OBJECTIVES = {"revealed": "revealed_kl", "unsupervised": "heldout_consistency"}
 TUNERS = ("random", "bayesian", "hyperband")
@@ -323,7 +324,7 @@ def _make_hypermodel_class():
             if temperature is None:
                 temperature = trial.metrics.get_last_value("temperature") if self.temperature == "select" else self.temperature
             params["temperature"] = float(temperature)
-            params["seed"] = self.seed
+            params["random_state"] = self.seed
             return validate_hparams(params, LabelEnhancer)
 
     return LIBHyperModel
@@ -444,84 +445,6 @@ def best_trial(tuner):
     if not done:
         raise RuntimeError("no finished trial yet")
     return min(done, key=lambda t: (t.score, t.trial_id))
-
-
-# -- hyper-parameter files --------------------------------------------------------------------
-def _enhancer_arguments(enhancer_class=None):
-    if enhancer_class is None:
-        from .enhancer import LabelEnhancer as enhancer_class
-    return [p for p in inspect.signature(enhancer_class.__init__).parameters if p != "self"]
-
-
-_POSITIVE_FLOATS = ("temperature", "learning_rate")
-_NON_NEGATIVE_FLOATS = ("alpha", "beta")
-_POSITIVE_INTS = ("batch_size", "latent_dim", "hidden_units", "depth")
-
-
-def validate_hparams(params, enhancer_class=None) -> dict:
-    """Check a dict of LabelEnhancer constructor arguments and return a clean copy.
-
-    Unknown names, wrong types and out-of-range values raise ValueError with the name.
-    """
-    if not isinstance(params, dict):
-        raise ValueError(f"hyper-parameters must be a JSON object (a dict of LabelEnhancer arguments), got {type(params).__name__}")
-    known = _enhancer_arguments(enhancer_class)
-    unknown = sorted(set(params) - set(known))
-    if unknown:
-        raise ValueError(f"unknown LabelEnhancer arguments {unknown}; known: {known}")
-    clean = {}
-    for name, value in params.items():
-        if name in _POSITIVE_FLOATS + _NON_NEGATIVE_FLOATS:
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ValueError(f"{name} must be a finite number, got {value!r}")
-            if value < 0 or (name in _POSITIVE_FLOATS and value == 0):
-                raise ValueError(f"{name} must be {'positive' if name in _POSITIVE_FLOATS else 'non-negative'}, got {value!r}")
-            value = float(value)
-        elif name in _POSITIVE_INTS or name == "epochs":
-            if value is None and name == "epochs":
-                pass
-            elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer{' or null' if name == 'epochs' else ''}, got {value!r}")
-        elif name in ("seed",):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
-                raise ValueError(f"seed must be an integer or null, got {value!r}")
-        clean[name] = value
-    return clean
-
-
-def save_hparams(params: dict, path) -> Path:
-    """Write LabelEnhancer arguments as a plain JSON dict (validated first)."""
-    path = Path(path)
-    clean = validate_hparams(params)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(clean, indent=2, sort_keys=True) + "\n")
-    return path
-
-
-def load_hparams(path) -> dict:
-    """Read and validate a JSON file of LabelEnhancer constructor arguments (a plain dict,
-    as written by ``lib-tf tune``, or a keras_tuner ``HyperParameters`` config, as a TFX Tuner
-    writes); usable as ``LabelEnhancer(**load_hparams(path))``."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no hyper-parameter file at {path}")
-    try:
-        params = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not valid JSON: {error}") from error
-    if isinstance(params, dict) and isinstance(params.get("values"), dict) and "space" in params:
-        params = params["values"]
-    if isinstance(params, dict):
-        params = {k: v for k, v in params.items() if "/" not in k}  # tuner bookkeeping such as "tuner/epochs"
-    try:
-        return validate_hparams(params)
-    except ValueError as error:
-        raise ValueError(f"{path}: {error}") from error
-
-
-def preset_params(name: str) -> dict:
-    """LabelEnhancer arguments of the shipped preset ``name`` (e.g. ``"SJAFFE"``), validated."""
-    return validate_hparams(preset_hparams(name))
 
 
 # -- the command line -------------------------------------------------------------------------
@@ -650,10 +573,10 @@ def enhancer_params_from_args(args) -> dict:
 
         shipped = dict(LABEL_AWARE_DEFAULTS) if args.model == "label-aware" else {}
         flags = {name: getattr(args, name) for name in ("alpha", "beta", "temperature") if getattr(args, name) is not None}
-        return {**shipped, **flags, "epochs": args.epochs, "batch_size": args.batch_size, "seed": args.seed,
+        return {**shipped, **flags, "epochs": args.epochs, "batch_size": args.batch_size, "random_state": args.seed,
                 "verbose": verbose}
     changed = [f"--{name.replace('_', '-')}" for name, default in _ENHANCE_FLAGS.items() if getattr(args, name) != default]
     if changed:
         raise ValueError(f"{', '.join(changed)} cannot be combined with --hparams/--preset; edit the JSON instead")
     params = load_hparams(hparams_file) if hparams_file else preset_params(preset)
-    return {**params, "seed": args.seed, "verbose": verbose}
+    return {**params, "random_state": args.seed, "verbose": verbose}

@@ -16,7 +16,7 @@ def sjaffe(data_dir):
 def fitted(sjaffe):
     from lib_tf import LabelEnhancer
 
-    return LabelEnhancer(model="label-aware", alpha=1.0, beta=10.0, epochs=150, seed=0, **SMALL).fit(
+    return LabelEnhancer(model="label-aware", alpha=1.0, beta=10.0, epochs=150, random_state=0, **SMALL).fit(
         sjaffe.features, sjaffe.logical_labels)
 
 
@@ -70,7 +70,7 @@ def test_enhancer_needs_the_labels_wherever_it_reads_out(fitted, sjaffe):
     with pytest.raises(ValueError, match="reads the logical labels"):
         fitted.select_temperature(X[:20], D[:20])
     np.testing.assert_allclose(fitted.transform(X[:5], L[:5]), fitted.transform(X, L)[:5], atol=1e-6)
-    with pytest.raises(ValueError, match="model must be one of"):
+    with pytest.raises(ValueError, match="'model' parameter of LabelEnhancer must be a str among"):
         type(fitted)(model="other", epochs=1).fit(X, L)
 
 
@@ -107,6 +107,6 @@ def test_shipped_settings_are_the_label_aware_model_with_overrides():
     from lib_tf import LabelEnhancer
     from lib_tf.enhancer import LABEL_AWARE_DEFAULTS
 
-    enhancer = LabelEnhancer.label_aware(seed=3)
-    assert enhancer.get_params()["model"] == "label-aware" and enhancer.seed == 3
+    enhancer = LabelEnhancer.label_aware(random_state=3)
+    assert enhancer.get_params()["model"] == "label-aware" and enhancer.random_state == 3
     assert all(enhancer.get_params()[name] == value for name, value in LABEL_AWARE_DEFAULTS.items())

@@ -114,7 +114,7 @@ def test_distribution_metrics_callback_logs_all_six():
 def test_short_fit_on_sjaffe_beats_the_naive_answer(data_dir):
     data = load_ldl("SJAFFE")
     D, L = data.distributions, data.logical_labels
-    enhancer = LabelEnhancer(alpha=0.001, beta=1.0, epochs=100, seed=0, latent_dim=64, hidden_units=64)
+    enhancer = LabelEnhancer(alpha=0.001, beta=1.0, epochs=100, random_state=0, latent_dim=64, hidden_units=64)
     recovered = enhancer.fit_transform(data.features, L)
     ours, naive = score(D, recovered), score(D, L / L.sum(1, keepdims=True))
     # l / sum(l): Chebyshev .213, KL 10.1; a working LIB lands near .09 and .05 at T = 1
@@ -123,7 +123,8 @@ def test_short_fit_on_sjaffe_beats_the_naive_answer(data_dir):
     reveal = np.random.default_rng(0).permutation(len(D))[:21]
     enhancer.select_temperature(data.features[reveal], D[reveal])
     tuned = score(D, enhancer.distributions_)
-    assert enhancer.temperature != 1.0, "an under-trained head needs a sharper read-out"
+    assert enhancer.temperature_ != 1.0, "an under-trained head needs a sharper read-out"
+    assert enhancer.temperature == 1.0  # the choice is fitted state; the parameter stays as given
     assert tuned["Kullback-Leibler"] < ours["Kullback-Leibler"] and tuned["Chebyshev"] < ours["Chebyshev"]
 
 
@@ -133,7 +134,7 @@ def test_enhancer_validates_input():
         LabelEnhancer(epochs=1).fit(X[:10], L)
     with pytest.raises(ValueError, match=r"L must hold logical labels"):
         LabelEnhancer(epochs=1).fit(X, L * 2)
-    enhancer = LabelEnhancer(epochs=1, seed=0, **SMALL).fit(X, L)
+    enhancer = LabelEnhancer(epochs=1, random_state=0, **SMALL).fit(X, L)
     with pytest.raises(ValueError, match="X has 3 features, but LabelEnhancer was fitted with 5"):
         enhancer.transform(X[:, :3])
 
@@ -144,15 +145,15 @@ def test_enhancer_two_temperature_readout_is_picked_and_needs_labels(tmp_path):
 
     X, L = _toy()
     D = (L + 0.3 * np.abs(X[:, :4])) / (L + 0.3 * np.abs(X[:, :4])).sum(1, keepdims=True)
-    enhancer = LabelEnhancer(seed=0, epochs=3, latent_dim=16, hidden_units=32).fit(X, L)
+    enhancer = LabelEnhancer(random_state=0, epochs=3, latent_dim=16, hidden_units=32).fit(X, L)
     features_only = score(D, enhancer.select_temperature(X, D).transform(X))["Kullback-Leibler"]
     enhancer.select_temperature(X, D, L=L)
-    assert enhancer.label_temperature is not None
+    assert enhancer.label_temperature_ is not None and enhancer.label_temperature is None
     both = enhancer.transform(X)  # the fitted instances: their labels are known
     assert score(D, both)["Kullback-Leibler"] <= features_only
     np.testing.assert_allclose(enhancer.transform(X[:5], L[:5]), both[:5], atol=1e-6)
-    np.testing.assert_allclose(both, softmax_two_temperatures(enhancer.logits(X), L, enhancer.temperature,
-                                                              enhancer.label_temperature), atol=1e-6)
+    np.testing.assert_allclose(both, softmax_two_temperatures(enhancer.logits(X), L, enhancer.temperature_,
+                                                              enhancer.label_temperature_), atol=1e-6)
     with pytest.raises(ValueError, match="needs the logical labels L"):
         enhancer.transform(X[:5])
     with pytest.raises(ValueError, match="label_temperature is set"):
@@ -166,7 +167,7 @@ def test_repeated_readouts_and_temperature_choices_do_not_retrace(monkeypatch):
 
     X, L = _toy()
     D = (L + 0.3) / (L + 0.3).sum(1, keepdims=True)
-    enhancer = LabelEnhancer(epochs=1, seed=0, **SMALL).fit(X, L)
+    enhancer = LabelEnhancer(epochs=1, random_state=0, **SMALL).fit(X, L)
     traced = []
     real = tracing_compilation._create_concrete_function  # called once per new trace
 
@@ -213,7 +214,7 @@ def test_a_diverging_fit_stops_with_an_error_naming_its_settings():
     from lib_tf.callbacks import TrainingDivergedError
 
     X, L = _toy()
-    enhancer = LabelEnhancer(epochs=4, learning_rate=1e30, seed=0, **SMALL)
+    enhancer = LabelEnhancer(epochs=4, learning_rate=1e30, random_state=0, **SMALL)
     with pytest.raises(TrainingDivergedError, match=r"training diverged: the loss is nan by epoch \d+ with "
                                                     r"model='paper', learning_rate=1e\+30, alpha=0.001"):
         enhancer.fit(X, L)

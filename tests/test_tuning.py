@@ -12,8 +12,8 @@ import scipy.io
 
 from lib_tf._keras_state import _custom_gradient_registry
 from lib_tf.data import binarize
-from lib_tf.tuning import (HPARAMS_FILE, consistency_loss, load_hparams, make_tuner, preset_params, save_hparams,
-                           split_instances, validate_hparams)
+from lib_tf.hparams import load_hparams, load_presets, preset_params, save_hparams, validate_hparams
+from lib_tf.tuning import HPARAMS_FILE, consistency_loss, make_tuner, split_instances
 
 TINY = {"latent_dim": (4,), "hidden_units": (8,), "batch_size": (16,), "learning_rate": (1e-3, 1e-2)}
 REPO = Path(__file__).resolve().parents[1]
@@ -63,7 +63,7 @@ def test_each_tuner_trains_a_trial_and_gives_enhancer_arguments(kind, tmp_path):
     assert np.isfinite(trial.score) and trial.score >= 0
     params = tuner.hypermodel.best_hparams(trial)
     assert set(params) >= {"alpha", "beta", "temperature", "learning_rate", "latent_dim", "hidden_units",
-                           "batch_size", "epochs", "seed"}
+                           "batch_size", "epochs", "random_state"}
     assert 1e-3 <= params["alpha"] <= 10 and 1e-3 <= params["beta"] <= 10 and params["epochs"] <= 3
     enhancer = LabelEnhancer(**params).fit(X, L)
     np.testing.assert_allclose(enhancer.distributions_.sum(1), 1, atol=1e-5)
@@ -81,7 +81,7 @@ def test_hparams_json_round_trip_and_validation(tmp_path):
     from lib_tf import LabelEnhancer
 
     params = {"alpha": 0.05, "beta": 2.0, "temperature": 1.5, "learning_rate": 0.003, "latent_dim": 32,
-              "hidden_units": 64, "batch_size": 64, "epochs": 50, "seed": 0}
+              "hidden_units": 64, "batch_size": 64, "epochs": 50, "random_state": 0}
     path = save_hparams(params, tmp_path / "h.json")
     assert json.loads(path.read_text()) == params  # a plain dict of constructor arguments
     loaded = load_hparams(path)
@@ -94,6 +94,33 @@ def test_hparams_json_round_trip_and_validation(tmp_path):
     (tmp_path / "broken.json").write_text("{alpha: 1")
     with pytest.raises(ValueError, match="not valid JSON"):
         load_hparams(tmp_path / "broken.json")
+
+
+def test_hparams_files_with_the_former_seed_name_still_load(tmp_path):
+    (tmp_path / "old.json").write_text(json.dumps({"alpha": 1.0, "seed": 7}))
+    with pytest.warns(FutureWarning, match="'seed' is deprecated.*'random_state'=7"):
+        assert load_hparams(tmp_path / "old.json") == {"alpha": 1.0, "random_state": 7}
+    with pytest.warns(FutureWarning):  # of both names, the later one wins, as in a dict literal
+        assert validate_hparams({"random_state": 1, "seed": 2}) == {"random_state": 2}
+    with pytest.raises(ValueError, match="random_state"):
+        validate_hparams({"random_state": -1})
+    with pytest.raises(ValueError, match="'epochs' parameter of LabelEnhancer must be a number"):
+        validate_hparams({"epochs": True})  # a bool is no count, even though Python calls it an int
+    assert validate_hparams({"alpha": 1}) == {"alpha": 1.0} and isinstance(validate_hparams({"alpha": 1})["alpha"], float)
+
+
+def test_hparams_checks_are_the_enhancers_declared_constraints():
+    from lib_tf import LabelEnhancer
+    from lib_tf.hparams import LABEL_ENHANCER_CONSTRAINTS
+
+    # every constructor argument is declared, so a file can hold any of them and nothing else
+    assert set(LABEL_ENHANCER_CONSTRAINTS) == set(LabelEnhancer._get_param_names())
+    assert LabelEnhancer._parameter_constraints is LABEL_ENHANCER_CONSTRAINTS
+    for bad in ({"label_dropout": 1.0}, {"model": "other"}, {"head_units": 0}, {"learning_rate": float("inf")}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            validate_hparams(bad)
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            LabelEnhancer(**bad).fit(np.zeros((4, 2)), np.eye(2)[[0, 1, 0, 1]])
 
 
 def test_resume_does_not_repeat_finished_trials(tmp_path):
@@ -139,7 +166,6 @@ def test_cli_tune_then_enhance_with_the_file(tmp_path, capsys):
 
 def test_presets_are_valid_and_usable():
     from lib_tf import LabelEnhancer
-    from lib_tf.tuning import load_presets
 
     presets = load_presets()
     assert presets, "presets.json ships no preset"
@@ -147,15 +173,15 @@ def test_presets_are_valid_and_usable():
         assert validate_hparams(entry["hparams"]) == entry["hparams"]
         assert entry["command"].startswith(("lib-tf tune", "LIB_TF_DATA"))
     name = sorted(presets)[0]
-    enhancer = LabelEnhancer.from_preset(name, seed=3)
-    assert enhancer.alpha == preset_params(name)["alpha"] and enhancer.seed == 3
+    enhancer = LabelEnhancer.from_preset(name, random_state=3)
+    assert enhancer.alpha == preset_params(name)["alpha"] and enhancer.random_state == 3
     with pytest.raises(ValueError, match="no preset named"):
         preset_params("NoSuchSet")
     from lib_tf.cli import build_parser
     from lib_tf.tuning import enhancer_params_from_args
 
     args = build_parser().parse_args(["enhance", "--dataset", name, "--preset", name, "--seed", "2", "--quiet"])
-    assert enhancer_params_from_args(args) == {**preset_params(name), "seed": 2, "verbose": 0}
+    assert enhancer_params_from_args(args) == {**preset_params(name), "random_state": 2, "verbose": 0}
 
 
 def _free_port():

@@ -14,23 +14,6 @@ from sklearn.neighbors import NearestNeighbors
 BLOCK = 1024
 
 
-def check_positive_int(value, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def check_positive(value, name: str, allow_zero: bool = False) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not np.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be finite and {bound}, got {value!r}")
-    return number
-
-
 def knn(X: np.ndarray, n_neighbors: int):
     """Indices and Euclidean distances of each instance's ``n_neighbors`` nearest other
     instances, ``(n, k)`` each (the instance itself excluded). O(n^2 d) time with the brute

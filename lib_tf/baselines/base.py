@@ -1,28 +1,49 @@
 """The interface every label enhancer shares: ``fit(X, L)``, ``transform(X)``, ``fit_transform``."""
 from __future__ import annotations
 
-import inspect
+import math
+from numbers import Integral, Real
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.exceptions import NotFittedError
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
 
 from ..data.validation import (FLOAT64_SQUARES_RANGE, check_feature_range, check_features, check_logical_labels,
                                check_same_rows)
 
+# ``NotFittedError`` is scikit-learn's (a ValueError and an AttributeError), re-exported here
+# so that ``from lib_tf.baselines.base import NotFittedError`` keeps working.
+__all__ = ["BaseEnhancer", "NotFittedError", "POSITIVE_INT", "POSITIVE_FINITE", "NON_NEGATIVE_FINITE", "SEED"]
 
-class NotFittedError(RuntimeError):
-    """Raised when ``transform`` is called before ``fit``."""
+#: Parameter constraints the estimators share (entries of ``_parameter_constraints``).
+POSITIVE_INT = Interval(Integral, 1, None, closed="left")
+POSITIVE_FINITE = Interval(Real, 0, math.inf, closed="neither")
+NON_NEGATIVE_FINITE = Interval(Real, 0, math.inf, closed="left")
+#: A seed Keras and NumPy both take.
+SEED = Interval(Integral, 0, 2**32 - 1, closed="both")
 
 
-class BaseEnhancer:
-    """scikit-learn style base class for LE methods.
+class BaseEnhancer(TransformerMixin, BaseEstimator):
+    """scikit-learn estimator base class for label-enhancement (LE) methods.
 
-    Subclasses store their parameters in ``__init__`` (nothing else) and implement
-    ``_fit(X, L)`` returning the recovered distributions ``(n, c)`` of the training
-    instances. Inductive methods (a model of ``x``) set ``inductive = True`` and implement
-    ``_predict(X)``; transductive ones (graphs, clustering) answer ``transform`` only for the
-    instances they were fitted on.
+    ``get_params``, ``set_params``, ``clone`` and ``repr`` are scikit-learn's. Subclasses store
+    their constructor arguments unchanged in ``__init__`` (nothing else), declare them in
+    ``_parameter_constraints`` (checked at ``fit``, see
+    :mod:`sklearn.utils._param_validation`), and implement ``_fit(X, L)`` returning the
+    recovered distributions ``(n, c)`` of the training instances. Inductive methods (a model of
+    ``x``) set ``inductive = True`` and implement ``_predict(X)``; transductive ones (graphs,
+    clustering) answer ``transform`` only for the instances they were fitted on.
 
-    Fitted state: ``distributions_`` (n, c), ``n_features_in_``, ``n_labels_``.
+    Attributes
+    ----------
+    distributions_ : ndarray of shape (n_samples, n_labels)
+        Recovered label distributions of the training instances; rows sum to 1.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    n_labels_ : int
+        Number of labels (columns of ``L``) seen in ``fit``.
     """
 
     inductive = False
@@ -30,6 +51,17 @@ class BaseEnhancer:
     feature_range = FLOAT64_SQUARES_RANGE
     #: Fewest labels (columns of L) the method takes.
     min_labels = 1
+    #: Declared constraints of the constructor arguments, checked by ``fit``.
+    _parameter_constraints: dict = {}
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # fit needs L, a 0/1 matrix with a column per label (scikit-learn's "y", multi-output)
+        tags.target_tags.required = True
+        tags.target_tags.single_output = False
+        tags.target_tags.multi_output = True
+        tags.transformer_tags.preserves_dtype = []  # distributions are float64 whatever X is
+        return tags
 
     def _fit(self, X: np.ndarray, L: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -38,7 +70,16 @@ class BaseEnhancer:
         raise NotImplementedError
 
     def fit(self, X, L):
-        """Recover label distributions for features ``X`` (n, d) and logical labels ``L`` (n, c)."""
+        """Recover label distributions for features ``X`` (n, d) and logical labels ``L`` (n, c).
+
+        Returns ``self``. Invalid constructor arguments raise
+        ``sklearn.utils._param_validation.InvalidParameterError`` (a ValueError) naming the
+        argument, before any work.
+        """
+        self._validate_params()
+        if L is None:  # scikit-learn's wording for a missing y, then ours
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None: "
+                             "fit(X, L) needs the logical labels L (n, c)")
         X = self._check_features(X)
         L = check_logical_labels(L, "L")
         check_same_rows(X=X, L=L)
@@ -60,8 +101,7 @@ class BaseEnhancer:
 
     def transform(self, X) -> np.ndarray:
         """Label distributions (n, c) for ``X``: the fitted instances, or new ones if inductive."""
-        if not hasattr(self, "distributions_"):
-            raise NotFittedError(f"{type(self).__name__} is not fitted yet; call fit(X, L) first")
+        self._check_fitted()
         X = self._check_features(X)
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} was fitted with {self.n_features_in_}")
@@ -87,24 +127,7 @@ class BaseEnhancer:
         """``fit(X, L)`` then the recovered distributions of the same instances (n, c)."""
         return self.fit(X, L).distributions_.copy()
 
-    @classmethod
-    def _param_names(cls):
-        signature = inspect.signature(cls.__init__)
-        # *args/**kwargs are not parameters (object.__init__ has both: classes without their own)
-        return [p.name for p in signature.parameters.values()
-                if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
-
-    def get_params(self, deep: bool = True) -> dict:
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def set_params(self, **params):
-        valid = set(self._param_names())
-        for name, value in params.items():
-            if name not in valid:
-                raise ValueError(f"invalid parameter {name!r} for {type(self).__name__}; valid: {sorted(valid)}")
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
-        return f"{type(self).__name__}({args})"
+    def _check_fitted(self):
+        """Raise :class:`sklearn.exceptions.NotFittedError` unless ``fit`` has run."""
+        check_is_fitted(self, "distributions_",
+                        msg=f"{type(self).__name__} is not fitted yet; call fit(X, L) first")

@@ -28,8 +28,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._graph import check_positive, check_positive_int, normalize_rows, squared_distances
-from .base import BaseEnhancer
+from numbers import Real
+
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._graph import normalize_rows, squared_distances
+from .base import POSITIVE_FINITE, POSITIVE_INT, SEED, BaseEnhancer
 
 COMPOSITIONS = ("max-product", "max-min", "sum-product")
 
@@ -90,15 +94,39 @@ class FCM(BaseEnhancer):
         FCM exponent ``m`` (the papers' ``beta = 2``).
     composition : {"max-product", "max-min", "sum-product"}
         Fuzzy composition of memberships and association.
-    tol, max_iter : FCM stopping rule (largest membership change).
-    random_state : int, numpy Generator or None
-        Seed of the initial memberships.
+    tol : float > 0
+        FCM stops when no membership moves more than this.
+    max_iter : int >= 1
+        Most FCM sweeps.
+    random_state : int >= 0, numpy Generator or None
+        Seed of the initial memberships; an int repeats a fit.
 
-    Fitted: ``memberships_`` (n x p), ``centres_`` (p x d), ``association_`` (c x p),
-    ``n_iter_``. Transductive. O(T n p d) time, O(n p + p d) memory.
+    Attributes
+    ----------
+    memberships_ : ndarray of shape (n_samples, n_clusters)
+    centres_ : ndarray of shape (n_clusters, n_features)
+    association_ : ndarray of shape (n_labels, n_clusters)
+        Class-cluster association, rows summing to 1.
+    n_iter_ : int
+        FCM sweeps run.
+    distributions_ : ndarray of shape (n_samples, n_labels)
+        Recovered distributions of the training instances.
+    n_features_in_, n_labels_ : int
+
+    Notes
+    -----
+    Transductive. O(T n p d) time, O(n p + p d) memory.
     """
 
     inductive = False
+    _parameter_constraints = {
+        "n_clusters": [None, POSITIVE_INT],
+        "fuzzifier": [Interval(Real, 1, np.inf, closed="neither")],
+        "composition": [StrOptions(set(COMPOSITIONS))],
+        "tol": [POSITIVE_FINITE],
+        "max_iter": [POSITIVE_INT],
+        "random_state": [None, SEED, np.random.Generator],
+    }
 
     def __init__(self, n_clusters=None, fuzzifier: float = 2.0, composition: str = "max-product", tol: float = 1e-6,
                  max_iter: int = 300, random_state=None):
@@ -111,19 +139,14 @@ class FCM(BaseEnhancer):
 
     def _fit(self, X, L):
         n, c = L.shape
-        m = check_positive(self.fuzzifier, "fuzzifier")
-        if not m > 1:
-            raise ValueError(f"fuzzifier must be > 1, got {self.fuzzifier!r}")
-        if self.composition not in COMPOSITIONS:
-            raise ValueError(f"composition must be one of {COMPOSITIONS}, got {self.composition!r}")
         if self.n_clusters is None:
             p = max(1, min(10 * c, n // 2))
         else:
-            p = check_positive_int(self.n_clusters, "n_clusters")
+            p = int(self.n_clusters)
             if p > n:
                 raise ValueError(f"n_clusters={p} exceeds the number of instances {n}")
-        U, centres, self.n_iter_ = fuzzy_cmeans(X, p, m, check_positive(self.tol, "tol"),
-                                                check_positive_int(self.max_iter, "max_iter"), self.random_state)
+        U, centres, self.n_iter_ = fuzzy_cmeans(X, p, float(self.fuzzifier), float(self.tol), int(self.max_iter),
+                                                self.random_state)
         A = association(U, L)
         self.memberships_, self.centres_, self.association_ = U, centres, A
         return normalize_rows(compose(U, A, self.composition), L)

@@ -13,6 +13,7 @@ from collections import OrderedDict
 
 import numpy as np
 import scipy.linalg
+from sklearn.utils._param_validation import StrOptions
 
 from . import _lowrank
 from .lesc import LAMBDA_GRID, LESC  # noqa: F401  (LAMBDA_GRID re-exported: same grid)
@@ -168,9 +169,30 @@ class GLESC(LESC):
     (one entry) across a lambda1/lambda2 grid.
 
     Inductive: the stage-2 kernel model evaluates new ``X``.
+
+    Parameters
+    ----------
+    lambda1, lambda2, lrr_lambda, kernel, tol, max_rank
+        As :class:`lib_tf.baselines.lesc.LESC`.
+    max_iter : int >= 1, default=40
+        Most ADMM iterations of stage 1.
+    fusion : {"mean", "features", "labels"}, default="mean"
+        Which correlation stage 2 uses (see above).
+
+    Attributes
+    ----------
+    coef_, X_fit_, sigma_
+        As :class:`lib_tf.baselines.lesc.LESC`.
+    tlrr_ : dict
+        Stage-1 convergence: ``n_iter``, ``converged``, ``objective`` and ``residual``
+        histories.
+    distributions_ : ndarray of shape (n_samples, n_labels)
+        Recovered distributions of the training instances.
+    n_features_in_, n_labels_ : int
     """
 
     inductive = True
+    _parameter_constraints = {**LESC._parameter_constraints, "fusion": [StrOptions({"mean", "features", "labels"})]}
 
     def __init__(self, lambda1: float = 0.1, lambda2: float = 0.1, lrr_lambda: float = 0.01,
                  kernel: str = "rbf", max_iter: int = 40, tol: float = 1e-6, fusion: str = "mean",
@@ -196,11 +218,6 @@ class GLESC(LESC):
 
     def _stage1_arrays(self, X, L):
         return (X, L)
-
-    def _check_params(self):
-        super()._check_params()
-        if self.fusion not in ("mean", "features", "labels"):
-            raise ValueError(f"fusion must be 'mean', 'features' or 'labels', got {self.fusion!r}")
 
     def _extra_key(self):
         return {"fusion": self.fusion, "max_rank": self.max_rank}

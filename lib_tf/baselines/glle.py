@@ -56,9 +56,8 @@ import scipy.linalg
 import scipy.sparse as sp
 from scipy.sparse.linalg import cg
 
-from ._graph import (check_positive, check_positive_int, gaussian_knn_graph, laplacian, mean_pairwise_distance,
-                     softmax_rows, squared_distances)
-from .base import BaseEnhancer
+from ._graph import gaussian_knn_graph, laplacian, mean_pairwise_distance, softmax_rows, squared_distances
+from .base import NON_NEGATIVE_FINITE, POSITIVE_FINITE, POSITIVE_INT, BaseEnhancer
 
 #: The paper's grid for lambda.
 LAMBDA_GRID = (0.01, 0.1, 1.0, 10.0, 100.0)
@@ -112,14 +111,35 @@ class GLLE(BaseEnhancer):
     kernel_width : float or None
         Width ``s`` of the Gaussian kernel of the inductive model; None: mean pairwise
         distance (the authors' choice).
-    tol, max_iter : conjugate-gradient stopping rule.
+    tol : float > 0
+        Conjugate gradients' relative residual tolerance.
+    max_iter : int >= 1
+        Most conjugate-gradient steps per label.
 
-    Fitted: ``outputs_`` (``Z``, n x c, before the softmax), ``graph_`` (sparse Laplacian),
-    ``sigma_``. Inductive (kernel model, see module docstring). No randomness.
+    Attributes
+    ----------
+    outputs_ : ndarray of shape (n_samples, n_labels)
+        ``Z``, before the softmax.
+    graph_ : scipy.sparse.csr_matrix of shape (n_samples, n_samples)
+        Laplacian of the local-similarity graph.
+    sigma_ : float
+        Local-similarity width used.
+    n_iter_ : int
+        Conjugate-gradient steps run, over all labels.
+    distributions_ : ndarray of shape (n_samples, n_labels)
+        Recovered distributions of the training instances.
+    n_features_in_, n_labels_ : int
+
+    Notes
+    -----
+    Inductive (kernel model, see module docstring). No randomness.
     O(n^2 d + T n k c) time, O(n k + n c) memory for ``fit``.
     """
 
     inductive = True
+    _parameter_constraints = {"lam": [NON_NEGATIVE_FINITE], "n_neighbors": [None, POSITIVE_INT],
+                              "sigma": [None, POSITIVE_FINITE], "kernel_width": [None, POSITIVE_FINITE],
+                              "tol": [POSITIVE_FINITE], "max_iter": [POSITIVE_INT]}
 
     def __init__(self, lam: float = 0.01, n_neighbors=None, sigma=None, kernel_width=None, tol: float = 1e-10,
                  max_iter: int = 2000):
@@ -131,14 +151,12 @@ class GLLE(BaseEnhancer):
         self.max_iter = max_iter
 
     def _fit(self, X, L):
-        lam = check_positive(self.lam, "lam", allow_zero=True)
-        k = L.shape[1] + 1 if self.n_neighbors is None else check_positive_int(self.n_neighbors, "n_neighbors")
-        sigma = None if self.sigma is None else check_positive(self.sigma, "sigma")
-        if self.kernel_width is not None:
-            check_positive(self.kernel_width, "kernel_width")
+        lam = float(self.lam)
+        k = L.shape[1] + 1 if self.n_neighbors is None else int(self.n_neighbors)
+        sigma = None if self.sigma is None else float(self.sigma)
         A, self.sigma_ = gaussian_knn_graph(X, k, sigma, symmetric=True)
         G = laplacian(A)
-        Z, self.n_iter_ = solve_smooth(L, G, lam, self.tol, check_positive_int(self.max_iter, "max_iter"))
+        Z, self.n_iter_ = solve_smooth(L, G, lam, float(self.tol), int(self.max_iter))
         self.graph_ = G
         self.outputs_ = Z
         self._weights = None

@@ -31,8 +31,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._graph import BLOCK, check_positive, check_positive_int, mean_pairwise_distance, normalize_rows, squared_distances
-from .base import BaseEnhancer
+from ._graph import BLOCK, mean_pairwise_distance, normalize_rows, squared_distances
+from .base import NON_NEGATIVE_FINITE, POSITIVE_FINITE, POSITIVE_INT, BaseEnhancer
 
 
 def kernel_class_distances(X: np.ndarray, L: np.ndarray, width: float, block: int = BLOCK) -> np.ndarray:
@@ -67,11 +67,24 @@ class KM(BaseEnhancer):
     block : int
         Rows per kernel block (memory ``block * n`` floats).
 
-    Fitted: ``memberships_`` (n x c, 0 on irrelevant labels), ``kernel_width_``.
+    Attributes
+    ----------
+    memberships_ : ndarray of shape (n_samples, n_labels)
+        Fuzzy-SVM memberships, 0 on irrelevant labels.
+    kernel_width_ : float
+        Kernel width used.
+    distributions_ : ndarray of shape (n_samples, n_labels)
+        Recovered distributions of the training instances.
+    n_features_in_, n_labels_ : int
+
+    Notes
+    -----
     Transductive. No randomness. O(n^2 (d + c)) time, O(block n + n c) memory.
     """
 
     inductive = False
+    _parameter_constraints = {"kernel_width": [None, POSITIVE_FINITE], "delta": [NON_NEGATIVE_FINITE],
+                              "block": [POSITIVE_INT]}
 
     def __init__(self, kernel_width=None, delta: float = 1e-7, block: int = BLOCK):
         self.kernel_width = kernel_width
@@ -79,13 +92,11 @@ class KM(BaseEnhancer):
         self.block = block
 
     def _fit(self, X, L):
-        delta = check_positive(self.delta, "delta", allow_zero=True)
-        check_positive_int(self.block, "block")
-        width = mean_pairwise_distance(X) if self.kernel_width is None else check_positive(self.kernel_width,
-                                                                                           "kernel_width")
+        delta = float(self.delta)
+        width = mean_pairwise_distance(X) if self.kernel_width is None else float(self.kernel_width)
         if not width > 0:
             width = 1.0  # all instances identical: any width gives the same answer
-        s2 = kernel_class_distances(X, L, width, check_positive_int(self.block, "block"))
+        s2 = kernel_class_distances(X, L, width, int(self.block))
         radius2 = np.where(L > 0, s2, 0.0).max(axis=0)
         denominator = radius2 + delta
         ratio = np.divide(s2, denominator, out=np.zeros_like(s2), where=denominator[None, :] > 0)

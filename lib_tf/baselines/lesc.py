@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections import OrderedDict
 
 import numpy as np
+from sklearn.utils._param_validation import StrOptions
 
 from . import _lowrank
-from .base import BaseEnhancer
+from .base import NON_NEGATIVE_FINITE, POSITIVE_FINITE, POSITIVE_INT, BaseEnhancer
 
 #: The paper's grid for lambda1 and lambda2.
 LAMBDA_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)
@@ -66,11 +67,42 @@ class LESC(BaseEnhancer):
     the paper's data sets but Movie, rank 1812, where the dictionary is X's top 500 principal
     directions and the rest of X goes to E); ``None`` for the exact problem.
 
-    Parameters: ``lambda1`` (ridge on ``W``) and ``lambda2`` (sample-correlation term), the
-    paper's grid being {1e-4, 1e-3, 1e-2, 0.1, 1, 10} for both (:data:`LAMBDA_GRID`);
-    ``lrr_lambda`` the weight of the l2,1 noise term of stage 1; ``max_iter``/``tol`` cap the
-    ALM; ``kernel`` 'rbf' (paper) or 'linear'. No randomness (deterministic: no
-    ``random_state``).
+    Parameters
+    ----------
+    lambda1 : float >= 0, default=0.1
+        Ridge weight on ``W`` (paper grid {1e-4, 1e-3, 1e-2, 0.1, 1, 10}: :data:`LAMBDA_GRID`).
+    lambda2 : float >= 0, default=0.1
+        Weight of the sample-correlation term (same grid).
+    lrr_lambda : float >= 0, default=0.01
+        Weight of the l2,1 noise term of stage 1.
+    kernel : {"rbf", "linear"}, default="rbf"
+        Kernel of stage 2 ("rbf" is the paper's).
+    max_iter : int >= 1, default=100
+        Most ALM iterations of stage 1.
+    tol : float > 0, default=1e-6
+        Stage 1 stops when its constraint residual is below this.
+    max_rank : int >= 1 or None, default=500
+        Largest rank of the stage-1 dictionary; None: exact.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_samples, n_labels)
+        Stage-2 kernel-model weights.
+    X_fit_ : ndarray of shape (n_samples, n_features)
+        Training features (the kernel model's centres).
+    sigma_ : float
+        RBF width used (rbf kernel only).
+    lrr_ : LRRResult
+        Stage-1 solution (``Z = Q J``) and its convergence history.
+    lrr_rank_ : int
+        Rank of the stage-1 dictionary.
+    distributions_ : ndarray of shape (n_samples, n_labels)
+        Recovered distributions of the training instances.
+    n_features_in_, n_labels_ : int
+
+    Notes
+    -----
+    No randomness (deterministic: no ``random_state``).
 
     Cost (n samples, d features, r = min(rank X, max_rank), c labels): stage 1 O(max_iter
     (r^2 n + d r n)) time and O(d n + r n) memory (no n x n array: SVDs are r x n); stage 2
@@ -82,6 +114,9 @@ class LESC(BaseEnhancer):
     """
 
     inductive = True
+    _parameter_constraints = {"lambda1": [NON_NEGATIVE_FINITE], "lambda2": [NON_NEGATIVE_FINITE],
+                              "lrr_lambda": [NON_NEGATIVE_FINITE], "kernel": [StrOptions({"rbf", "linear"})],
+                              "max_iter": [POSITIVE_INT], "tol": [POSITIVE_FINITE], "max_rank": [None, POSITIVE_INT]}
 
     def __init__(self, lambda1: float = 0.1, lambda2: float = 0.1, lrr_lambda: float = 0.01,
                  kernel: str = "rbf", max_iter: int = 100, tol: float = 1e-6, max_rank=500):
@@ -92,18 +127,6 @@ class LESC(BaseEnhancer):
         self.max_iter = max_iter
         self.tol = tol
         self.max_rank = max_rank
-
-    def _check_params(self):
-        for name in ("lambda1", "lambda2", "lrr_lambda"):
-            value = getattr(self, name)
-            if not (np.isscalar(value) and np.isfinite(value) and value >= 0):
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-        if self.kernel not in ("rbf", "linear"):
-            raise ValueError(f"kernel must be 'rbf' or 'linear', got {self.kernel!r}")
-        if not (int(self.max_iter) == self.max_iter and self.max_iter >= 1):
-            raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}")
-        if self.max_rank is not None and not (int(self.max_rank) == self.max_rank and self.max_rank >= 1):
-            raise ValueError(f"max_rank must be a positive integer or None, got {self.max_rank!r}")
 
     def _stage1_params(self):
         return {"lam": float(self.lrr_lambda), "max_iter": int(self.max_iter), "tol": float(self.tol),
@@ -143,7 +166,6 @@ class LESC(BaseEnhancer):
         return {}
 
     def _fit(self, X, L):
-        self._check_params()
         self.X_fit_ = X
         K, MK = self._operators(X, L)
         F, A = _lowrank.sample_correlation_le(K, MK, L, float(self.lambda1), float(self.lambda2))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..data.validation import FLOAT32_RANGE
-from .base import BaseEnhancer
+from .base import NON_NEGATIVE_FINITE, POSITIVE_FINITE, POSITIVE_INT, SEED, BaseEnhancer
 
 
 class LEVI(BaseEnhancer):
@@ -32,19 +32,44 @@ class LEVI(BaseEnhancer):
     label distribution is ``softmax(mu)`` (deterministic read-out). ``alpha`` trades the fit to
     ``l`` against the prior: larger values shrink ``mu`` and flatten the distributions.
 
-    Parameters: ``alpha`` (weight of the ELBO terms), ``hidden`` (units of each of the two
-    softplus layers, also used by the decoders), ``epochs`` (150, the paper's), ``batch_size``
-    (``None``: whole data set when n <= 512, else 256), ``learning_rate`` (Adam),
-    ``standardize`` (z-score the features first), ``random_state`` (seeds weights, shuffling
-    and the reparameterisation noise via ``keras.utils.set_random_seed`` and stateless
-    sampling: a fixed seed repeats).
+    Parameters
+    ----------
+    alpha : float >= 0, default=1.0
+        Weight of the ELBO terms.
+    hidden : int >= 1, default=64
+        Units of each of the two softplus layers, also used by the decoders.
+    epochs : int >= 1, default=150
+        Training epochs (the paper's 150).
+    batch_size : int >= 1 or None, default=None
+        None: the whole data set when n <= 512, else 256.
+    learning_rate : float > 0, default=1e-3
+        Adam's learning rate.
+    standardize : bool, default=True
+        z-score the features first.
+    random_state : int in [0, 2**32 - 1] or None, default=0
+        Seeds weights, shuffling and the reparameterisation noise (``keras.utils.set_random_seed``
+        and stateless sampling): a fixed seed repeats a fit; None is read as 0.
 
+    Attributes
+    ----------
+    mu_ : ndarray of shape (n_samples, n_labels)
+        Posterior means ``mu``; ``distributions_`` is their row softmax.
+    loss_history_ : list of float
+        Mean loss per epoch.
+    distributions_ : ndarray of shape (n_samples, n_labels)
+    n_features_in_, n_labels_ : int
+
+    Notes
+    -----
     Cost: O(epochs n (d + c) hidden) time, O((d + c) hidden + batch (d + hidden)) memory.
     Transductive (the encoder needs ``l``): ``transform`` answers for the fitted instances.
     """
 
     inductive = False
     feature_range = FLOAT32_RANGE  # a Keras network in float32
+    _parameter_constraints = {"alpha": [NON_NEGATIVE_FINITE], "hidden": [POSITIVE_INT], "epochs": [POSITIVE_INT],
+                              "batch_size": [None, POSITIVE_INT], "learning_rate": [POSITIVE_FINITE],
+                              "standardize": ["boolean"], "random_state": [None, SEED]}
 
     def __init__(self, alpha: float = 1.0, hidden: int = 64, epochs: int = 150, batch_size=None,
                  learning_rate: float = 1e-3, standardize: bool = True, random_state=0):
@@ -56,20 +81,7 @@ class LEVI(BaseEnhancer):
         self.standardize = standardize
         self.random_state = random_state
 
-    def _check_params(self):
-        if not (np.isscalar(self.alpha) and np.isfinite(self.alpha) and self.alpha >= 0):
-            raise ValueError(f"alpha must be a finite number >= 0, got {self.alpha!r}")
-        for name in ("hidden", "epochs"):
-            value = getattr(self, name)
-            if not (int(value) == value and value >= 1):
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if self.batch_size is not None and not (int(self.batch_size) == self.batch_size and self.batch_size >= 1):
-            raise ValueError(f"batch_size must be a positive integer or None, got {self.batch_size!r}")
-        if not (self.learning_rate > 0):
-            raise ValueError(f"learning_rate must be positive, got {self.learning_rate!r}")
-
     def _fit(self, X, L):
-        self._check_params()
         import keras
         import tensorflow as tf
         import tensorflow_probability as tfp

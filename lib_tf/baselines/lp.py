@@ -35,8 +35,12 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ._graph import BLOCK, check_positive, check_positive_int, gaussian_knn_graph, normalize_rows, squared_distances
-from .base import BaseEnhancer
+from numbers import Real
+
+from sklearn.utils._param_validation import Interval
+
+from ._graph import BLOCK, gaussian_knn_graph, normalize_rows, squared_distances
+from .base import POSITIVE_FINITE, POSITIVE_INT, BaseEnhancer
 
 
 def normalized_affinity(A):
@@ -104,14 +108,32 @@ class LP(BaseEnhancer):
     sigma : float or None
         Gaussian width of the affinity; None: the mean pairwise distance (full graph) or the
         mean distance to the ``n_neighbors`` nearest neighbours (kNN graph).
-    tol, max_iter : stopping rule of the propagation.
+    tol : float > 0
+        The propagation stops when no entry moves more than this.
+    max_iter : int >= 1
+        Most propagation steps.
 
-    Fitted: ``propagated_`` (the fixed point ``F*``, n x c), ``n_iter_``, ``sigma_``.
+    Attributes
+    ----------
+    propagated_ : ndarray of shape (n_samples, n_labels)
+        The fixed point ``F*``.
+    n_iter_ : int
+        Propagation steps run.
+    sigma_ : float
+        Affinity width used.
+    distributions_ : ndarray of shape (n_samples, n_labels)
+        Recovered distributions of the training instances.
+    n_features_in_, n_labels_ : int
+
+    Notes
+    -----
     Transductive. No randomness. Full graph: O(n^2 (d + T c)) time, O(n^2) memory; kNN graph:
     O(n^2 d + T n k c) time, O(n k + n c) memory.
     """
 
     inductive = False
+    _parameter_constraints = {"alpha": [Interval(Real, 0, 1, closed="neither")], "n_neighbors": [None, POSITIVE_INT],
+                              "sigma": [None, POSITIVE_FINITE], "tol": [POSITIVE_FINITE], "max_iter": [POSITIVE_INT]}
 
     def __init__(self, alpha: float = 0.5, n_neighbors=None, sigma=None, tol: float = 1e-10, max_iter: int = 1000):
         self.alpha = alpha
@@ -121,17 +143,15 @@ class LP(BaseEnhancer):
         self.max_iter = max_iter
 
     def _fit(self, X, L):
-        alpha = check_positive(self.alpha, "alpha")
-        if not alpha < 1:
-            raise ValueError(f"alpha must be in (0, 1), got {self.alpha!r}")
-        sigma = None if self.sigma is None else check_positive(self.sigma, "sigma")
+        alpha = float(self.alpha)
+        sigma = None if self.sigma is None else float(self.sigma)
         if self.n_neighbors is None:
             A, sigma = full_gaussian_graph(X, sigma)
         else:
-            k = check_positive_int(self.n_neighbors, "n_neighbors")
+            k = int(self.n_neighbors)
             A, sigma = gaussian_knn_graph(X, k, sigma)
         P = normalized_affinity(A)
-        F, self.n_iter_ = propagate(P, L, alpha, self.tol, check_positive_int(self.max_iter, "max_iter"))
+        F, self.n_iter_ = propagate(P, L, alpha, float(self.tol), int(self.max_iter))
         self.sigma_ = sigma
         self.propagated_ = F
         return normalize_rows(F, L)

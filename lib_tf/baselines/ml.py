@@ -43,8 +43,10 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import minimize
 
-from ._graph import check_positive, check_positive_int, knn, normalize_rows, softmax_rows, sparse_from_knn
-from .base import BaseEnhancer
+from sklearn.utils._param_validation import StrOptions
+
+from ._graph import knn, normalize_rows, softmax_rows, sparse_from_knn
+from .base import POSITIVE_FINITE, POSITIVE_INT, BaseEnhancer
 
 NORMALIZATIONS = ("softmax", "positive")
 
@@ -97,13 +99,32 @@ class ML(BaseEnhancer):
         Regularisation of the local Gram matrices (relative to their trace).
     normalize : {"softmax", "positive"}
         How ``mu`` becomes a distribution (see module docstring).
-    tol, max_iter : L-BFGS-B stopping rule.
+    tol : float > 0
+        L-BFGS-B's relative objective tolerance (``ftol``).
+    max_iter : int >= 1
+        Most L-BFGS-B iterations.
 
-    Fitted: ``manifold_`` (``mu``, n x c), ``weights_`` (sparse ``W``), ``n_iter_``.
+    Attributes
+    ----------
+    manifold_ : ndarray of shape (n_samples, n_labels)
+        The label manifold ``mu``.
+    weights_ : scipy.sparse.csr_matrix of shape (n_samples, n_samples)
+        LLE reconstruction weights ``W``.
+    n_iter_ : int
+        L-BFGS-B iterations run.
+    distributions_ : ndarray of shape (n_samples, n_labels)
+        Recovered distributions of the training instances.
+    n_features_in_, n_labels_ : int
+
+    Notes
+    -----
     Transductive. No randomness. O(n^2 d + n k^3 + T n k c) time, O(n k + n c) memory.
     """
 
     inductive = False
+    _parameter_constraints = {"n_neighbors": [None, POSITIVE_INT], "lam": [POSITIVE_FINITE], "reg": [POSITIVE_FINITE],
+                              "normalize": [StrOptions(set(NORMALIZATIONS))], "tol": [POSITIVE_FINITE],
+                              "max_iter": [POSITIVE_INT]}
 
     def __init__(self, n_neighbors=None, lam: float = 1.0, reg: float = 0.1, normalize: str = "softmax",
                  tol: float = 1e-10, max_iter: int = 5000):
@@ -116,17 +137,13 @@ class ML(BaseEnhancer):
 
     def _fit(self, X, L):
         n, c = L.shape
-        k = c + 1 if self.n_neighbors is None else check_positive_int(self.n_neighbors, "n_neighbors")
-        lam = check_positive(self.lam, "lam")
-        reg = check_positive(self.reg, "reg")
-        if self.normalize not in NORMALIZATIONS:
-            raise ValueError(f"normalize must be one of {NORMALIZATIONS}, got {self.normalize!r}")
+        k = c + 1 if self.n_neighbors is None else int(self.n_neighbors)
+        lam, reg = float(self.lam), float(self.reg)
         indices, _ = knn(X, k)
         w = reconstruction_weights(X, indices, reg)
         W = sparse_from_knn(indices, w, n)
         IW = (sp.identity(n, format="csr") - W).tocsr()
-        mu, result = solve_label_manifold(IW, 2.0 * L - 1.0, lam, check_positive(self.tol, "tol"),
-                                          check_positive_int(self.max_iter, "max_iter"))
+        mu, result = solve_label_manifold(IW, 2.0 * L - 1.0, lam, float(self.tol), int(self.max_iter))
         self.weights_, self.manifold_, self.n_iter_ = W, mu, result.nit
         if self.normalize == "softmax":
             return softmax_rows(mu)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..readout import TEMPERATURE_GRID, softmax_with_temperature
-from .base import BaseEnhancer
+from .base import POSITIVE_FINITE, BaseEnhancer
 
 __all__ = ["TEMPERATURE_GRID", "NaiveNormalize", "LabelSoftmax", "label_softmax"]
 
@@ -30,10 +30,22 @@ def label_softmax(L, temperature: float = 1.0) -> np.ndarray:
 class LabelSoftmax(BaseEnhancer):
     """``d = softmax(l / T)``: relevant labels share more mass than irrelevant ones, with the
     contrast set by the temperature ``T`` (a hyper-parameter like any other: choose it with
-    the same protocol as every other method's parameters). O(n c)."""
+    the same protocol as every other method's parameters). O(n c).
+
+    Parameters
+    ----------
+    temperature : float > 0, default=1.0
+        ``T``; larger values flatten the distributions.
+
+    Attributes
+    ----------
+    distributions_ : ndarray of shape (n_samples, n_labels)
+    n_features_in_, n_labels_ : int
+    """
 
     inductive = False
     feature_range = None  # X is not used
+    _parameter_constraints = {"temperature": [POSITIVE_FINITE]}
 
     def __init__(self, temperature: float = 1.0):
         self.temperature = temperature

@@ -127,7 +127,7 @@ def _baseline(name, **fixed):
     def fit(X, L, params, seed):
         cls = get_method(name)
         settings = {**fixed, **params}
-        if "random_state" in cls._param_names():
+        if "random_state" in cls._get_param_names():
             settings["random_state"] = seed
         return cls(**settings).fit_transform(X, L)
     return fit
@@ -152,13 +152,13 @@ def _memoised_logits(fit_logits, cache_size: int = 16):
 def _lib_logits(X, L, params, seed):
     from ..enhancer import LabelEnhancer
 
-    return LabelEnhancer(model="paper", **params, seed=seed).fit(X, L).logits(X)
+    return LabelEnhancer(model="paper", **params, random_state=seed).fit(X, L).logits(X)
 
 
 def _label_aware_logits(X, L, params, seed):
     from ..enhancer import LabelEnhancer
 
-    return LabelEnhancer(model="label-aware", **params, seed=seed).fit(X, L).logits(X, L)
+    return LabelEnhancer(model="label-aware", **params, random_state=seed).fit(X, L).logits(X, L)
 
 
 def _label_logits(X, L, params, seed):

@@ -10,10 +10,7 @@ import tensorflow as tf
 from . import losses, training
 from .standardize import Standardize
 
-ASSIGNMENTS = ("squared", "cross_entropy")
-GAP_TARGETS = ("logits", "probabilities")
-REDUCTIONS = ("mean", "sum")
-NETWORK_DTYPES = ("float32", "mixed_bfloat16")
+from .options import ASSIGNMENTS, GAP_TARGETS, NETWORK_DTYPES, REDUCTIONS  # noqa: F401 (re-exported)
 
 
 def _mlp(hidden_units, depth, outputs, activation, name, dtype):
