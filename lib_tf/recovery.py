@@ -29,7 +29,7 @@ from ._files import save_npy_atomic, write_atomic
 from ._version import __version__
 from .baselines.reference import label_softmax
 from .data import LDLDataset, split_instances
-from .data.streaming import ShardSet
+from .data.streaming import as_shard_set
 from .distribute import predict_streaming, train_distributed, worker_role
 from .enhancer import LabelEnhancer
 from .metrics import score
@@ -143,9 +143,12 @@ def recover_to_folder(data, out, params: dict, *, reveal: float = 0.0, with_labe
 
     Parameters
     ----------
-    data : LDLDataset or ShardSet
+    data : LDLDataset, str or ShardSet
         Features (n, d), logical labels (n, c) and optionally ground truth (n, c) in memory,
-        or on-disk shards (streamed with bounded memory; see :mod:`lib_tf.data.streaming`).
+        or on-disk shards (a glob pattern, paths or a ShardSet; streamed with bounded memory,
+        see :mod:`lib_tf.data.streaming`). Under ``"multi-worker"`` give shards as a pattern:
+        the strategy must exist before TensorFlow runs anything, and reading TFRecord shards'
+        widths does.
     out : path
         Output folder (see the module docstring for its files).
     params : dict
@@ -180,7 +183,7 @@ def recover_to_folder(data, out, params: dict, *, reveal: float = 0.0, with_labe
         six measures when there is ground truth.
     """
     out = Path(out)
-    streamed = isinstance(data, ShardSet)
+    streamed = not isinstance(data, LDLDataset)
     distributed = streamed or strategy is not None
     # complete, with LabelEnhancer's defaults (an unknown name is a ValueError naming it); the
     # verbosity is the caller's, not a setting of the result
@@ -208,6 +211,7 @@ def recover_to_folder(data, out, params: dict, *, reveal: float = 0.0, with_labe
         name = "LA-LIB" if enhancer.model == "label-aware" else "LIB" if enhancer.label_temperature is None else "LIB+l"
     if streamed:
         data_name, n, d, c = None, trained.n_instances, trained.n_features, trained.n_labels
+        data = as_shard_set(data)  # after training: the strategy exists by now
         source = source or ", ".join(map(str, data.paths))
     else:
         data_name, n, d, c = data.name, data.n_instances, data.n_features, data.n_labels

@@ -87,17 +87,15 @@ def enhancer_params(args) -> dict:
 
 def load_input(args):
     """The data of ``lib-tf enhance``: an :class:`~lib_tf.data.LDLDataset` (``--dataset``,
-    ``--mat``, ``--features`` with ``--labels``) or a :class:`~lib_tf.data.streaming.ShardSet`
-    (``--input``); exactly one source."""
+    ``--mat``, ``--features`` with ``--labels``) or the glob pattern of shards (``--input``,
+    read once the training's strategy exists); exactly one source."""
     sources = [bool(args.dataset), bool(args.mat), bool(args.features), bool(args.input)]
     if sum(sources) != 1:
         with_input = " or --input GLOB" if args.input else ""
         raise ValueError(f"give exactly one of --dataset NAME, --mat PATH or --features FILE (with --labels FILE)"
                          f"{with_input}")
     if args.input:
-        from ..data.streaming import find_shards
-
-        return find_shards(args.input)
+        return args.input
     if args.dataset or args.mat:
         return load_dataset_argument(args)
     if not args.labels:
@@ -117,9 +115,7 @@ def cmd_enhance(args) -> int:
         raise ValueError(f"--model {params['model']} is not available with --input/--strategy: streamed and "
                          "distributed training fit the paper's LIB")
     data = load_input(args)
-    if args.input:
-        print(f"{len(data.paths)} {data.format} shard(s) matching {args.input}: d={data.n_features}, c={data.n_labels}")
-    else:
+    if not args.input:
         print(data)
     result = recover_to_folder(data, args.out, params, reveal=args.reveal, with_labels=args.with_labels,
                                strategy=args.strategy, backup_dir=args.backup_dir, figure=args.figure,
@@ -128,6 +124,9 @@ def cmd_enhance(args) -> int:
         print(f"worker done: trained in {result.seconds:.1f} s (the chief writes the outputs)")
         return 0
     settings, out = result.settings, Path(args.out)
+    if args.input:
+        print(f"{len(settings['prediction_shards'])} shard(s) matching {args.input}: n={settings['n']}, "
+              f"d={settings['d']}, c={settings['c']}")
     if distributed:
         print(f"strategy {settings['strategy']} ({settings['replicas']} replica(s), {settings['workers']} worker(s))")
     if settings["n_revealed"]:
