@@ -102,6 +102,8 @@ def reference_rows(distributions, logical_labels, temperature: float) -> list:
 
 
 def _check(data, reveal: float, with_labels: bool, figure: bool, distributed: bool) -> None:
+    """Refuse settings that cannot work together, before anything is trained (the messages
+    name ``lib-tf enhance``'s flags, the way this function is mostly reached)."""
     if distributed:
         if reveal:
             raise ValueError("--reveal is not available with --input/--strategy (it needs ground truth in memory)")
@@ -117,7 +119,15 @@ def _check(data, reveal: float, with_labels: bool, figure: bool, distributed: bo
 
 
 def _train_in_memory(data: LDLDataset, params: dict, reveal: float, with_labels: bool):
-    """LabelEnhancer on the arrays; returns ``(enhancer, facts, scored rows, reference T)``."""
+    """Fit a LabelEnhancer on the arrays, picking its read-out on the revealed share if any.
+
+    Returns
+    -------
+    tuple
+        ``(enhancer, facts, scored, reference_t, seconds)``: the fitted enhancer, its
+        settings.json facts, the rows the metrics are on (those not revealed), the T of the
+        ``softmax(l / T)`` reference, and the training's wall time.
+    """
     enhancer = LabelEnhancer(**params)
     start = time.perf_counter()
     enhancer.fit(data.features, data.logical_labels)
