@@ -138,7 +138,7 @@ def read_result(name: str, out: Path, finished_only: bool = True):
     """The command's finished result in ``out`` as comparable data, or None if it has none.
     Raises (ValueError / OSError) if something that looks finished is unreadable or partial."""
     if name in ("enhance", "backup"):
-        marker = out / ("distributions.npy" if name == "enhance" else "settings.json")
+        marker = out / "distributions.npy"  # lib-tf enhance's marker for results in memory, with or without a strategy
         if not marker.exists():
             return None
         settings = _json(out / "settings.json")

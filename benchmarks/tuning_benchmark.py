@@ -39,8 +39,10 @@ import numpy as np  # noqa: E402
 from lib_tf import LabelEnhancer, load_ldl, score  # noqa: E402
 from lib_tf.metrics import METRIC_NAMES  # noqa: E402
 from lib_tf.model.temperature import select_temperature, softmax_with_temperature  # noqa: E402
+from lib_tf.cli.tune import trial_printer  # noqa: E402
+from lib_tf.data import split_instances  # noqa: E402
 from lib_tf.hparams import PRESETS_FILE  # noqa: E402
-from lib_tf.tuning import run_search, split_instances  # noqa: E402
+from lib_tf.tuning import run_search  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 SHARE = 0.1
@@ -85,7 +87,8 @@ def run_revealed(name, args, command):
     out = Path(args.work) / name
     start = time.perf_counter()
     best = run_search(data, kind=args.tuner, trials=args.trials, objective="revealed", reveal=SHARE, seed=0, out=out,
-                      overwrite=not args.resume, max_epochs=args.max_epochs, quiet=False,
+                      overwrite=not args.resume, max_epochs=args.max_epochs,
+                      progress=trial_printer("revealed"),
                       command=tune_command(name, args, out))
     search_seconds = time.perf_counter() - start
     summary = json.loads((out / "search_summary.json").read_text())

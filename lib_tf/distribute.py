@@ -21,7 +21,7 @@ in-memory arrays or on-disk shards, with fault-tolerant checkpoints.
   resumes at the first unfinished epoch; the backup is deleted when training ends. Workers
   other than the chief back up into a sibling folder of their own (Keras 3's callback has no
   multi-worker file arbitration). Given an endless stream and ``steps_per_epoch`` (as
-  ``lib-tf enhance`` runs it), the resumed run skips the epochs already done, so with a seeded
+  :func:`train_distributed` runs it), the resumed run skips the epochs already done, so with a seeded
   stream it sees the same batches and noise as an uninterrupted run and ends where that run
   ends (measured: identical distributions, ``benchmarks/RELIABILITY.md``).
 
@@ -39,6 +39,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -143,21 +144,12 @@ def fit_lib(model, train_data, *, epochs: int, steps_per_epoch=None, features=No
                  callbacks=callbacks, verbose=verbose, settings=f"{rate}, alpha={model.alpha!r}, beta={model.beta!r}")
 
 
-def _enhance_settings(args) -> dict:
-    """LabelEnhancer-style settings from the command line (the flags, or --hparams/--preset)."""
-    from .tuning import enhancer_params_from_args
-
-    settings = enhancer_params_from_args(args)
-    if settings.get("model", "paper") != "paper":
-        raise ValueError(f"--model {settings['model']} is not available with --input/--strategy: streamed and "
-                         "distributed training fit the paper's LIB")
-    return settings
-
-
 def _lib_parameters() -> set:
+    """Names of :class:`lib_tf.model.LIB`'s constructor arguments (those LabelEnhancer settings
+    that reach the model)."""
     import inspect
 
-    from .model import LIB
+    from .model.lib import LIB
 
     return set(inspect.signature(LIB.__init__).parameters) - {"self", "n_labels", "kwargs"}
 
@@ -233,88 +225,112 @@ def predict_streaming(model, shards, out_dir, batch_size: int = 8192, progress=N
     return predict_to_shards(readout_function(model), shards, out_dir, batch_size=batch_size, progress=progress)
 
 
-# -- the command line --------------------------------------------------------------------
-def enhance(args, in_memory=None) -> int:
-    """``lib-tf enhance`` with ``--input`` shards and/or a ``--strategy``: train LIB with
-    Keras' ``fit`` under the strategy (checkpointing with ``BackupAndRestore`` to
-    ``--backup-dir``, default ``<out>/backup``), then write the recovered distributions
-    (shards: one ``predictions/<stem>.distributions.npy`` per input shard; arrays:
-    ``distributions.npy``) and ``settings.json``. Under ``multi-worker`` every worker trains;
-    only the chief writes outputs. ``in_memory``: an ``LDLDataset`` when the input is not
-    shards."""
+@dataclass
+class DistributedTraining:
+    """What :func:`train_distributed` trained, and where.
+
+    Attributes
+    ----------
+    model : lib_tf.model.LIB
+        The trained model (its variables live under the strategy).
+    history : dict
+        Keras' ``History.history`` of this process's training (after a resume: of the
+        epochs run since).
+    epochs : int
+        Epochs the training ran to (the automatic count when ``epochs`` was None).
+    n_instances, n_features, n_labels : int
+        n, d and c of the training data.
+    strategy : str
+        The strategy's name; ``replicas``: replicas in sync; ``workers``: workers in the
+        cluster; ``chief``: whether this process is the one that writes outputs.
+    seconds : float
+        Wall time of the training.
+    """
+
+    model: object
+    history: dict
+    epochs: int
+    n_instances: int
+    n_features: int
+    n_labels: int
+    strategy: str
+    replicas: int
+    workers: int
+    chief: bool
+    seconds: float
+
+
+def train_distributed(params: dict, *, shards=None, features=None, logical_labels=None, strategy: str = "default",
+                      backup_dir=None, verbose: int = 0) -> DistributedTraining:
+    """Train the paper's LIB with Keras' ``fit`` under a ``tf.distribute`` strategy, from
+    on-disk shards (streamed, bounded memory) or from in-memory arrays, checkpointing every
+    epoch so that a killed run started again resumes (see the module docstring).
+
+    Parameters
+    ----------
+    params : dict
+        LabelEnhancer constructor arguments (``alpha``, ``beta``, ``epochs``, ``batch_size``,
+        ``learning_rate``, ``seed``, network sizes, ...); those of :class:`lib_tf.model.LIB`
+        reach the model. ``model`` must be ``"paper"`` and ``label_temperature`` None: the
+        label-aware model and the labels' read-out train only in memory
+        (:class:`lib_tf.LabelEnhancer`). Missing ones take LIB's defaults.
+    shards : str or ShardSet, optional
+        Glob pattern, paths or :class:`~lib_tf.data.streaming.ShardSet` of the training
+        shards; or else
+    features, logical_labels : array_like, optional
+        Arrays (n, d) and (n, c) held in memory.
+    strategy : {"default", "mirrored", "multi-worker"}
+        See :func:`make_strategy`.
+    backup_dir : path, optional
+        Checkpoint folder of :func:`backup_callback` (None: no checkpoints).
+    verbose : int
+        Keras' ``fit`` verbosity.
+
+    Returns
+    -------
+    DistributedTraining
+    """
     import keras
 
-    from ._files import save_npy_atomic, write_atomic
-    from ._version import __version__
     from .data.pipeline import repeated_batches
-    from .data.streaming import find_shards
+    from .data.streaming import as_shard_set
     from .model.epochs import auto_epochs
 
-    strategy = make_strategy(args.strategy or "default")
-    _, _, chief, n_workers = worker_role() if (args.strategy == "multi-worker") else (None, 0, True, 1)
-    out = Path(args.out)
-    settings_file = out / "settings.json"
-    if chief and settings_file.exists() and not args.overwrite:
-        raise ValueError(f"--out {out} already holds a finished result ({settings_file.name}); "
-                         "choose another folder or pass --overwrite")
-    if getattr(args, "reveal", 0):
-        raise ValueError("--reveal is not available with --input/--strategy (it needs ground truth in memory)")
-    if args.seed is not None:
-        keras.utils.set_random_seed(int(args.seed))
-    backup_dir = Path(args.backup_dir) if args.backup_dir else out / "backup"
-    settings = _enhance_settings(args)
-    params = {k: v for k, v in settings.items() if k in _lib_parameters()}
-    batch_size, learning_rate = int(settings.get("batch_size", 128)), float(settings.get("learning_rate", 1e-3))
-    verbose = 0 if args.quiet else 2
+    if (shards is None) == (features is None):
+        raise ValueError("give shards or features (with logical_labels), not both and not neither")
+    if params.get("model", "paper") != "paper":
+        raise ValueError(f"model={params['model']!r} is not available for streamed or distributed training: "
+                         "it fits the paper's LIB")
+    if params.get("label_temperature") is not None:
+        raise ValueError("label_temperature is not available for streamed or distributed training: it reads out "
+                         "the paper's softmax(z / T)")
+    strategy_name = strategy or "default"
+    tf_strategy = make_strategy(strategy_name)
+    _, _, chief, n_workers = worker_role() if strategy_name == "multi-worker" else (None, 0, True, 1)
+    seed = params.get("random_state")
+    if seed is not None:
+        keras.utils.set_random_seed(int(seed))
+    lib_params = {**{k: v for k, v in params.items() if k in _lib_parameters()}, "seed": seed}
+    batch_size, learning_rate = int(params.get("batch_size", 128)), float(params.get("learning_rate", 1e-3))
     start = time.perf_counter()
-    if args.input:
-        shards = find_shards(args.input)
-        print(f"{len(shards.paths)} {shards.format} shard(s) matching {args.input}: d={shards.n_features}, "
-              f"c={shards.n_labels}; strategy {args.strategy or 'default'} "
-              f"({strategy.num_replicas_in_sync} replica(s), {n_workers} worker(s))")
-        model = create_lib(shards.n_labels, strategy, **params)
-        n = adapt_streaming(model, shards, strategy)
-        epochs = settings.get("epochs") or auto_epochs(n, batch_size)
-        history, _ = fit_streaming(model, shards, batch_size=batch_size, epochs=epochs, seed=args.seed,
+    if shards is not None:
+        shards = as_shard_set(shards)
+        d, c = shards.n_features, shards.n_labels
+        model = create_lib(c, tf_strategy, **lib_params)
+        n = adapt_streaming(model, shards, tf_strategy)
+        epochs = params.get("epochs") or auto_epochs(n, batch_size)
+        history, _ = fit_streaming(model, shards, batch_size=batch_size, epochs=epochs, seed=seed,
                                    learning_rate=learning_rate, backup_dir=backup_dir, verbose=verbose,
-                                   strategy=strategy, n_instances=n)
-        d, c, source = shards.n_features, shards.n_labels, args.input
+                                   strategy=tf_strategy, n_instances=n)
     else:
-        data = in_memory
-        print(data)
-        n, d, c, source = data.n_instances, data.n_features, data.n_labels, data.source
-        model = create_lib(c, strategy, **params)
-        stream, steps = repeated_batches(np.asarray(data.features, np.float32), np.asarray(data.logical_labels, np.float32),
-                                         batch_size, args.seed, drop_remainder=strategy.num_replicas_in_sync > 1)
-        epochs = settings.get("epochs") or auto_epochs(n, batch_size)
-        history = fit_lib(model, for_strategy(stream, strategy), epochs=epochs, steps_per_epoch=steps,
-                          features=data.features, learning_rate=learning_rate, backup_dir=backup_dir,
-                          verbose=verbose, strategy=strategy)
-    seconds = time.perf_counter() - start
-    if not chief:
-        print(f"worker done: trained in {seconds:.1f} s (the chief writes the outputs)")
-        return 0
-    out.mkdir(parents=True, exist_ok=True)
-    settings_file.unlink(missing_ok=True)  # the finished-result marker: gone while a result is replaced
-    settings = {**{k: v for k, v in settings.items() if k != "verbose"},
-                "epochs_run": len(history.history.get("loss", [])), "epochs": epochs,
-                "strategy": args.strategy or "default", "replicas": strategy.num_replicas_in_sync,
-                "workers": n_workers, "train_seconds": round(seconds, 2), "source": source, "n": n, "d": d, "c": c,
-                "final_loss": (history.history.get("loss") or [None])[-1], "lib_tf_version": __version__}
-    if args.input:
-        start = time.perf_counter()
-        written = predict_streaming(model, shards, out / "predictions")
-        settings.update(prediction_shards=[str(Path(p).relative_to(out)) for p in written],
-                        predict_seconds=round(time.perf_counter() - start, 2))
-        print(f"trained in {seconds:.1f} s; wrote {len(written)} prediction shard(s) to {out / 'predictions'}")
-    else:
-        from .metrics import score
-
-        recovered = model.predict(np.asarray(data.features, np.float32), batch_size=4096, verbose=0)
-        save_npy_atomic(out / "distributions.npy", recovered)
-        if data.distributions is not None:
-            settings["metrics"] = {"LIB": score(data.distributions, recovered)}
-            print("  ".join(f"{k} {v:.4f}" for k, v in settings["metrics"]["LIB"].items()))
-        print(f"trained in {seconds:.1f} s; wrote {out / 'distributions.npy'}")
-    write_atomic(settings_file, json.dumps(settings, indent=2, default=str))  # last: the result is finished
-    return 0
+        X, L = np.asarray(features, np.float32), np.asarray(logical_labels, np.float32)
+        (n, d), c = X.shape, L.shape[1]
+        model = create_lib(c, tf_strategy, **lib_params)
+        stream, steps = repeated_batches(X, L, batch_size, seed, drop_remainder=tf_strategy.num_replicas_in_sync > 1)
+        epochs = params.get("epochs") or auto_epochs(n, batch_size)
+        history = fit_lib(model, for_strategy(stream, tf_strategy), epochs=epochs, steps_per_epoch=steps, features=X,
+                          learning_rate=learning_rate, backup_dir=backup_dir, verbose=verbose, strategy=tf_strategy)
+    return DistributedTraining(model=model, history=dict(history.history), epochs=int(epochs), n_instances=int(n),
+                               n_features=int(d), n_labels=int(c), strategy=strategy_name,
+                               replicas=tf_strategy.num_replicas_in_sync, workers=n_workers, chief=chief,
+                               seconds=time.perf_counter() - start)

@@ -3,8 +3,9 @@ import json
 import numpy as np
 import pytest
 
-from lib_tf.benchmark import Benchmark, MethodSpec, default_methods, rank_table, run_benchmark_command
+from lib_tf.benchmark import Benchmark, MethodSpec, default_methods, rank_table
 from lib_tf.cli import build_parser
+from lib_tf.cli.benchmark import run_benchmark_command
 
 
 def _result(**means):

@@ -60,8 +60,6 @@ def test_bad_arguments_are_clean_errors(argv, message, capsys, tmp_path):
 def test_a_kill_while_writing_leaves_no_result_that_looks_finished(tmp_path, capsys, monkeypatch):
     """distributions.npy marks a finished result: a process stopped while writing the other
     files must not leave it behind (a rerun would refuse the folder, with settings.json missing)."""
-    import lib_tf.cli as cli
-
     rng = np.random.default_rng(1)
     X, L = rng.normal(size=(30, 3)), np.eye(3)[rng.integers(0, 3, 30)]
     np.save(tmp_path / "x.npy", X)
@@ -74,11 +72,11 @@ def test_a_kill_while_writing_leaves_no_result_that_looks_finished(tmp_path, cap
     def killed(*a, **k):  # the settings are the one JSON the command writes
         raise KeyboardInterrupt("killed while writing settings.json")
 
-    monkeypatch.setattr(cli.json, "dumps", killed)
+    monkeypatch.setattr(json, "dumps", killed)
     with pytest.raises(KeyboardInterrupt):
         main(args)
     assert not (out / "distributions.npy").exists()
-    monkeypatch.setattr(cli.json, "dumps", real_dumps)
+    monkeypatch.setattr(json, "dumps", real_dumps)
     assert main(args) == 0
     assert json.loads((out / "settings.json").read_text())["n"] == 30
     assert np.load(out / "distributions.npy").shape == (30, 3)

@@ -11,9 +11,9 @@ import pytest
 import scipy.io
 
 from lib_tf._keras_state import _custom_gradient_registry
-from lib_tf.data import binarize
+from lib_tf.data import binarize, split_instances
 from lib_tf.hparams import load_hparams, load_presets, preset_params, save_hparams, validate_hparams
-from lib_tf.tuning import HPARAMS_FILE, consistency_loss, make_tuner, split_instances
+from lib_tf.tuning import HPARAMS_FILE, consistency_loss, make_tuner
 
 TINY = {"latent_dim": (4,), "hidden_units": (8,), "batch_size": (16,), "learning_rate": (1e-3, 1e-2)}
 REPO = Path(__file__).resolve().parents[1]
@@ -178,10 +178,10 @@ def test_presets_are_valid_and_usable():
     with pytest.raises(ValueError, match="no preset named"):
         preset_params("NoSuchSet")
     from lib_tf.cli import build_parser
-    from lib_tf.tuning import enhancer_params_from_args
+    from lib_tf.cli.enhance import enhancer_params
 
     args = build_parser().parse_args(["enhance", "--dataset", name, "--preset", name, "--seed", "2", "--quiet"])
-    assert enhancer_params_from_args(args) == {**preset_params(name), "random_state": 2, "verbose": 0}
+    assert enhancer_params(args) == {**preset_params(name), "random_state": 2}
 
 
 def _free_port():

@@ -24,7 +24,6 @@ callable from a feature batch to an output batch.
 from __future__ import annotations
 
 import glob
-import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -467,7 +466,3 @@ def count_rows(dataset) -> int:
         first = batch[0] if isinstance(batch, tuple) else batch
         total += int(first.shape[0])
     return total
-
-
-def steps(n_instances: int, batch_size: int) -> int:
-    return math.ceil(n_instances / batch_size)
