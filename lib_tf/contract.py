@@ -114,45 +114,54 @@ def serialize_example(columns: Mapping[Key, Sequence[float]]) -> bytes:
     return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
 
 
-def parse_floats(serialized, key: Key, width: int, role: str):
-    """Rows of floats from serialized ``tf.Example`` (eager or inside a graph).
+def parse_floats(serialized, columns: Sequence[tuple]) -> list:
+    """Rows of floats from serialized ``tf.Example``, in one parse (eager or in a graph).
 
     Parameters
     ----------
     serialized : string Tensor, shape (n,)
         Serialized ``tf.Example`` protos.
-    key : str or sequence of str
-        One name holding ``width`` floats per example, or ``width`` names of one scalar
-        float each.
-    width : int
-        Values per row.
-    role : str
-        What the key holds, for the error message (``"feature"``, ``"label"``, ...).
+    columns : sequence of (key, width, role)
+        What to read: ``key`` is one name holding ``width`` floats per example or ``width``
+        names of one scalar float each; ``role`` says what the key holds, for the error
+        message (``"feature"``, ``"label"``, ...).
 
     Returns
     -------
-    float32 Tensor, shape (n, width)
+    list of float32 Tensor
+        One (n, width) tensor per column, in the order of ``columns``.
 
     Raises
     ------
     tf.errors.InvalidArgumentError
-        At run time, if an example lacks the key(s) or holds another number of values under
-        one name (message: ``every tf.Example needs exactly <width> float values under the
-        <role> key '<key>'``).
+        At run time, if an example lacks a key or holds another number of values under one
+        name (message: ``every tf.Example needs exactly <width> float values under the <role>
+        key '<key>'``).
     """
     import tensorflow as tf
 
-    if not isinstance(key, str):
-        parsed = tf.io.parse_example(serialized, {name: tf.io.FixedLenFeature([], tf.float32) for name in key})
-        return tf.stack([parsed[name] for name in key], axis=-1)
-    # Ragged, then checked: a clearer message than FixedLenFeature's for a wrong width.
-    parsed = tf.io.parse_example(serialized, {key: tf.io.RaggedFeature(tf.float32)})[key]
-    lengths = parsed.row_lengths()
-    check = tf.debugging.assert_equal(
-        lengths, tf.fill(tf.shape(lengths), tf.constant(width, lengths.dtype)),
-        message=f"every tf.Example needs exactly {width} float values under the {role} key '{key}'")
-    with tf.control_dependencies([check]):
-        return tf.reshape(parsed.flat_values, [-1, width])
+    spec = {}
+    for key, _, _ in columns:
+        if isinstance(key, str):  # ragged, then checked: a clearer message than FixedLenFeature's
+            spec[key] = tf.io.RaggedFeature(tf.float32)
+        else:
+            spec.update((name, tf.io.FixedLenFeature([], tf.float32)) for name in key)
+    parsed = tf.io.parse_example(serialized, spec)
+    rows = []
+    for key, width, role in columns:
+        if not isinstance(key, str):
+            rows.append(tf.stack([parsed[name] for name in key], axis=-1))
+            continue
+        lengths = parsed[key].row_lengths()
+        check = tf.debugging.assert_equal(
+            lengths, tf.fill(tf.shape(lengths), tf.constant(width, lengths.dtype)),
+            message=f"every tf.Example needs exactly {width} float values under the {role} key '{key}'")
+        # The identity carries the check (its input comes from outside the context); an op
+        # whose inputs include a constant made in the context would not.
+        with tf.control_dependencies([check]):
+            values = tf.identity(parsed[key].flat_values)
+        rows.append(tf.reshape(values, [-1, width]))
+    return rows
 
 
 def serialize_examples(features, feature_key: Key = DEFAULT_FEATURE_KEY, logical_labels=None) -> list:

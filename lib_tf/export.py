@@ -229,8 +229,9 @@ def build_serving_module(model, feature_key: Key = DEFAULT_FEATURE_KEY):
         return outputs(features, f"'{FEATURES}'", logical_labels)
 
     def serve_examples(examples):
-        logical_labels = parse_floats(examples, LOGICAL_LABELS, n_labels, "label") if label_aware else None
-        features = parse_floats(examples, keys, width, "feature")
+        columns = [(keys, width, "feature")] + ([(LOGICAL_LABELS, n_labels, "label")] if label_aware else [])
+        features, *labels = parse_floats(examples, columns)
+        logical_labels = labels[0] if label_aware else None
         return outputs(features, f"the features of '{EXAMPLES}' (key {keys!r})", logical_labels)
 
     feature_spec = tf.TensorSpec([None, width], tf.float32, name=FEATURES)
