@@ -64,7 +64,7 @@ def test_tf_only_process_reproduces_transform_through_both_signatures(fitted, ex
     new = np.random.default_rng(5).normal(loc=3.0, scale=2.0, size=(17, D))  # unseen raw features
     np.save(tmp_path / "x.npy", new)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    result = subprocess.run([sys.executable, str(ROOT / "lib_tf" / "tf_only_check.py"), str(exported[1]),
+    result = subprocess.run([sys.executable, str(ROOT / "tools" / "tf_only_check.py"), str(exported[1]),
                              str(tmp_path / "x.npy"), str(tmp_path / "out.npz")],
                             capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
@@ -331,7 +331,7 @@ def test_label_aware_export_takes_the_logical_labels_and_needs_tensorflow_only(l
     np.save(tmp_path / "x.npy", new)
     np.save(tmp_path / "l.npy", labels)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    result = subprocess.run([sys.executable, str(ROOT / "lib_tf" / "tf_only_check.py"), str(path), str(tmp_path / "x.npy"),
+    result = subprocess.run([sys.executable, str(ROOT / "tools" / "tf_only_check.py"), str(path), str(tmp_path / "x.npy"),
                              str(tmp_path / "out.npz"), "features", str(tmp_path / "l.npy")],
                             capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
