@@ -242,11 +242,13 @@ def build_serving_module(model, feature_key: Key = DEFAULT_FEATURE_KEY):
     else:
         module.serve_features = tf.function(serve_features, input_signature=[feature_spec])
     module.serve_examples = tf.function(serve_examples, input_signature=[tf.TensorSpec([None], tf.string, name=EXAMPLES)])
-    # Saving needs every variable the functions capture tracked by the module: these, once each.
-    read = {}
-    for function in signatures(module).values():
-        read.update((id(variable), variable) for variable in function.variables)
-    module.served_variables = list(read.values())
+    # Saving needs every variable the functions capture tracked by the module: these, once
+    # each, in the model's order (a function's own list of them has no stable order, and
+    # rebuilds are to be byte-identical).
+    read = {id(variable) for function in signatures(module).values() for variable in function.variables}
+    module.served_variables = [weight.value for weight in model.weights if id(weight.value) in read]
+    if len(module.served_variables) != len(read):
+        raise RuntimeError("the serving functions read variables that are not the model's weights")
     return module
 
 
