@@ -1,12 +1,14 @@
 """The serving contract of an exported LIB, defined once: signature names, input and output
 names, the ``tf.Example`` encoding and its keys.
 
-Everything here is importable without TensorFlow (it is imported inside the two functions
-that need it), so clients and the data layer can share the names cheaply. Writers and
-readers of ``tf.Example`` anywhere in the package (the export's ``serving_examples``
-signature, :mod:`lib_tf.serving`, the TFRecord shards of :mod:`lib_tf.data.streaming`, the
-ExampleGen files of :mod:`lib_tf.tfx`) build them with :func:`serialize_example` and parse
-them with :func:`parse_floats`.
+Everything here is importable without TensorFlow (it is imported inside the functions that
+need it), so clients and the data layer can share the names cheaply. Every ``tf.Example`` the
+package writes (the requests of :mod:`lib_tf.serving`, the export's warm-up requests, the
+TFRecord shards of :mod:`lib_tf.data.streaming`, the ExampleGen files of :mod:`lib_tf.tfx`) is
+built by :func:`serialize_example`; where the widths are known (the export's
+``serving_examples`` signature, the shard reader) they are parsed by :func:`parse_floats`.
+:func:`lib_tf.tfx.read_examples` reads files of widths not known in advance and finds them
+from the files.
 
 Signatures (see :mod:`lib_tf.export`):
 

@@ -186,13 +186,14 @@ def build_serving_module(model, feature_key: Key = DEFAULT_FEATURE_KEY):
             tf.size(features, out_type=tf.int64), rows * width,
             message=f"LIB serving: '{FEATURES}' must be float32 of shape [batch, {width}] "
                     f"(raw features, {width} per instance); got another width")
-        with tf.control_dependencies([width_check]):
-            # NaN or inf would come out as a confident-looking distribution (softmax of NaN
-            # logits is NaN, of saturated ones a one-hot): refuse the request instead.
-            finite_check = tf.debugging.assert_all_finite(
-                model.normalizer(features),
-                message=f"LIB serving: {source} must be finite; got NaN or inf (or a value so large that "
-                        f"standardising it overflows float32)")
+        with tf.control_dependencies([width_check]):  # identities carry checks (see checked_labels)
+            features = tf.identity(features)
+        # NaN or inf would come out as a confident-looking distribution (softmax of NaN
+        # logits is NaN, of saturated ones a one-hot): refuse the request instead.
+        finite_check = tf.debugging.assert_all_finite(
+            model.normalizer(features),
+            message=f"LIB serving: {source} must be finite; got NaN or inf (or a value so large that "
+                    f"standardising it overflows float32)")
         with tf.control_dependencies([finite_check]):
             return tf.identity(features), rows
 
