@@ -53,7 +53,30 @@ DEFAULT_DISTRIBUTION_KEY = GROUND_TRUTH_KEY
 # -- tf.Example files -------------------------------------------------------------------------
 def write_examples(path, features, logical_labels, distributions=None, feature_key: Key = DEFAULT_FEATURE_KEY,
                    label_key: Key = DEFAULT_LABEL_KEY, distribution_key: Key = DEFAULT_DISTRIBUTION_KEY) -> str:
-    """Write rows as a gzipped TFRecord file of ``tf.Example`` (the ExampleGen format)."""
+    """Write rows as a gzipped TFRecord file of ``tf.Example`` (the ExampleGen format).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write (its folder is made).
+    features : array-like, shape (n, d)
+    logical_labels : array-like, shape (n, c)
+    distributions : array-like, shape (n, c), optional
+        Ground truth, under ``distribution_key``.
+    feature_key, label_key, distribution_key : str or sequence of str
+        One name (a float list per row) or one name per column (a scalar each), as
+        :func:`lib_tf.contract.serialize_example` writes them.
+
+    Returns
+    -------
+    str
+        ``path``.
+
+    Raises
+    ------
+    ValueError
+        If the arrays' row counts differ, or a list of names does not match its row's width.
+    """
     import tensorflow as tf
 
     features, logical_labels = np.asarray(features), np.asarray(logical_labels)
@@ -86,8 +109,33 @@ def _files(patterns) -> list:
 
 def read_examples(patterns, feature_key: Key = DEFAULT_FEATURE_KEY, label_key: Key = DEFAULT_LABEL_KEY,
                   distribution_key: Optional[Key] = DEFAULT_DISTRIBUTION_KEY):
-    """Read TFRecord files (gzipped when named ``*.gz``, as ExampleGen writes them) into
-    ``(features (n, d), logical labels (n, c), distributions (n, c) or None)``."""
+    """Read TFRecord files of ``tf.Example`` (gzipped when named ``*.gz``, as ExampleGen
+    writes them), widths found from the files.
+
+    Parameters
+    ----------
+    patterns : str or sequence of str
+        Globs or folders (a folder means every file in it).
+    feature_key, label_key : str or sequence of str
+        One name (a float list per example) or one name per column (a scalar each).
+    distribution_key : str or sequence of str, optional
+        Where the ground truth is; examples without it give ``None``. With the default
+        (:data:`lib_tf.contract.GROUND_TRUTH_KEY`) the legacy ``"distributions"`` is read
+        when it is absent.
+
+    Returns
+    -------
+    tuple
+        ``(features (n, d), logical labels (n, c), distributions (n, c) or None)``, float64.
+
+    Raises
+    ------
+    FileNotFoundError
+        If no file matches.
+    ValueError
+        If the files hold no examples, or examples hold different numbers of values under one
+        key (or none under a required one).
+    """
     import tensorflow as tf
 
     files = _files(patterns)
