@@ -55,7 +55,7 @@ def main():
     expected, gap = enhancer.transform(features), enhancer.gap_deviation(features)
     np.save(work / "x.npy", features)
     start = time.perf_counter()
-    check = subprocess.run([sys.executable, str(ROOT / "lib_tf" / "tf_only_check.py"), str(path),
+    check = subprocess.run([sys.executable, str(ROOT / "tools" / "tf_only_check.py"), str(path),
                             str(work / "x.npy"), str(work / "out.npz")], capture_output=True, text=True, env=env)
     check_seconds = time.perf_counter() - start
     if check.returncode != 0:

@@ -7,27 +7,27 @@ Layout (what ``tensorflow_model_server --model_base_path`` expects)::
                                         assets.extra/model_card.json
         2/  ...
 
-Two signatures, both with the outputs ``label_distribution`` (float32 ``[None, c]``, rows sum
-to 1) and ``gap_deviation`` (float32 ``[None, 1]``, LIB's per-instance sigma_delta):
+Two signatures (names, inputs, outputs and the ``tf.Example`` encoding are those of
+:mod:`lib_tf.contract`), both with the outputs ``label_distribution`` (float32 ``[None, c]``,
+rows sum to 1) and ``gap_deviation`` (float32 ``[None, 1]``, LIB's per-instance sigma_delta):
 
 - ``serving_default``: input ``features``, float32 ``[None, d]``, *raw* features (the
   standardisation fitted in training is inside the graph);
 - ``serving_examples``: input ``examples``, string ``[None]`` of serialized ``tf.Example``
-  (the TFX convention). The features are read from one float feature of d values under
-  ``feature_key`` (default ``"features"``), or, when ``feature_key`` is a list of d names,
-  from d scalar float features concatenated in that order (the layout ``CsvExampleGen``
-  writes).
+  (the TFX convention), the features under ``feature_key`` (default ``"features"``: one
+  float list of d values; a list of d names: one scalar float each, as ``CsvExampleGen``
+  writes columns).
 
 A label-aware model (:class:`lib_tf.model.LabelAwareLIB`) reads each instance's logical labels
 too, as LE is used (the client asking for distributions holds the labels): ``serving_default``
 then takes ``features`` and ``logical_labels`` (float32 ``[None, c]``, values 0 or 1), and every
-``tf.Example`` carries the c labels as one float feature under ``logical_labels``.
+``tf.Example`` carries the c labels as one float list under ``logical_labels``.
 
-The read-out is deterministic, at the posterior mean (``h = mu_h``), as
-``LabelEnhancer.transform``. A model trained with ``network_dtype="mixed_bfloat16"`` runs its
-dense layers in bfloat16 in the export too (as Keras does); it then agrees with ``transform``
-to bfloat16 precision (measured: distributions equal, gap deviation within 4e-3), not 1e-5. The graph is built from a plain ``tf.Module`` holding copies of
-the trained weights: loading it needs TensorFlow only (no Keras, no TFP, no ``lib_tf``).
+The graph traces the model's own ``serving_outputs`` (its forward pass at the posterior mean
+``h = mu_h`` and its read-out, as ``LabelEnhancer.transform``), behind run-time checks of
+each request. A model trained with ``network_dtype="mixed_bfloat16"`` runs its dense layers in
+bfloat16 in the export too, as in Keras. The SavedModel holds the variables the signatures
+read and no Keras object: loading it needs TensorFlow only (no Keras, no TFP, no ``lib_tf``).
 
 A version is written into a hidden staging folder next to it and renamed into place when it
 is complete, so a crash never leaves a half-written version (TF Serving ignores folders whose
@@ -53,20 +53,16 @@ import socket
 import time
 import uuid
 from pathlib import Path
-from typing import Mapping, Optional, Sequence, Union
+from typing import Mapping, Optional, Union
 
 import numpy as np
 
 from ._files import process_alive
 from ._version import __version__
+from .contract import (DEFAULT_FEATURE_KEY, DEFAULT_SIGNATURE, EXAMPLES, EXAMPLES_SIGNATURE, FEATURES, GAP_DEVIATION,
+                       LABEL_DISTRIBUTION, LOGICAL_LABELS, OUTPUT_NAMES, Key, feature_keys, parse_floats,
+                       serialize_examples)
 
-FEATURES_INPUT = "features"
-LABELS_INPUT = "logical_labels"
-EXAMPLES_INPUT = "examples"
-DEFAULT_FEATURE_KEY = "features"
-OUTPUT_NAMES = ("label_distribution", "gap_deviation")
-DEFAULT_SIGNATURE = "serving_default"
-EXAMPLES_SIGNATURE = "serving_examples"
 ASSETS_EXTRA = "assets.extra"
 WARMUP_FILE = "tf_serving_warmup_requests"
 MODEL_CARD = "model_card.json"
@@ -75,8 +71,6 @@ _VERSION_NAME = re.compile(r"^[0-9]+$")
 #: ``.staging-<target>-<host>-<pid>-<token>``: who wrote it, so a later export can tell an
 #: abandoned folder (its process is gone) from one being written now.
 _STAGING_NAME = re.compile(rf"^{re.escape(STAGING_PREFIX)}.+-(?P<host>[A-Za-z0-9_]+)-(?P<pid>[0-9]+)-[0-9a-f]{{8}}$")
-
-FeatureKey = Union[str, Sequence[str]]
 
 
 class VersionExistsError(FileExistsError):
@@ -141,46 +135,36 @@ def export_timestamp() -> str:
 
 
 # -- the serving graph ------------------------------------------------------------------------
-def _network(sequential):
-    """(kernels, biases) of a Keras Sequential of Dense layers, as float32 arrays."""
-    kernels, biases = [], []
-    for layer in sequential.layers:
-        kernels.append(np.asarray(layer.kernel.numpy(), dtype=np.float32))
-        biases.append(np.asarray(layer.bias.numpy(), dtype=np.float32))
-    return kernels, biases
+def build_serving_module(model, feature_key: Key = DEFAULT_FEATURE_KEY):
+    """The ``tf.Module`` whose two functions the export saves as its signatures.
 
+    Both trace the model's own :meth:`~lib_tf.model.LIB.serving_outputs` (the forward pass at
+    the posterior mean, with the model's read-out), behind run-time checks of the request:
+    the features' width, finite values (after standardising, so a value that overflows
+    float32 there is refused too) and, for a label-aware model, labels of the features' row
+    count holding 0 or 1 only. The module tracks exactly the variables those functions read
+    (standardisation, encoder, label-distribution and gap heads; not the decoder) and
+    nothing of Keras, so the SavedModel loads with TensorFlow alone.
 
-def _activation(name):
-    import tensorflow as tf
+    Parameters
+    ----------
+    model : lib_tf.model.LIB or lib_tf.model.LabelAwareLIB
+        Trained (its standardisation adapted). A label-aware model's functions take the
+        logical labels too.
+    feature_key : str or sequence of str
+        Where ``serving_examples`` reads the features (see :func:`lib_tf.contract.parse_floats`).
 
-    known = {"sigmoid": tf.nn.sigmoid, "relu": tf.nn.relu, "tanh": tf.nn.tanh, "elu": tf.nn.elu,
-             "selu": tf.nn.selu, "softplus": tf.nn.softplus, "softsign": tf.nn.softsign,
-             "swish": tf.nn.silu, "silu": tf.nn.silu, "linear": tf.identity, None: tf.identity}
-    if isinstance(name, str) and name in known or name is None:
-        return known[name]
-    # Anything else Keras knows traces to TensorFlow ops too (only the graph is saved).
-    import keras
+    Returns
+    -------
+    tf.Module
+        With ``serve_features`` (``features`` float32 (n, d) [, ``logical_labels`` float32
+        (n, c)]) and ``serve_examples`` (``examples`` string (n,)), each returning
+        ``{"label_distribution": (n, c), "gap_deviation": (n, 1)}`` float32.
 
-    return keras.activations.get(name)
-
-
-def _feature_keys(feature_key: FeatureKey, width: int):
-    if isinstance(feature_key, str):
-        if not feature_key:
-            raise ValueError("feature_key must be a non-empty string or a list of d names")
-        return feature_key
-    keys = [str(k) for k in feature_key]
-    if len(keys) != width or len(set(keys)) != len(keys) or not all(keys):
-        raise ValueError(f"feature_key as a list needs {width} distinct non-empty names (one per feature), got {keys}")
-    return keys
-
-
-def build_serving_module(model, feature_key: FeatureKey = DEFAULT_FEATURE_KEY):
-    """A ``tf.Module`` with the two serving functions of a trained :class:`lib_tf.model.LIB`
-    (or :class:`lib_tf.model.LabelAwareLIB`, whose functions take the logical labels too).
-
-    The module holds float32 copies of the weights it needs (standardisation, encoder,
-    label-distribution head, gap head; not the decoder) and nothing of Keras.
+    Raises
+    ------
+    ValueError
+        If the model is not trained or ``feature_key`` is not a name or d distinct names.
     """
     import tensorflow as tf
 
@@ -188,122 +172,84 @@ def build_serving_module(model, feature_key: FeatureKey = DEFAULT_FEATURE_KEY):
 
     if not model.built or not model.standardization_is_adapted:
         raise ValueError("the model is not trained: fit it (or adapt its standardisation) before exporting")
-    mean = np.asarray(model.normalizer.mean.numpy(), np.float32)
-    width = int(mean.shape[0])
-    keys = _feature_keys(feature_key, width)
-    compute_dtype = tf.bfloat16 if model.network_dtype == "mixed_bfloat16" else tf.float32
-    activation = _activation(model.activation)
-    latent_dim, n_labels = int(model.latent_dim), int(model.n_labels)
-    temperature, floor = float(model.temperature), float(model.min_gap_deviation)
+    width, n_labels = int(model.normalizer.mean.shape[0]), int(model.n_labels)
+    keys = feature_keys(feature_key, width)
     label_aware = isinstance(model, LabelAwareLIB)
 
-    class LIBServing(tf.Module):
-        def __init__(self):
-            super().__init__(name="lib_serving")
-            self.mean = tf.Variable(mean, trainable=False, name="standardize_mean")
-            self.std = tf.Variable(np.asarray(model.normalizer.std.numpy(), np.float32), trainable=False,
-                                   name="standardize_std")
-            for part, network in (("encoder", model.encoder), ("head", model.distribution_head),
-                                  ("gap", model.gap_head)):
-                kernels, biases = _network(network)
-                setattr(self, f"{part}_kernels", [tf.Variable(k, trainable=False, name=f"{part}_kernel{i}")
-                                                  for i, k in enumerate(kernels)])
-                setattr(self, f"{part}_biases", [tf.Variable(b, trainable=False, name=f"{part}_bias{i}")
-                                                 for i, b in enumerate(biases)])
-            feature_spec = tf.TensorSpec([None, width], tf.float32, name=FEATURES_INPUT)
-            if label_aware:
-                self.serve_features = tf.function(self._serve_features_and_labels, input_signature=[
-                    feature_spec, tf.TensorSpec([None, n_labels], tf.float32, name=LABELS_INPUT)])
-            else:
-                self.serve_features = tf.function(self._serve_features, input_signature=[feature_spec])
-            self.serve_examples = tf.function(
-                self._serve_examples, input_signature=[tf.TensorSpec([None], tf.string, name=EXAMPLES_INPUT)])
+    def checked_features(features, source):
+        """The features after run-time checks of their width and values, and their row count."""
+        # The signature's static shape is not enforced when a server feeds a tensor, so the
+        # width is checked at run time; n * width == size cannot be constant-folded away.
+        rows = tf.shape(features, out_type=tf.int64)[0]
+        width_check = tf.debugging.assert_equal(
+            tf.size(features, out_type=tf.int64), rows * width,
+            message=f"LIB serving: '{FEATURES}' must be float32 of shape [batch, {width}] "
+                    f"(raw features, {width} per instance); got another width")
+        with tf.control_dependencies([width_check]):  # identities carry checks (see checked_labels)
+            features = tf.identity(features)
+        # NaN or inf would come out as a confident-looking distribution (softmax of NaN
+        # logits is NaN, of saturated ones a one-hot): refuse the request instead.
+        finite_check = tf.debugging.assert_all_finite(
+            model.normalizer(features),
+            message=f"LIB serving: {source} must be finite; got NaN or inf (or a value so large that "
+                    f"standardising it overflows float32)")
+        with tf.control_dependencies([finite_check]):
+            return tf.identity(features), rows
 
-        def _dense(self, x, part):
-            """Dense layers as Keras runs them (matmul, bias, activation) in the compute dtype."""
-            kernels, biases = getattr(self, f"{part}_kernels"), getattr(self, f"{part}_biases")
-            x = tf.cast(x, compute_dtype)
-            for i, (kernel, bias) in enumerate(zip(kernels, biases)):
-                x = tf.matmul(x, tf.cast(kernel, compute_dtype)) + tf.cast(bias, compute_dtype)
-                if i < len(kernels) - 1:
-                    x = activation(x)
-            return x
-
-        def _outputs(self, features, source, logical_labels=None):
-            # The signature's static shape is not enforced when a server feeds a tensor, so the
-            # width is checked at run time; n * width == size cannot be constant-folded away.
-            rows = tf.shape(features, out_type=tf.int64)[0]
-            check = tf.debugging.assert_equal(
-                tf.size(features, out_type=tf.int64), rows * width,
-                message=f"LIB serving: '{FEATURES_INPUT}' must be float32 of shape [batch, {width}] "
-                        f"(raw features, {width} per instance); got another width")
-            with tf.control_dependencies([check]):
-                features = tf.identity(features)
-            # NaN or inf would come out as a confident-looking distribution (softmax of NaN
-            # logits is NaN, of saturated ones a one-hot): refuse the request instead. Checked
-            # after standardising, so a finite value that overflows float32 there is refused too.
-            standardized = tf.debugging.assert_all_finite(
-                (features - self.mean) / self.std,
-                message=f"LIB serving: {source} must be finite; got NaN or inf (or a value so large that "
-                        f"standardising it overflows float32)")
-            if label_aware:  # labels are checked to be 0 or 1, which refuses NaN and inf too
-                logical_labels = _checked_labels(logical_labels, rows)
-                standardized = tf.concat([standardized, logical_labels], axis=-1)
-            encoded = tf.cast(self._dense(standardized, "encoder"), tf.float32)
-            latent = encoded[:, :latent_dim]  # the posterior mean mu_h: deterministic read-out
-            logits = tf.cast(self._dense(latent, "head"), tf.float32)
-            # The label-aware read-out is the model's own (pure TensorFlow ops, traced here).
-            distribution = model.readout(logits, logical_labels) if label_aware else tf.nn.softmax(logits / temperature, axis=-1)
-            gap = tf.nn.softplus(tf.cast(self._dense(latent, "gap"), tf.float32)) + floor
-            return {OUTPUT_NAMES[0]: tf.ensure_shape(tf.cast(distribution, tf.float32), [None, n_labels]),
-                    OUTPUT_NAMES[1]: tf.ensure_shape(gap, [None, 1])}
-
-        def _serve_features(self, features):
-            return self._outputs(features, f"'{FEATURES_INPUT}'")
-
-        def _serve_features_and_labels(self, features, logical_labels):
-            return self._outputs(features, f"'{FEATURES_INPUT}'", logical_labels)
-
-        def _serve_examples(self, examples):
-            logical_labels = None
-            if label_aware:
-                logical_labels = _float_rows(examples, LABELS_INPUT, n_labels, f"{n_labels} float values (0 or 1) under "
-                                                                              f"'{LABELS_INPUT}'")
-            if isinstance(keys, str):
-                features = _float_rows(examples, keys, width, f"{width} float values under the feature key '{keys}'")
-            else:
-                spec = {key: tf.io.FixedLenFeature([], tf.float32) for key in keys}
-                parsed = tf.io.parse_example(examples, spec)
-                features = tf.stack([parsed[key] for key in keys], axis=-1)
-            return self._outputs(features, f"the features of '{EXAMPLES_INPUT}' (key {keys!r})", logical_labels)
-
-    def _float_rows(examples, key, size, what):
-        """(n, size) from one float-list feature ``key`` per tf.Example, each checked to hold
-        exactly ``size`` values (``what`` says which, in the error)."""
-        parsed = tf.io.parse_example(examples, {key: tf.io.RaggedFeature(tf.float32)})[key]
-        lengths = parsed.row_lengths()
-        check = tf.debugging.assert_equal(lengths, tf.fill(tf.shape(lengths), tf.constant(size, lengths.dtype)),
-                                          message=f"LIB serving: every tf.Example needs exactly {what}")
-        with tf.control_dependencies([check]):
-            return tf.reshape(parsed.flat_values, [-1, size])
-
-    def _checked_labels(logical_labels, rows):
-        """The labels, after run-time checks of their shape against the features and values."""
+    def checked_labels(logical_labels, rows):
+        """The labels, after run-time checks of their shape against the features and values
+        (0 or 1 only, which refuses NaN and inf too)."""
         checks = [
             tf.debugging.assert_equal(
                 tf.size(logical_labels, out_type=tf.int64), rows * n_labels,
-                message=f"LIB serving: '{LABELS_INPUT}' must be float32 of shape [batch, {n_labels}], one row per "
-                        f"row of '{FEATURES_INPUT}'"),
+                message=f"LIB serving: '{LOGICAL_LABELS}' must be float32 of shape [batch, {n_labels}], one row per "
+                        f"row of '{FEATURES}'"),
             tf.debugging.assert_equal(
                 tf.reduce_all(tf.logical_or(tf.equal(logical_labels, 0.0), tf.equal(logical_labels, 1.0))), True,
-                message=f"LIB serving: '{LABELS_INPUT}' must hold 0 or 1 only (logical labels)"),
+                message=f"LIB serving: '{LOGICAL_LABELS}' must hold 0 or 1 only (logical labels)"),
         ]
+        # An op made in the context whose inputs come from outside it carries the checks: the
+        # identity does; a reshape to a shape built in the context would not (the shape's
+        # constant drops control dependencies, and the ops after it count them as implied).
         with tf.control_dependencies(checks):
-            # to [rows, c], not [-1, c]: a reshape that changes nothing can be optimised away
-            # together with the checks it waits for
-            return tf.reshape(logical_labels, tf.stack([rows, tf.constant(n_labels, tf.int64)]))
+            logical_labels = tf.identity(logical_labels)
+        return tf.reshape(logical_labels, tf.stack([rows, tf.constant(n_labels, tf.int64)]))
 
-    return LIBServing()
+    def outputs(features, source, logical_labels=None):
+        features, rows = checked_features(features, source)
+        served = (model.serving_outputs(features, checked_labels(logical_labels, rows)) if label_aware
+                  else model.serving_outputs(features))
+        return {LABEL_DISTRIBUTION: tf.ensure_shape(served[LABEL_DISTRIBUTION], [None, n_labels]),
+                GAP_DEVIATION: tf.ensure_shape(served[GAP_DEVIATION], [None, 1])}
+
+    def serve_features(features):
+        return outputs(features, f"'{FEATURES}'")
+
+    def serve_features_and_labels(features, logical_labels):
+        return outputs(features, f"'{FEATURES}'", logical_labels)
+
+    def serve_examples(examples):
+        columns = [(keys, width, "feature")] + ([(LOGICAL_LABELS, n_labels, "label")] if label_aware else [])
+        features, *labels = parse_floats(examples, columns)
+        logical_labels = labels[0] if label_aware else None
+        return outputs(features, f"the features of '{EXAMPLES}' (key {keys!r})", logical_labels)
+
+    feature_spec = tf.TensorSpec([None, width], tf.float32, name=FEATURES)
+    module = tf.Module(name="lib_serving")
+    if label_aware:
+        module.serve_features = tf.function(serve_features_and_labels, input_signature=[
+            feature_spec, tf.TensorSpec([None, n_labels], tf.float32, name=LOGICAL_LABELS)])
+    else:
+        module.serve_features = tf.function(serve_features, input_signature=[feature_spec])
+    module.serve_examples = tf.function(serve_examples, input_signature=[tf.TensorSpec([None], tf.string, name=EXAMPLES)])
+    # Saving needs every variable the functions capture tracked by the module: these, once
+    # each, in the model's order (a function's own list of them has no stable order, and
+    # rebuilds are to be byte-identical).
+    read = {id(variable) for function in signatures(module).values() for variable in function.variables}
+    module.served_variables = [weight.value for weight in model.weights if id(weight.value) in read]
+    if len(module.served_variables) != len(read):
+        raise RuntimeError("the serving functions read variables that are not the model's weights")
+    return module
 
 
 def signatures(module):
@@ -331,46 +277,19 @@ def warmup_labels(model, n_rows: int = 4) -> Optional[np.ndarray]:
     return np.eye(int(model.n_labels), dtype=np.float32)[np.arange(n_rows) % int(model.n_labels)]
 
 
-def serialize_examples(features: np.ndarray, feature_key: FeatureKey = DEFAULT_FEATURE_KEY,
-                       logical_labels: Optional[np.ndarray] = None) -> list:
-    """Rows of ``features`` (n, d) as serialized ``tf.Example`` bytes for ``serving_examples``;
-    for a label-aware model, with each row's ``logical_labels`` (n, c) under ``logical_labels``."""
-    import tensorflow as tf
-
-    features = np.asarray(features, dtype=np.float32)
-    if features.ndim != 2:
-        raise ValueError(f"features must be 2-D (n, d), got shape {features.shape}")
-    if logical_labels is not None:
-        logical_labels = np.asarray(logical_labels, dtype=np.float32)
-        if logical_labels.ndim != 2 or logical_labels.shape[0] != features.shape[0]:
-            raise ValueError(f"logical_labels must be 2-D with one row per row of features ({features.shape[0]}), "
-                             f"got shape {logical_labels.shape}")
-    keys = _feature_keys(feature_key, features.shape[1])
-    out = []
-    for i, row in enumerate(features):
-        if isinstance(keys, str):
-            feature = {keys: tf.train.Feature(float_list=tf.train.FloatList(value=row))}
-        else:
-            feature = {k: tf.train.Feature(float_list=tf.train.FloatList(value=[v])) for k, v in zip(keys, row)}
-        if logical_labels is not None:
-            feature[LABELS_INPUT] = tf.train.Feature(float_list=tf.train.FloatList(value=logical_labels[i]))
-        out.append(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
-    return out
-
-
 def write_warmup_requests(path: Union[str, os.PathLike], rows: np.ndarray, model_name: str,
-                          feature_key: FeatureKey = DEFAULT_FEATURE_KEY, labels: Optional[np.ndarray] = None) -> int:
+                          feature_key: Key = DEFAULT_FEATURE_KEY, labels: Optional[np.ndarray] = None) -> int:
     """TF Serving warm-up file: one ``PredictionLog`` per signature; returns the record count.
     ``labels`` (n, c): the logical labels a label-aware model's requests carry."""
     import tensorflow as tf
     from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
 
-    default_inputs = {FEATURES_INPUT: np.asarray(rows, np.float32)}
+    default_inputs = {FEATURES: np.asarray(rows, np.float32)}
     if labels is not None:
-        default_inputs[LABELS_INPUT] = np.asarray(labels, np.float32)
+        default_inputs[LOGICAL_LABELS] = np.asarray(labels, np.float32)
     requests = []
     for signature, tensor in ((DEFAULT_SIGNATURE, default_inputs),
-                              (EXAMPLES_SIGNATURE, {EXAMPLES_INPUT: np.array(serialize_examples(rows, feature_key, labels),
+                              (EXAMPLES_SIGNATURE, {EXAMPLES: np.array(serialize_examples(rows, feature_key, labels),
                                                                              dtype=object)})):
         request = predict_pb2.PredictRequest()
         request.model_spec.name = model_name
@@ -387,7 +306,7 @@ def write_warmup_requests(path: Union[str, os.PathLike], rows: np.ndarray, model
 
 
 def model_card(model, *, label_names=None, data_name=None, hyperparameters=None, metrics=None,
-               feature_key: FeatureKey = DEFAULT_FEATURE_KEY, extra=None) -> dict:
+               feature_key: Key = DEFAULT_FEATURE_KEY, extra=None) -> dict:
     """The JSON model card written to ``assets.extra/model_card.json``."""
     import tensorflow as tf
 
@@ -398,11 +317,11 @@ def model_card(model, *, label_names=None, data_name=None, hyperparameters=None,
     if len(names) != n_labels:
         raise ValueError(f"label_names has {len(names)} names but the model has {n_labels} labels")
     label_aware = isinstance(model, LabelAwareLIB)
-    default_inputs = {FEATURES_INPUT: f"float32 [None, {width}], raw features"}
-    examples_inputs = {EXAMPLES_INPUT: "string [None], serialized tf.Example"}
+    default_inputs = {FEATURES: f"float32 [None, {width}], raw features"}
+    examples_inputs = {EXAMPLES: "string [None], serialized tf.Example"}
     if label_aware:
-        default_inputs[LABELS_INPUT] = f"float32 [None, {n_labels}], each instance's logical labels (0 or 1)"
-        examples_inputs[EXAMPLES_INPUT] += f", with {n_labels} float values (0 or 1) under '{LABELS_INPUT}'"
+        default_inputs[LOGICAL_LABELS] = f"float32 [None, {n_labels}], each instance's logical labels (0 or 1)"
+        examples_inputs[EXAMPLES] += f", with {n_labels} float values (0 or 1) under '{LOGICAL_LABELS}'"
     card = {
         "model": ("label-aware LIB (lib_tf's extension of the Label Information Bottleneck, CVPR 2023): the "
                   "posterior reads the features and the logical labels" if label_aware else
@@ -424,8 +343,8 @@ def model_card(model, *, label_names=None, data_name=None, hyperparameters=None,
         "metrics": metrics,
         "signatures": {
             DEFAULT_SIGNATURE: {"inputs": default_inputs,
-                                "outputs": {OUTPUT_NAMES[0]: f"float32 [None, {n_labels}], rows sum to 1",
-                                            OUTPUT_NAMES[1]: "float32 [None, 1], sigma_delta > 0"}},
+                                "outputs": {LABEL_DISTRIBUTION: f"float32 [None, {n_labels}], rows sum to 1",
+                                            GAP_DEVIATION: "float32 [None, 1], sigma_delta > 0"}},
             EXAMPLES_SIGNATURE: {"inputs": examples_inputs,
                                  "feature_key": feature_key if isinstance(feature_key, str) else list(feature_key),
                                  "outputs": "as serving_default"},
@@ -479,7 +398,7 @@ def _json_default(value):
 
 
 def write_saved_model(model_or_enhancer, path: Union[str, os.PathLike], *, model_name: Optional[str] = None,
-                      feature_key: FeatureKey = DEFAULT_FEATURE_KEY, label_names=None, data_name=None,
+                      feature_key: Key = DEFAULT_FEATURE_KEY, label_names=None, data_name=None,
                       metrics: Optional[Mapping] = None, card_extra: Optional[Mapping] = None) -> Path:
     """Write one complete SavedModel (signatures, warm-up, model card) at exactly ``path``.
 

@@ -29,11 +29,8 @@ from typing import Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-DEFAULT_SIGNATURE = "serving_default"
-EXAMPLES_SIGNATURE = "serving_examples"
-FEATURES_INPUT = "features"
-EXAMPLES_INPUT = "examples"
-DEFAULT_FEATURE_KEY = "features"
+from .contract import DEFAULT_FEATURE_KEY, DEFAULT_SIGNATURE, EXAMPLES, EXAMPLES_SIGNATURE, FEATURES, Key, serialize_examples
+
 FORMS = ("instances", "inputs")
 
 
@@ -67,8 +64,6 @@ def _serialized_examples(features, examples, feature_key, width):
         if not examples:
             raise ValueError("examples is empty")
         return examples
-    from .export import serialize_examples
-
     return serialize_examples(_features(features, width), feature_key)
 
 
@@ -92,12 +87,12 @@ def rest_body(features, form: str = "instances", signature_name: str = DEFAULT_S
     _check_form(form)
     rows = _features(features, width).tolist()
     if form == "instances":
-        return {"signature_name": signature_name, "instances": [{FEATURES_INPUT: row} for row in rows]}
-    return {"signature_name": signature_name, "inputs": {FEATURES_INPUT: rows}}
+        return {"signature_name": signature_name, "instances": [{FEATURES: row} for row in rows]}
+    return {"signature_name": signature_name, "inputs": {FEATURES: rows}}
 
 
 def rest_examples_body(features=None, examples: Optional[Sequence[bytes]] = None, form: str = "instances",
-                       feature_key: Union[str, Sequence[str]] = DEFAULT_FEATURE_KEY,
+                       feature_key: Key = DEFAULT_FEATURE_KEY,
                        signature_name: str = EXAMPLES_SIGNATURE, width: Optional[int] = None) -> dict:
     """REST predict body for ``serving_examples``: rows of ``features`` as tf.Example (under
     ``feature_key``), or already serialized ``examples``; bytes go as ``{"b64": ...}``."""
@@ -105,8 +100,8 @@ def rest_examples_body(features=None, examples: Optional[Sequence[bytes]] = None
     encoded = [{"b64": base64.b64encode(e).decode("ascii")} for e in
                _serialized_examples(features, examples, feature_key, width)]
     if form == "instances":
-        return {"signature_name": signature_name, "instances": [{EXAMPLES_INPUT: e} for e in encoded]}
-    return {"signature_name": signature_name, "inputs": {EXAMPLES_INPUT: encoded}}
+        return {"signature_name": signature_name, "instances": [{EXAMPLES: e} for e in encoded]}
+    return {"signature_name": signature_name, "inputs": {EXAMPLES: encoded}}
 
 
 def parse_rest_response(response: Union[Mapping, str, bytes]) -> dict:
@@ -171,16 +166,16 @@ def _request(model_name, signature_name, version, label, inputs):
 def predict_request(features, model_name: str, signature_name: str = DEFAULT_SIGNATURE,
                     version: Optional[int] = None, label: Optional[str] = None, width: Optional[int] = None):
     """A gRPC ``PredictRequest`` for ``serving_default``: a float32 ``features`` tensor (n, d)."""
-    return _request(model_name, signature_name, version, label, {FEATURES_INPUT: _features(features, width)})
+    return _request(model_name, signature_name, version, label, {FEATURES: _features(features, width)})
 
 
 def examples_request(model_name: str, features=None, examples: Optional[Sequence[bytes]] = None,
-                     feature_key: Union[str, Sequence[str]] = DEFAULT_FEATURE_KEY,
+                     feature_key: Key = DEFAULT_FEATURE_KEY,
                      signature_name: str = EXAMPLES_SIGNATURE, version: Optional[int] = None,
                      label: Optional[str] = None, width: Optional[int] = None):
     """A gRPC ``PredictRequest`` for ``serving_examples``: a string tensor of tf.Example."""
     serialized = np.array(_serialized_examples(features, examples, feature_key, width), dtype=object)
-    return _request(model_name, signature_name, version, label, {EXAMPLES_INPUT: serialized})
+    return _request(model_name, signature_name, version, label, {EXAMPLES: serialized})
 
 
 def parse_predict_response(response) -> dict:

@@ -16,7 +16,11 @@ Data: the ``train_files`` / ``eval_files`` that ExampleGen writes, gzipped TFRec
 - ``label_key`` ["logical_labels"]: the c logical labels (0/1), one float feature, or a list;
 - ``distribution_key`` ["label_distribution"]: optional ground-truth distributions (c
   floats); when the eval split has them the Tuner's objective is their Kullback-Leibler
-  divergence and the model card carries the six metrics.
+  divergence and the model card carries the six metrics. With the default key, examples
+  without it are read under ``distributions`` (where TFRecord shards of
+  :mod:`lib_tf.data.streaming` written before the names were unified keep it).
+
+The keys' defaults and the encoding (float lists) are those of :mod:`lib_tf.contract`.
 
 Other ``custom_config`` entries: ``enhancer`` (``LabelEnhancer`` arguments fixed for the
 Trainer and, where the hypermodel searches them, for the Tuner too, e.g.
@@ -31,56 +35,61 @@ import collections
 import math
 import os
 from pathlib import Path
-from typing import Mapping, Optional, Sequence, Union
+from typing import Mapping, Optional
 
 import keras_tuner
 import numpy as np
 
-from .export import DEFAULT_FEATURE_KEY, write_saved_model
+from .contract import DEFAULT_FEATURE_KEY, GROUND_TRUTH_KEY, LEGACY_GROUND_TRUTH_KEYS, Key, serialize_example
+from .contract import LOGICAL_LABELS as DEFAULT_LABEL_KEY
+from .export import write_saved_model
 
 #: What ``tuner_fn`` returns (the fields of TFX's ``TunerFnResult``).
 TunerFnResult = collections.namedtuple("TunerFnResult", ["tuner", "fit_kwargs"])
 
-DEFAULT_LABEL_KEY = "logical_labels"
-DEFAULT_DISTRIBUTION_KEY = "label_distribution"
-
-Key = Union[str, Sequence[str]]
+DEFAULT_DISTRIBUTION_KEY = GROUND_TRUTH_KEY
 
 
 # -- tf.Example files -------------------------------------------------------------------------
-def _feature(values):
-    import tensorflow as tf
-
-    return tf.train.Feature(float_list=tf.train.FloatList(value=np.asarray(values, np.float32).ravel()))
-
-
-def _put(feature, key: Key, row):
-    if isinstance(key, str):
-        feature[key] = _feature(row)
-    else:
-        if len(key) != len(row):
-            raise ValueError(f"{len(key)} keys for {len(row)} values")
-        for name, value in zip(key, row):
-            feature[name] = _feature([value])
-
-
 def write_examples(path, features, logical_labels, distributions=None, feature_key: Key = DEFAULT_FEATURE_KEY,
                    label_key: Key = DEFAULT_LABEL_KEY, distribution_key: Key = DEFAULT_DISTRIBUTION_KEY) -> str:
-    """Write rows as a gzipped TFRecord file of ``tf.Example`` (the ExampleGen format)."""
+    """Write rows as a gzipped TFRecord file of ``tf.Example`` (the ExampleGen format).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write (its folder is made).
+    features : array-like, shape (n, d)
+    logical_labels : array-like, shape (n, c)
+    distributions : array-like, shape (n, c), optional
+        Ground truth, under ``distribution_key``.
+    feature_key, label_key, distribution_key : str or sequence of str
+        One name (a float list per row) or one name per column (a scalar each), as
+        :func:`lib_tf.contract.serialize_example` writes them.
+
+    Returns
+    -------
+    str
+        ``path``.
+
+    Raises
+    ------
+    ValueError
+        If the arrays' row counts differ, or a list of names does not match its row's width.
+    """
     import tensorflow as tf
 
     features, logical_labels = np.asarray(features), np.asarray(logical_labels)
     if len(features) != len(logical_labels) or (distributions is not None and len(distributions) != len(features)):
         raise ValueError("features, logical_labels and distributions need the same number of rows")
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    hashable = [k if isinstance(k, str) else tuple(k) for k in (feature_key, label_key, distribution_key)]
     with tf.io.TFRecordWriter(str(path), options="GZIP") as writer:
         for i in range(len(features)):
-            feature = {}
-            _put(feature, feature_key, features[i])
-            _put(feature, label_key, logical_labels[i])
+            columns = {hashable[0]: features[i], hashable[1]: logical_labels[i]}
             if distributions is not None:
-                _put(feature, distribution_key, distributions[i])
-            writer.write(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
+                columns[hashable[2]] = distributions[i]
+            writer.write(serialize_example(columns))
     return str(path)
 
 
@@ -100,8 +109,33 @@ def _files(patterns) -> list:
 
 def read_examples(patterns, feature_key: Key = DEFAULT_FEATURE_KEY, label_key: Key = DEFAULT_LABEL_KEY,
                   distribution_key: Optional[Key] = DEFAULT_DISTRIBUTION_KEY):
-    """Read TFRecord files (gzipped when named ``*.gz``, as ExampleGen writes them) into
-    ``(features (n, d), logical labels (n, c), distributions (n, c) or None)``."""
+    """Read TFRecord files of ``tf.Example`` (gzipped when named ``*.gz``, as ExampleGen
+    writes them), widths found from the files.
+
+    Parameters
+    ----------
+    patterns : str or sequence of str
+        Globs or folders (a folder means every file in it).
+    feature_key, label_key : str or sequence of str
+        One name (a float list per example) or one name per column (a scalar each).
+    distribution_key : str or sequence of str, optional
+        Where the ground truth is; examples without it give ``None``. With the default
+        (:data:`lib_tf.contract.GROUND_TRUTH_KEY`) the legacy ``"distributions"`` is read
+        when it is absent.
+
+    Returns
+    -------
+    tuple
+        ``(features (n, d), logical labels (n, c), distributions (n, c) or None)``, float64.
+
+    Raises
+    ------
+    FileNotFoundError
+        If no file matches.
+    ValueError
+        If the files hold no examples, or examples hold different numbers of values under one
+        key (or none under a required one).
+    """
     import tensorflow as tf
 
     files = _files(patterns)
@@ -133,6 +167,10 @@ def read_examples(patterns, feature_key: Key = DEFAULT_FEATURE_KEY, label_key: K
         return None if not required and np.isnan(array).all() else array
 
     distributions = column(distribution_key, False) if distribution_key else None
+    for legacy in LEGACY_GROUND_TRUTH_KEYS if distributions is None and distribution_key == GROUND_TRUTH_KEY else ():
+        distributions = column(legacy, False)
+        if distributions is not None:
+            break
     return column(feature_key, True), column(label_key, True), distributions
 
 

@@ -59,12 +59,21 @@ def test_layout_card_and_warmup(exported):
     assert len(records) == 2
 
 
+def test_the_saved_model_holds_each_weight_its_signatures_read_once_and_not_the_decoder(fitted, exported):
+    model = fitted[0].model_
+    reader = tf.train.load_checkpoint(str(exported[1] / "variables" / "variables"))
+    saved = sorted(reader.get_tensor(k).tobytes() for k in reader.get_variable_to_shape_map() if k.endswith("VARIABLE_VALUE"))
+    served = [model.normalizer.mean, model.normalizer.std] + [
+        weight for network in (model.encoder, model.distribution_head, model.gap_head) for weight in network.weights]
+    assert saved == sorted(np.asarray(weight.numpy(), np.float32).tobytes() for weight in served)
+
+
 def test_tf_only_process_reproduces_transform_through_both_signatures(fitted, exported, tmp_path):
     enhancer, X = fitted
     new = np.random.default_rng(5).normal(loc=3.0, scale=2.0, size=(17, D))  # unseen raw features
     np.save(tmp_path / "x.npy", new)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    result = subprocess.run([sys.executable, str(ROOT / "lib_tf" / "tf_only_check.py"), str(exported[1]),
+    result = subprocess.run([sys.executable, str(ROOT / "tools" / "tf_only_check.py"), str(exported[1]),
                              str(tmp_path / "x.npy"), str(tmp_path / "out.npz")],
                             capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
@@ -331,7 +340,7 @@ def test_label_aware_export_takes_the_logical_labels_and_needs_tensorflow_only(l
     np.save(tmp_path / "x.npy", new)
     np.save(tmp_path / "l.npy", labels)
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-    result = subprocess.run([sys.executable, str(ROOT / "lib_tf" / "tf_only_check.py"), str(path), str(tmp_path / "x.npy"),
+    result = subprocess.run([sys.executable, str(ROOT / "tools" / "tf_only_check.py"), str(path), str(tmp_path / "x.npy"),
                              str(tmp_path / "out.npz"), "features", str(tmp_path / "l.npy")],
                             capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]

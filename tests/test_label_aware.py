@@ -61,6 +61,14 @@ def test_readout_is_the_rule_moved_two_temperature_softmax_and_survives_a_keras_
     np.testing.assert_allclose(keras.models.load_model(path).predict(inputs, verbose=0), got, atol=1e-6)
 
 
+def test_serving_outputs_read_the_labels_as_transform_does(fitted, sjaffe):
+    X, L = sjaffe.features[:40], sjaffe.logical_labels[:40]
+    served = fitted.model_.serving_outputs(X.astype(np.float32), L.astype(np.float32))
+    np.testing.assert_allclose(served["label_distribution"].numpy(), fitted.transform(X, L), atol=1e-5)
+    gap = fitted.model_.predict_gap_deviation({"features": X, "logical_labels": L})
+    np.testing.assert_allclose(served["gap_deviation"].numpy()[:, 0], gap, atol=1e-5)
+
+
 def test_enhancer_needs_the_labels_wherever_it_reads_out(fitted, sjaffe):
     X, L, D = sjaffe.features, sjaffe.logical_labels, sjaffe.distributions
     with pytest.raises(ValueError, match="needs the logical labels"):

@@ -39,6 +39,16 @@ def test_train_step_tracks_every_term_and_predict_gives_distributions():
     assert model.predict_gap_deviation(X).shape == (64,) and (model.predict_gap_deviation(X) > 0).all()
 
 
+def test_serving_outputs_are_the_posterior_mean_readout_whatever_readout_samples_is():
+    model, _, X = _trained(0)
+    at_mean = model.predict(X, verbose=0)
+    model.readout_samples = 8  # Monte-Carlo predictions; what is served stays deterministic
+    served = model.serving_outputs(keras.ops.convert_to_tensor(X))
+    assert set(served) == {"label_distribution", "gap_deviation"}
+    np.testing.assert_allclose(served["label_distribution"].numpy(), at_mean, atol=1e-6)
+    np.testing.assert_allclose(served["gap_deviation"].numpy()[:, 0], model.predict_gap_deviation(X), atol=1e-6)
+
+
 def test_monte_carlo_readout_differs_from_the_mean_but_stays_a_distribution():
     model, _, X = _trained(0)
     model.readout_samples = 8

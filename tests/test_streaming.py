@@ -47,6 +47,18 @@ def test_shards_round_trip_in_file_order_and_shuffle_is_a_permutation(tmp_path, 
     np.testing.assert_array_equal(features_only, X)
 
 
+def test_a_tfrecord_shard_of_another_width_is_refused_naming_the_key(tmp_path):
+    tf = pytest.importorskip("tensorflow")
+    from lib_tf import contract
+
+    X, L, _ = _toy(n=6)
+    streaming.write_shards(tmp_path, X, L, rows_per_shard=6)
+    with tf.io.TFRecordWriter(str(tmp_path / "part-99999.tfrecord")) as writer:  # one feature short
+        writer.write(contract.serialize_example({"features": X[0, :-1], "logical_labels": L[0]}))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="exactly 5 float values under the feature key .{0,2}features"):
+        _collect(streaming.shard_dataset(str(tmp_path / "*.tfrecord"), 4))
+
+
 def test_write_chunks_never_needs_the_whole_array(tmp_path):
     X, L, _ = _toy(n=50)
     chunks = ((X[i:i + 7], L[i:i + 7]) for i in range(0, 50, 7))

@@ -104,3 +104,24 @@ def test_tfx_module_uses_keras_directly_and_not_tfx():
     source = (ROOT / "lib_tf" / "tfx.py").read_text()
     assert not re.search(r"\btf\.keras\.", source)  # no attribute access through tf.keras
     assert "import tfx" not in source and "from tfx" not in source
+
+
+def test_streaming_shards_and_examplegen_files_share_one_ground_truth_key(tmp_path):
+    from lib_tf import contract
+    from lib_tf.data import streaming
+
+    rng = np.random.default_rng(3)
+    X, L, distributions = _split(rng, 10)
+    streaming.write_shards(tmp_path / "shards", X, L, distributions=distributions, rows_per_shard=4)
+    read_X, read_L, read_D = tfx.read_examples(str(tmp_path / "shards" / "*.tfrecord"))
+    np.testing.assert_allclose(read_X, X, atol=1e-6)
+    np.testing.assert_array_equal(read_L, L)
+    np.testing.assert_allclose(read_D, distributions, atol=1e-6)
+    # shards written before the names were unified keep the ground truth under "distributions"
+    legacy = tmp_path / "legacy.tfrecord"
+    with tf.io.TFRecordWriter(str(legacy)) as writer:
+        for x, l, d in zip(X, L, distributions):
+            writer.write(contract.serialize_example({"features": x, "logical_labels": l, "distributions": d}))
+    np.testing.assert_allclose(tfx.read_examples(str(legacy))[2], distributions, atol=1e-6)
+    # ...but only under the default key: another key means that key
+    assert tfx.read_examples(str(legacy), distribution_key="truth")[2] is None

@@ -4,8 +4,9 @@ shard writers and shard-by-shard prediction.
 Two shard formats:
 
 - **TFRecord** (``*.tfrecord``, ``*.tfrecords``, ``*.tfrec``): one ``tf.train.Example`` per
-  instance with float lists ``features`` (d) and ``logical_labels`` (c); optionally
-  ``distributions`` (c, ground truth, never read for training).
+  instance, encoded as :mod:`lib_tf.contract` says: float lists ``features`` (d) and
+  ``logical_labels`` (c); optionally ``label_distribution`` (c, ground truth, never read for
+  training; shards written before the names were unified call it ``distributions``).
 - **NumPy** (``*.npy``, read as memory maps): one shard is a pair of files
   ``<stem>.features.npy`` (n_i, d) and ``<stem>.logical_labels.npy`` (n_i, c), 2-D, any float
   dtype. A glob may match either file of a pair (``shards/*.npy`` works).
@@ -31,9 +32,11 @@ from typing import Callable, Iterable, Optional, Sequence
 
 import numpy as np
 
-FEATURES_KEY = "features"
-LABELS_KEY = "logical_labels"
-DISTRIBUTIONS_KEY = "distributions"
+from ..contract import FEATURES as FEATURES_KEY
+from ..contract import GROUND_TRUTH_KEY
+from ..contract import LOGICAL_LABELS as LABELS_KEY
+from ..contract import parse_floats, serialize_example
+
 TFRECORD_SUFFIXES = (".tfrecord", ".tfrecords", ".tfrec")
 NPY_FEATURES_SUFFIX = ".features.npy"
 NPY_LABELS_SUFFIX = ".logical_labels.npy"
@@ -169,13 +172,14 @@ def shard_dataset(shards, batch_size: int, *, labels: bool = True, shuffle_buffe
         if shuffle:
             dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
         dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
-        spec = {FEATURES_KEY: tf.io.FixedLenFeature([shards.n_features], tf.float32)}
+
+        columns = [(FEATURES_KEY, shards.n_features, "feature")]
         if labels:
-            spec[LABELS_KEY] = tf.io.FixedLenFeature([shards.n_labels], tf.float32)
+            columns.append((LABELS_KEY, shards.n_labels, "label"))
 
         def parse(records):
-            parsed = tf.io.parse_example(records, spec)
-            return (parsed[FEATURES_KEY], parsed[LABELS_KEY]) if labels else parsed[FEATURES_KEY]
+            parsed = parse_floats(records, columns)
+            return tuple(parsed) if labels else parsed[0]
 
         dataset = dataset.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     else:
@@ -247,12 +251,6 @@ def feature_batches(shards, batch_size: int = 8192):
 
 
 # -- writers -----------------------------------------------------------------------------
-def _float_feature(values):
-    import tensorflow as tf
-
-    return tf.train.Feature(float_list=tf.train.FloatList(value=values))
-
-
 class _ShardWriter:
     """Split a stream of row chunks into shards of ``rows_per_shard`` rows named
     ``<prefix>-00000<suffix>``; ``write`` takes chunks of any size, ``close`` returns paths."""
@@ -315,7 +313,7 @@ class _ShardWriter:
 
 class TFRecordShardWriter(_ShardWriter):
     """Write ``tf.train.Example`` shards (float lists ``features``, ``logical_labels`` and,
-    when given, ``distributions``)."""
+    when given, the ground truth under ``label_distribution``)."""
 
     suffix = ".tfrecord"
 
@@ -329,16 +327,11 @@ class TFRecordShardWriter(_ShardWriter):
         self._writer = tf.io.TFRecordWriter(str(path))
 
     def _write_rows(self, features, logical_labels, distributions):
-        import tensorflow as tf
-
-        features = np.asarray(features, np.float32).tolist()
-        logical_labels = np.asarray(logical_labels, np.float32).tolist()
-        distributions = None if distributions is None else np.asarray(distributions, np.float32).tolist()
         for i, (x, l) in enumerate(zip(features, logical_labels)):
-            feature = {FEATURES_KEY: _float_feature(x), LABELS_KEY: _float_feature(l)}
+            columns = {FEATURES_KEY: x, LABELS_KEY: l}
             if distributions is not None:
-                feature[DISTRIBUTIONS_KEY] = _float_feature(distributions[i])
-            self._writer.write(tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString())
+                columns[GROUND_TRUTH_KEY] = distributions[i]
+            self._writer.write(serialize_example(columns))
 
     def _finish_shard(self):
         if self._writer is not None:

@@ -8,11 +8,10 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ..contract import FEATURES, LOGICAL_LABELS  # the model's input keys are the serving inputs' names
 from ..readout import RULE_MARGIN
 from . import losses
 from .lib import LIB
-
-FEATURES, LOGICAL_LABELS = "features", "logical_labels"
 
 
 def unpack_inputs(inputs):
@@ -133,6 +132,23 @@ class LabelAwareLIB(LIB):
         scores = tf.cast(logits, tf.float32) * _inverse(self.temperature) + logical_labels * _inverse(self.label_temperature)
         distributions = tf.nn.softmax(scores, axis=-1)
         return rule_consistent(distributions, logical_labels) if self.rule_projection else distributions
+
+    def serving_outputs(self, features, logical_labels):
+        """What the exported model serves, at the posterior mean h = mu_h of p(h | x, l).
+
+        Parameters
+        ----------
+        features : float32 Tensor, shape (n, d)
+            Raw features.
+        logical_labels : float32 Tensor, shape (n, c)
+            Each instance's logical labels (0 or 1): the posterior and the read-out read them.
+
+        Returns
+        -------
+        dict
+            ``{"label_distribution": float32 (n, c), "gap_deviation": float32 (n, 1)}``.
+        """
+        return self._outputs_at_posterior_mean({FEATURES: features, LOGICAL_LABELS: logical_labels}, logical_labels)
 
     def call(self, inputs, training=False):
         _, logical_labels = unpack_inputs(inputs)

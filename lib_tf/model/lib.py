@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from ..contract import GAP_DEVIATION, LABEL_DISTRIBUTION
 from . import losses, training
 from .standardize import Standardize
 
@@ -185,9 +186,50 @@ class LIB(keras.Model):
         """sigma_delta (n, 1) > min_gap_deviation from h (n, latent_dim)."""
         return tf.nn.softplus(tf.cast(self.gap_head(latent), tf.float32)) + self.min_gap_deviation
 
+    def readout(self, logits, logical_labels=None):
+        """The read-out d_hat = softmax(z / T).
+
+        Parameters
+        ----------
+        logits : Tensor, shape (n, c)
+            The label-distribution head's output z (any float dtype).
+        logical_labels : Tensor, shape (n, c), optional
+            Not read by the paper's read-out (:class:`LabelAwareLIB`'s reads them); taken so
+            both models' read-outs are called alike.
+
+        Returns
+        -------
+        float32 Tensor, shape (n, c)
+            Rows sum to 1.
+        """
+        return tf.nn.softmax(tf.cast(logits, tf.float32) / self.temperature, axis=-1)
+
     def distribution(self, latent):
-        """d_hat = softmax(f_ld(h) / T), (n, c)."""
-        return tf.nn.softmax(self.distribution_head(latent) / self.temperature, axis=-1)
+        """d_hat = softmax(f_ld(h) / T), (n, c) float32, from h (n, latent_dim)."""
+        return self.readout(self.distribution_head(latent))
+
+    def serving_outputs(self, features):
+        """What the exported model serves, at the posterior mean h = mu_h (deterministic,
+        whatever ``readout_samples`` is; as ``LabelEnhancer.transform``).
+
+        Parameters
+        ----------
+        features : float32 Tensor, shape (n, d)
+            Raw features (the standardisation is the model's own).
+
+        Returns
+        -------
+        dict
+            ``{"label_distribution": float32 (n, c), "gap_deviation": float32 (n, 1)}``
+            (the names of :data:`lib_tf.contract.OUTPUT_NAMES`).
+        """
+        return self._outputs_at_posterior_mean(features)
+
+    def _outputs_at_posterior_mean(self, inputs, logical_labels=None):
+        """:meth:`serving_outputs` for what :meth:`posterior` reads (and the read-out's labels)."""
+        latent = self.posterior(inputs).loc
+        return {LABEL_DISTRIBUTION: self.readout(self.distribution_head(latent), logical_labels),
+                GAP_DEVIATION: self.gap_deviation(latent)}
 
     def call(self, x, training=False):
         posterior = self.posterior(x)

@@ -2,7 +2,7 @@
 
 Run it as a script, in a fresh process (it is not meant to be imported)::
 
-    python lib_tf/tf_only_check.py MODEL_VERSION_DIR FEATURES.npy OUT.npz [FEATURE_KEY [LABELS.npy]]
+    python tools/tf_only_check.py MODEL_VERSION_DIR FEATURES.npy OUT.npz [FEATURE_KEY [LABELS.npy]]
 
 Before anything else it installs an import hook that makes ``import keras``, ``tf_keras``,
 ``tensorflow_probability`` and ``lib_tf`` fail, then loads the SavedModel with
@@ -14,6 +14,10 @@ it sends both signatures bad requests (NaN and inf features, a wrong width, int3
 tf.Example without the feature key) and an empty batch, and prints ``BAD REQUESTS`` with what
 each got: ``refused: <the error's reason>`` or ``answered (n, c)``. It exits non-zero if
 loading or running needed one of the blocked packages.
+
+It builds its tf.Examples with TensorFlow's protos alone, as a client without ``lib_tf``
+would, following the encoding :mod:`lib_tf.contract` defines (float lists; the labels under
+``logical_labels``), which it cannot import.
 """
 import importlib.abc
 import importlib.machinery
@@ -102,7 +106,7 @@ def _try_bad_requests(tf, np, loaded, features, keys, labels=None):
 
 
 def main(argv):
-    # Run as a script, sys.path[0] is lib_tf/ itself: drop it so none of its modules shadow others.
+    # Run as a script, sys.path[0] is tools/ itself: drop it so none of its scripts shadow modules.
     here = os.path.dirname(os.path.abspath(__file__))
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != here]
     sys.meta_path.insert(0, _BlockImports())
