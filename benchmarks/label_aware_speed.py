@@ -32,7 +32,7 @@ def main(argv=None) -> int:
         for repeat in range(args.repeats):
             for model in times:
                 extra = {"label_dropout": LABEL_AWARE_DEFAULTS["label_dropout"]} if model == "label-aware" else {}
-                enhancer = LabelEnhancer(model=model, seed=repeat, **settings, **extra)
+                enhancer = LabelEnhancer(model=model, random_state=repeat, **settings, **extra)
                 start = time.perf_counter()
                 enhancer.fit(data.features, data.logical_labels)
                 times[model].append(time.perf_counter() - start)

@@ -154,7 +154,7 @@ def run_speed(args):
         epochs = {}
         for repeat in range(args.repeats):
             for variant in args.variants:
-                enhancer = LabelEnhancer(alpha=alpha, beta=beta, seed=repeat, network_dtype=args.network_dtype,
+                enhancer = LabelEnhancer(alpha=alpha, beta=beta, random_state=repeat, network_dtype=args.network_dtype,
                                          **SPEED_VARIANTS[variant])
                 start = time.perf_counter()
                 enhancer.fit(data.features, data.logical_labels)

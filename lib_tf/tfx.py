@@ -200,7 +200,7 @@ def hyperparameter_values(hyperparameters) -> dict:
 
 
 _SEARCHED = ("alpha", "beta", "learning_rate", "latent_dim", "hidden_units", "batch_size", "epochs", "temperature",
-             "seed", "verbose")
+             "random_state", "verbose")
 
 
 def _epochs(config: Mapping, fn_steps, n: int, batch_size: int):
@@ -234,7 +234,7 @@ def _with_complete_best_hyperparameters(tuner):
 
 # -- the entry points -------------------------------------------------------------------------
 def tuner_fn(fn_args) -> TunerFnResult:
-    """TFX Tuner entry point: a Keras Tuner tuner over :class:`lib_tf.tuning.LIBHyperModel`
+    """TFX Tuner entry point: a Keras Tuner tuner over :class:`lib_tf.tuning.hypermodel.LIBHyperModel`
     (alpha, beta, learning rate, latent size, width, batch size, epochs; T picked per trial)
     and the keyword arguments for ``tuner.search``.
 
@@ -288,7 +288,7 @@ def run_fn(fn_args):
     config = _config(fn_args)
     feature_key, label_key, distribution_key = _keys(config)
     X, L, D = read_examples(fn_args.train_files, feature_key, label_key, distribution_key)
-    params = {"seed": 0, **config.get("enhancer", {}),
+    params = {"random_state": 0, **config.get("enhancer", {}),
               **hyperparameter_values(getattr(fn_args, "hyperparameters", None))}
     enhancer = LabelEnhancer().set_params(**params)
     epochs = _epochs({"enhancer": params}, getattr(fn_args, "train_steps", None), len(X), enhancer.batch_size)

@@ -118,7 +118,7 @@ def served(tmp_path_factory):
     X = rng.normal(size=(30, 4))
     L = (rng.random((30, 3)) > 0.5).astype(float)
     L[:, 1] = 1
-    enhancer = LabelEnhancer(epochs=2, hidden_units=8, latent_dim=4, seed=1).fit(X, L)
+    enhancer = LabelEnhancer(epochs=2, hidden_units=8, latent_dim=4, random_state=1).fit(X, L)
     base = tmp_path_factory.mktemp("served") / MODEL
     version_dir = export.export(enhancer, base)
     model = ModelDouble(base)
