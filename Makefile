@@ -1,5 +1,6 @@
 # The README's commands. Each one sets up .venv on first use, so a machine with only
-# Python 3.11 needs nothing else.
+# Python 3.11 (what CI runs) needs nothing else. The venv gets the known-good versions of
+# constraints.txt, not whatever setup.py's ranges would resolve to today.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -8,10 +9,10 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: demo test benchmark benchmark-quick clean
 
-$(VENV)/.installed: setup.py
+$(VENV)/.installed: setup.py constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip setuptools wheel
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $@
 
 demo: $(VENV)/.installed
