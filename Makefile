@@ -18,8 +18,10 @@ $(VENV)/.installed: setup.py constraints.txt
 demo: $(VENV)/.installed
 	$(VENV)/bin/lib-tf enhance --dataset Artificial --alpha 1 --beta 10 --reveal 0.1 --figure --overwrite --out demo_output
 
+# Two test processes: most of the suite's time is single-threaded (TensorFlow starting in
+# subprocesses and kernels, graph tracing), which two processes overlap on a 2-core machine.
 test: $(VENV)/.installed
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n 2 tests
 
 benchmark: $(VENV)/.installed
 	$(VENV)/bin/lib-tf benchmark --out benchmarks/results

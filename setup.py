@@ -34,7 +34,7 @@ REQUIRED = [
     "matplotlib>=3.8.4,<4",  # 3.8.4: the first built for NumPy 2
     "tqdm>=4.64,<5",
 ]
-DEV = ["pytest>=8,<10", "nbmake>=1.5,<2", "hypothesis>=6.100,<7"]
+DEV = ["pytest>=8,<10", "pytest-xdist>=3.5,<4", "nbmake>=1.5,<2", "hypothesis>=6.100,<7"]
 
 setup(
     name="lib_tf",
