@@ -23,7 +23,7 @@ in-memory arrays or on-disk shards, with fault-tolerant checkpoints.
   multi-worker file arbitration). Given an endless stream and ``steps_per_epoch`` (as
   :func:`train_distributed` runs it), the resumed run skips the epochs already done, so with a seeded
   stream it sees the same batches and noise as an uninterrupted run and ends where that run
-  ends (measured: identical distributions, ``benchmarks/RELIABILITY.md``).
+  ends (``benchmarks/RELIABILITY.md``).
 
 Known limits (Keras 3.15, TensorFlow 2.21):
 

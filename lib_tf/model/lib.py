@@ -37,35 +37,55 @@ class LIB(keras.Model):
 
     Parameters
     ----------
-    n_labels: c, the number of labels.
-    alpha: weight of the label-gap term L_gap.
-    beta: weight of the KL (label-irrelevance / bottleneck) term.
-    latent_dim, hidden_units, depth, activation: every network is ``depth`` dense layers
-        with ``hidden_units`` units and ``activation`` between them (paper: 3, sigmoid, 256).
-    head_units: hidden width of the three networks that read h (decoder, label-distribution
-        and gap-deviation heads); None means ``hidden_units``. With the paper's sizes these
-        heads cost two thirds of the multiply-adds of a step on Yeast-sized inputs.
-    temperature: read-out temperature T of ``softmax(z / T)``; 1 is the paper.
-    assignment: ``"squared"`` (the paper's ``1/2 ||mu_l - l||^2``) or ``"cross_entropy"``
-        (softmax cross-entropy, as in the authors' code).
-    gap_on: ``"logits"`` (the gap between l and the head's pre-softmax output, as in the
-        authors' code) or ``"probabilities"`` (between l and d_hat, the paper's letter;
-        it collapses toward l / sum(l)).
-    pretrain_epochs: epochs of the two-stage schedule's first stage (encoder and decoder
-        only, at ``pretrain_learning_rate``); 0 trains everything jointly from the start.
-    reduction: ``"mean"`` averages each term over its dimensions (labels for the assignment
-        and gap terms, latent units for the KL) so that alpha and beta mean the same for any
-        c and latent size; ``"sum"`` is the paper's letter. With ``"sum"`` and a correct
-        reparameterisation, the paper's beta (1 to 10) collapses the posterior onto the prior
-        (measured on SJAFFE: KL term .002 nats, every instance gets the same output).
-    min_gap_deviation: floor of sigma_delta; without one the ``log sigma^2`` term is
-        unbounded below once the head fits l.
-    readout_samples: 0 reads out from the posterior mean (deterministic); K > 0 averages
-        the distributions of K posterior samples (Monte-Carlo).
-    network_dtype: ``"float32"``, or ``"mixed_bfloat16"`` to run the dense layers in
-        bfloat16 (weights and every loss term stay float32); faster on CPUs with native
-        bfloat16 (AVX512_BF16, AMX) and on recent GPUs.
-    seed: seeds weight initialisation and the posterior samples.
+    n_labels : int
+        c, the number of labels (at least 2).
+    alpha : float, default=1.0
+        Weight of the label-gap term L_gap (non-negative).
+    beta : float, default=1.0
+        Weight of the KL (label-irrelevance, bottleneck) term (non-negative).
+    latent_dim, hidden_units, depth : int, default=256, 256, 3
+        Every network is ``depth`` dense layers with ``hidden_units`` units (paper: 3, 256);
+        h has ``latent_dim`` units.
+    head_units : int or None, default=None
+        Hidden width of the three networks that read h (decoder, label-distribution and
+        gap-deviation heads); None means ``hidden_units``. At the paper's sizes these heads
+        are two thirds of a step's multiply-adds on Yeast-sized inputs.
+    activation : str, default="sigmoid"
+        Activation between dense layers (the paper's sigmoid).
+    temperature : float, default=1.0
+        Read-out temperature T of ``softmax(z / T)``; 1 is the paper.
+    assignment : {"squared", "cross_entropy"}, default="squared"
+        The paper's ``1/2 ||mu_l - l||^2``, or softmax cross-entropy as in the authors' code.
+    gap_on : {"logits", "probabilities"}, default="logits"
+        The gap between l and the head's pre-softmax output (the authors' code), or between l
+        and d_hat (the paper's letter; it collapses toward ``l / sum(l)``).
+    reduction : {"mean", "sum"}, default="mean"
+        ``"mean"`` averages each term over its dimensions (labels for the assignment and gap
+        terms, latent units for the KL) so that alpha and beta mean the same for any c and
+        latent size; ``"sum"`` is the paper's letter, under which the paper's beta (1 to 10)
+        collapses the posterior onto the prior (benchmarks/LIB.md).
+    pretrain_epochs : int, default=0
+        Epochs of the two-stage schedule's first stage (encoder and decoder only, at
+        ``pretrain_learning_rate``); 0 trains everything jointly from the start.
+    pretrain_learning_rate : float, default=5e-3
+        The first stage's learning rate.
+    min_gap_deviation : float, default=1e-2
+        Floor of sigma_delta; without one the ``log sigma^2`` term is unbounded below once
+        the head fits l.
+    readout_samples : int, default=0
+        0 reads out from the posterior mean (deterministic); K > 0 averages the
+        distributions of K posterior samples (Monte-Carlo).
+    network_dtype : {"float32", "mixed_bfloat16"}, default="float32"
+        ``"mixed_bfloat16"`` runs the dense layers in bfloat16 (weights and every loss term
+        stay float32); faster where the CPU has native bfloat16 (AVX512_BF16, AMX) and on
+        recent GPUs.
+    seed : int or None, default=None
+        Seeds weight initialisation and the posterior samples.
+
+    Notes
+    -----
+    ``fit`` on an uncompiled model trains through :func:`lib_tf.model.training.train`, the
+    package's one training path; a model the user compiled trains with Keras' own ``fit``.
     """
 
     def __init__(

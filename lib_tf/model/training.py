@@ -95,27 +95,60 @@ def _vector_logs(train_step):
 def train(model, x, y=None, *, epochs: int, batch_size: int = 128, steps_per_epoch=None, features=None,
           learning_rate: float = 1e-3, optimizer=None, seed=None, several_epochs_per_call: bool = True,
           strategy=None, callbacks=(), verbose=0, settings=None):
-    """Train ``model`` (a :class:`lib_tf.model.LIB`) for ``epochs`` epochs; returns Keras' ``History``.
+    """Train ``model`` (a :class:`lib_tf.model.LIB` or subclass) for ``epochs`` epochs.
 
-    Data: in-memory ``x`` (an array (n, d), or what the model reads) and logical labels ``y``
-    (n, c), fed as one endless stream of ``batch_size`` batches reshuffled every epoch
-    (seeded by ``seed``); or a ``tf.data.Dataset`` ``x`` of (inputs, labels) batches that
-    repeats, with ``steps_per_epoch``. The standardisation is adapted first unless it already
-    is, on ``x`` or on ``features`` (an array or a finite dataset of feature batches; needed
-    for a dataset ``x``).
+    Parameters
+    ----------
+    model : LIB
+        Adapted on ``x`` (or ``features``) unless its standardisation already is; compiled
+        here unless it already is.
+    x : array (n, d), dict of arrays, or tf.data.Dataset
+        In-memory inputs (what the model reads), fed with ``y`` as one endless stream of
+        ``batch_size`` batches reshuffled every epoch (seeded by ``seed``); or a dataset of
+        (inputs, labels) batches that repeats, with ``steps_per_epoch``.
+    y : array (n, c) or None
+        Logical labels for in-memory ``x``; None with a dataset.
+    epochs : int
+        Epochs to run.
+    batch_size : int, default=128
+        Batch size of the in-memory stream.
+    steps_per_epoch : int or None
+        Batches per epoch of a dataset ``x``.
+    features : array or tf.data.Dataset or None
+        What to adapt the standardisation on when ``x`` is an endless dataset (an array or a
+        finite dataset of feature batches).
+    learning_rate : float, default=1e-3
+        Adam's learning rate when compiled here.
+    optimizer : callable or keras optimizer or None
+        None (Adam at ``learning_rate``), an optimizer, or a function returning one (called
+        under the strategy's scope: an optimizer made outside it cannot update mirrored
+        variables).
+    seed : int or None
+        Seeds the stream's shuffling.
+    several_epochs_per_call : bool, default=True
+        Each graph call runs as many whole epochs as make ``STEPS_PER_CALL`` steps (Keras
+        then counts one epoch per call); False: one Keras epoch per epoch, run
+        ``STEPS_PER_CALL`` steps per call.
+    strategy : tf.distribute.Strategy or None
+        Default: the model's. With several replicas every step is its own call
+        (keras-team/keras#19246) and arrays drop each epoch's last partial batch (a replica
+        with an empty share would average over nothing).
+    callbacks : sequence of keras.callbacks.Callback
+        Run after the divergence check and the two-stage schedule, in this order.
+    verbose : int, default=0
+        Keras' verbosity.
+    settings : str or None
+        What a diverging fit names (default: alpha, beta and the learning rate).
 
-    Compiled here unless the model already is: ``optimizer`` (None: Adam at
-    ``learning_rate``; or a function returning an optimizer, called under the strategy's
-    scope). With ``several_epochs_per_call`` each graph call runs as many whole epochs as
-    make ``STEPS_PER_CALL`` steps (Keras then counts one epoch per call: ``History`` holds
-    one entry per call and ``history.epochs_per_call`` says how many epochs each is);
-    otherwise one Keras epoch is one epoch, run ``STEPS_PER_CALL`` steps per call. Under a
-    strategy with several replicas every step is its own call (keras-team/keras#19246), and
-    arrays drop each epoch's last partial batch (a replica with an empty share would average
-    over nothing).
+    Returns
+    -------
+    keras.callbacks.History
+        One entry per Keras epoch; ``history.epochs_per_call`` says how many epochs each is.
 
-    ``settings``: the text a diverging fit names (default: alpha, beta, the learning rate).
-    Callbacks run after the divergence check and the schedule, in the order given.
+    Raises
+    ------
+    TrainingDivergedError
+        The loss became NaN or infinite (nothing after ``fit`` runs).
     """
     strategy = strategy or model.distribute_strategy
     replicas, workers = strategy.num_replicas_in_sync, num_workers(strategy)

@@ -29,15 +29,9 @@ Objectives, each named by what it uses:
     needed). T is picked by the same loss on the training instances. The score checks what
     the logical labels can check: order and flatness, not the degrees inside R.
 
-    How well it tracks recovery quality, measured (``benchmarks/tuning_benchmark.py
-    --section unsupervised``, 10 random trials per data set, figures in
-    ``benchmarks/TUNING.md``): the Spearman correlation between a trial's held-out
-    consistency and its true KL was **-0.19 on SJAFFE and -0.38 on Yeast_cold** (no
-    tracking, if anything the wrong way); the trial it picked ranked 6th of 10 on SJAFFE
-    (true KL .070 against .037 for the best trial) and 8th of 10 on Yeast_cold (.0130 against
-    .0128). It does flag collapsed trials (consistency .34 / .20 went with true KL .30 / .072),
-    so ``unsupervised`` is a guard against broken settings, not a way to find good ones:
-    without ground truth keep LabelEnhancer's defaults or a preset, and use ``revealed``
+    It checks order and flatness only, so it guards against broken settings (collapsed
+    trials score badly) rather than finding good ones (``benchmarks/TUNING.md`` has the
+    figures): without ground truth keep LabelEnhancer's defaults or a preset, and use ``revealed``
     whenever some ground truth can be revealed.
 
 Budget: a trial is as costly as its epochs times the data size. ``max_epochs`` bounds the
