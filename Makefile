@@ -19,9 +19,10 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/lib-tf enhance --dataset Artificial --alpha 1 --beta 10 --reveal 0.1 --figure --overwrite --out demo_output
 
 # Two test processes: most of the suite's time is single-threaded (TensorFlow starting in
-# subprocesses and kernels, graph tracing), which two processes overlap on a 2-core machine.
+# subprocesses and kernels, graph tracing), which two processes overlap on a 2-core machine;
+# work stealing keeps both busy to the end (the slowest tests take 20-45 s each).
 test: $(VENV)/.installed
-	$(PY) -m pytest -q -n 2 tests
+	$(PY) -m pytest -q -n 2 --dist worksteal tests
 
 benchmark: $(VENV)/.installed
 	$(VENV)/bin/lib-tf benchmark --out benchmarks/results
