@@ -13,7 +13,7 @@ import numpy as np
 from ._files import write_atomic
 from .data.validation import check_distributions, check_features, check_same_rows
 from .metrics import score
-from .model.training import StopOnDivergence, TrainingDivergedError  # noqa: F401 (their public home)
+from .model.training import StopOnDivergence, TrainingDivergedError  # noqa: F401 (users import them from here)
 
 
 class DistributionMetrics(keras.callbacks.Callback):
