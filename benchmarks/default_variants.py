@@ -1,4 +1,5 @@
-"""What a larger batch costs LabelEnhancer in quality, and what it saves in time.
+"""What a change of LabelEnhancer's defaults (a larger batch, narrower networks) costs in
+quality, and what it saves in time.
 
 For each data set, fits ``LabelEnhancer`` at its defaults and with each ``--variant`` (JSON of
 settings changed, e.g. ``'{"batch_size": 512, "learning_rate": 0.002}'``; the same epochs as
@@ -8,7 +9,7 @@ Prints per data set the fit seconds and Chebyshev/KL of each, then per variant h
 6 x data-set blind cells it is better, equal (3 decimals) or worse than the defaults on, and
 the median time ratio.
 
-    python benchmarks/batch_size_quality.py [--datasets ...] [--seeds 0] [--variant JSON ...]
+    python benchmarks/default_variants.py [--datasets ...] [--seeds 0] [--variant JSON ...]
 """
 from __future__ import annotations
 
