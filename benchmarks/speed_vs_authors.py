@@ -205,6 +205,7 @@ def main(argv=None) -> None:
     parser.add_argument("--authors-venv", type=Path, default=Path.home() / ".cache" / "lib_tf" / "authors-venv")
     parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "speed_vs_authors.json")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out")
+    parser.add_argument("--resume", action="store_true", help="keep the runs of an unfinished --out, run the rest")
     parser.add_argument("--one", nargs=5, help=argparse.SUPPRESS)  # DATASET ALPHA BETA SEED OUT: one lib_tf fit
     args = parser.parse_args(argv)
     if args.one:
@@ -216,8 +217,8 @@ def main(argv=None) -> None:
         args.repeats, args.datasets = 1, args.datasets[:1]
     if args.repeats < 1:
         parser.error(f"--repeats must be at least 1, got {args.repeats}")
-    if args.out.exists() and not args.overwrite:
-        parser.error(f"--out {args.out} exists; pass --overwrite to replace it")
+    if args.out.exists() and not (args.overwrite or args.resume):
+        parser.error(f"--out {args.out} exists; pass --overwrite to replace it or --resume to complete it")
     if not (args.authors_dir / "run_authors.py").is_file():
         parser.error(f"--authors-dir {args.authors_dir} has no run_authors.py")
     command = shlex.join([f"LIB_TF_DATA={os.environ['LIB_TF_DATA']}", "python", "benchmarks/speed_vs_authors.py",
@@ -228,12 +229,20 @@ def main(argv=None) -> None:
         theirs = load_ldl(find_ldl(name).parent / "le" / f"{name}_binary.mat").logical_labels
         if not np.array_equal(theirs, ldl.logical_labels):
             raise SystemExit(f"{name}: lib_tf's logical labels differ from the authors' le/{name}_binary.mat")
-    record = {"command": command, "settings": {n: SETTINGS[n] for n in args.datasets}, "seed": args.seed, "runs": []}
+    record = {"command": command, "settings": {n: list(SETTINGS[n]) for n in args.datasets}, "seed": args.seed, "runs": []}
+    if args.resume and args.out.exists():
+        stored = json.loads(args.out.read_text())
+        if (stored["settings"], stored["seed"]) != (record["settings"], record["seed"]):
+            parser.error(f"--resume: {args.out} holds data sets {stored['settings']}, seed {stored['seed']}; not these")
+        record = {**stored, "resumed_with": stored.get("resumed_with", []) + [command]}
+    done = {(r["repeat"], r["dataset"], r["side"]) for r in record["runs"]}
     for repeat in range(args.repeats):
         for index, name in enumerate(args.datasets):
             alpha, beta = SETTINGS[name]
             sides = ["authors", "lib_tf"] if (repeat + index) % 2 == 0 else ["lib_tf", "authors"]
             for position, side in enumerate(sides):
+                if (repeat, name, side) in done:
+                    continue
                 load = os.getloadavg()[0]
                 if side == "authors":
                     run, D_hat = run_authors(python, args.authors_dir, name, alpha, beta, args.seed)
@@ -250,7 +259,8 @@ def main(argv=None) -> None:
     write_atomic(args.out, json.dumps(record, indent=1))
     for name in args.datasets:
         print_table(name, record["summary"][name], record["runs"])
-    print(f"\ncommand: {command}\nraw runs: {args.out}")
+    resumed = "".join(f"\nresumed with: {c}" for c in record.get("resumed_with", []))
+    print(f"\ncommand: {record['command']}{resumed}\nraw runs: {args.out}")
 
 
 if __name__ == "__main__":
