@@ -6,7 +6,7 @@ first alternates), each fit in a fresh process of its own, at the same alpha and
   by ``runpy`` in their own virtual environment (created on first use with torch, numpy, scipy,
   scikit-learn); their 200 + 100 epoch schedule, batch 128, 2 torch threads; their seconds
   cover training only;
-- lib_tf: ``LabelEnhancer(alpha, beta, seed)`` at its defaults; the wall clock around ``fit``.
+- lib_tf: ``LabelEnhancer(alpha, beta, random_state)`` at its defaults; the wall clock around ``fit``.
 Both sides' distributions (T = 1) are scored with all six measures of ``lib_tf.metrics``.
 The lib_tf child also measures TF's float32 matmul rate, which turns the FLOPs of its fit
 (counted from the model's kernels) into a floor: the seconds the arithmetic alone needs.
@@ -127,7 +127,7 @@ def fit_one(dataset: str, alpha: float, beta: float, seed: int, out: str) -> Non
     from lib_tf import LabelEnhancer
 
     data = load_ldl(dataset)
-    enhancer = LabelEnhancer(alpha=alpha, beta=beta, seed=seed)
+    enhancer = LabelEnhancer(alpha=alpha, beta=beta, random_state=seed)
     start = time.perf_counter()
     enhancer.fit(data.features, data.logical_labels)
     seconds = time.perf_counter() - start
