@@ -50,7 +50,7 @@ D_FAULTS = ("negative", "nan", "inf", "unnormalised", "zero_row", "logical", "ro
             "1-D", "string", "float32", "one_label", "tiny_error", "no_rows")
 
 #: A LIB small enough for many examples; one epoch.
-TINY_LIB = dict(epochs=1, hidden_units=4, latent_dim=2, depth=2, seed=0)
+TINY_LIB = dict(epochs=1, hidden_units=4, latent_dim=2, depth=2, random_state=0)
 #: Baselines with their slowest settings cut for speed (LEVI trains a network).
 BASELINE_SETTINGS = {"LEVI": dict(epochs=2, hidden=4, random_state=0)}
 #: The entries that train a network (a second or more per valid input).
@@ -385,7 +385,7 @@ def run_cli(case, folder):
             paths[name] = folder / f"{name}.csv"
             paths[name].write_text("\n".join(",".join(map(str, np.atleast_1d(row))) for row in np.asarray(array)))
     hparams = folder / "tiny.json"
-    hparams.write_text(json.dumps({k: v for k, v in TINY_LIB.items() if k != "seed"}))
+    hparams.write_text(json.dumps({k: v for k, v in TINY_LIB.items() if k != "random_state"}))
     out = folder / "out"
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
