@@ -144,16 +144,6 @@ def fit_lib(model, train_data, *, epochs: int, steps_per_epoch=None, features=No
                  callbacks=callbacks, verbose=verbose, settings=f"{rate}, alpha={model.alpha!r}, beta={model.beta!r}")
 
 
-def _lib_parameters() -> set:
-    """Names of :class:`lib_tf.model.LIB`'s constructor arguments (those LabelEnhancer settings
-    that reach the model)."""
-    import inspect
-
-    from .model.lib import LIB
-
-    return set(inspect.signature(LIB.__init__).parameters) - {"self", "n_labels", "kwargs"}
-
-
 def adapt_streaming(model, shards, strategy=None, batch_size: int = 8192) -> int:
     """One streaming pass over the shards' features: the standardisation statistics (and the
     model's variables, built under ``strategy``); returns the number of instances read."""
@@ -295,6 +285,7 @@ def train_distributed(params: dict, *, shards=None, features=None, logical_label
     from .data.pipeline import repeated_batches
     from .data.streaming import as_shard_set
     from .model.epochs import auto_epochs
+    from .model.lib import model_arguments
 
     if (shards is None) == (features is None):
         raise ValueError("give shards or features (with logical_labels), not both and not neither")
@@ -310,7 +301,7 @@ def train_distributed(params: dict, *, shards=None, features=None, logical_label
     seed = params.get("random_state")
     if seed is not None:
         keras.utils.set_random_seed(int(seed))
-    lib_params = {**{k: v for k, v in params.items() if k in _lib_parameters()}, "seed": seed}
+    lib_params = model_arguments(params)
     batch_size, learning_rate = int(params.get("batch_size", 128)), float(params.get("learning_rate", 1e-3))
     start = time.perf_counter()
     if shards is not None:

@@ -52,7 +52,8 @@ class LabelEnhancer(BaseEnhancer):
     latent_dim, hidden_units, depth : int >= 1, default=256, 256, 3
         Network sizes of :class:`lib_tf.model.LIB`.
     head_units : int >= 1 or None, default=None
-        Width of the distribution head; None: ``hidden_units``.
+        Hidden width of the three networks that read h (decoder, distribution and gap
+        heads); None: ``hidden_units``.
     activation : str or callable, default="sigmoid"
         Keras activation of the hidden layers.
     assignment : {"squared", "cross_entropy"}, default="squared"
@@ -161,11 +162,6 @@ class LabelEnhancer(BaseEnhancer):
         ``overrides`` replace single settings, e.g. ``random_state=1``."""
         return cls(**{**preset_params(name), **overrides})
 
-    def _model_kwargs(self):
-        names = ("alpha", "beta", "temperature", "latent_dim", "hidden_units", "depth", "head_units",
-                 "activation", "assignment", "gap_on", "reduction", "pretrain_epochs", "network_dtype")
-        return {**{name: getattr(self, name) for name in names}, "seed": self.random_state}  # Keras' name
-
     @property
     def _label_aware(self) -> bool:
         return self.model == "label-aware"
@@ -180,6 +176,7 @@ class LabelEnhancer(BaseEnhancer):
 
         from .callbacks import EpochProgress
         from .model import LIB, LabelAwareLIB
+        from .model.lib import model_arguments
         from .model.training import train
 
         # The arguments were checked by fit (_parameter_constraints).
@@ -188,9 +185,9 @@ class LabelEnhancer(BaseEnhancer):
             keras.utils.set_random_seed(int(self.random_state))
         if self._label_aware:
             model = LabelAwareLIB(L.shape[1], label_temperature=self.label_temperature, rule_projection=self.rule_projection,
-                                  label_dropout=self.label_dropout, **self._model_kwargs())
+                                  label_dropout=self.label_dropout, **model_arguments(self.get_params()))
         else:
-            model = LIB(L.shape[1], **self._model_kwargs())
+            model = LIB(L.shape[1], **model_arguments(self.get_params()))
         progress = [EpochProgress(epochs)] if self.verbose else []
         history = train(model, self._inputs(X, L), L, epochs=epochs, batch_size=self.batch_size,
                         learning_rate=self.learning_rate, seed=self.random_state, settings=self._optimisation_settings(),

@@ -1,6 +1,7 @@
 """LIB, the Label Information Bottleneck (Zheng, Zhu, Tang; CVPR 2023), as a Keras model."""
 from __future__ import annotations
 
+import inspect
 import math
 
 import keras
@@ -379,3 +380,13 @@ class LIB(keras.Model):
         )
         return config
 
+
+def model_arguments(settings: dict) -> dict:
+    """The entries of LabelEnhancer-style ``settings`` that are :class:`LIB` constructor
+    arguments, with ``random_state`` (scikit-learn's name) passed as LIB's ``seed``: how every
+    caller that holds settings (LabelEnhancer, the tuner, distributed training) builds LIB."""
+    names = set(inspect.signature(LIB.__init__).parameters) - {"self", "n_labels", "kwargs"}
+    arguments = {name: value for name, value in settings.items() if name in names}
+    if "random_state" in settings:
+        arguments["seed"] = settings["random_state"]
+    return arguments

@@ -123,14 +123,12 @@ class LIBHyperModel(keras_tuner.HyperModel):
     def build(self, hp):
         import keras
 
-        from ..model import LIB
+        from ..model.lib import LIB, model_arguments
 
         params = self.trial_params(hp)
         # As LabelEnhancer.fit does, so that a refit with these settings repeats the trial.
         keras.utils.set_random_seed(self.seed)
-        names = ("alpha", "beta", "temperature", "latent_dim", "hidden_units", "depth", "activation", "assignment",
-                 "gap_on", "reduction", "pretrain_epochs", "network_dtype", "seed")
-        return LIB(self.n_labels, **{k: params[k] for k in names if k in params})
+        return LIB(self.n_labels, **model_arguments(params))
 
     def fit(self, hp, model, x, y, distributions=None, share=None, split_seed=0, epochs=None, initial_epoch=0,
             callbacks=None, verbose=0, **unused):
