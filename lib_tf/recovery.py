@@ -27,7 +27,7 @@ import numpy as np
 
 from ._files import save_npy_atomic, write_atomic
 from ._version import __version__
-from .baselines.reference import label_softmax
+from .baselines.reference import label_shares, label_softmax
 from .data import LDLDataset, split_instances
 from .data.streaming import as_shard_set
 from .distribute import predict_streaming, train_distributed, worker_role
@@ -96,9 +96,8 @@ def reference_rows(distributions, logical_labels, temperature: float) -> list:
     list of (str, dict)
         ``("l / sum(l)", metrics)`` and ``("softmax(l / T)", metrics)``.
     """
-    L = np.asarray(logical_labels, np.float64)
-    return [("l / sum(l)", score(distributions, L / L.sum(axis=1, keepdims=True))),
-            (f"softmax(l / {temperature:g})", score(distributions, label_softmax(L, temperature)))]
+    return [("l / sum(l)", score(distributions, label_shares(logical_labels))),
+            (f"softmax(l / {temperature:g})", score(distributions, label_softmax(logical_labels, temperature)))]
 
 
 def _check(data, reveal: float, with_labels: bool, figure: bool, distributed: bool) -> None:
@@ -256,9 +255,9 @@ def recover_to_folder(data, out, params: dict, *, reveal: float = 0.0, with_labe
         if figure:
             from .plots import plot_toy_recovery
 
-            L = data.logical_labels
             files.append(Path(plot_toy_recovery(
-                data.features, {"ground truth": data.distributions, "LIB": recovered, "l / sum(l)": L / L.sum(1, keepdims=True)},
+                data.features, {"ground truth": data.distributions, "LIB": recovered,
+                                "l / sum(l)": label_shares(data.logical_labels)},
                 out / "toy_recovery.png", title=f"{data.name}: label distributions as RGB")))
     write_atomic(out / SETTINGS_FILE, json.dumps(settings, indent=2, default=str))
     files.append(out / SETTINGS_FILE)

@@ -9,7 +9,13 @@ import numpy as np
 from ..readout import TEMPERATURE_GRID, softmax_with_temperature
 from .base import POSITIVE_FINITE, BaseEnhancer
 
-__all__ = ["TEMPERATURE_GRID", "NaiveNormalize", "LabelSoftmax", "label_softmax"]
+__all__ = ["TEMPERATURE_GRID", "NaiveNormalize", "LabelSoftmax", "label_shares", "label_softmax"]
+
+
+def label_shares(L) -> np.ndarray:
+    """``l / sum(l)`` row-wise for logical labels ``L`` (n, c); returns (n, c)."""
+    L = np.asarray(L, np.float64)
+    return L / L.sum(axis=1, keepdims=True)
 
 
 class NaiveNormalize(BaseEnhancer):
@@ -19,7 +25,7 @@ class NaiveNormalize(BaseEnhancer):
     feature_range = None  # X is not used
 
     def _fit(self, X, L):
-        return L / L.sum(axis=1, keepdims=True)
+        return label_shares(L)
 
 
 def label_softmax(L, temperature: float = 1.0) -> np.ndarray:
