@@ -5,13 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..data import LDLDataset
+from ..distribute import STRATEGIES
 from ..enhancer import LABEL_AWARE_DEFAULTS, MODELS
 from ._arguments import add_dataset_arguments, add_settings_arguments, format_table, load_dataset_argument, read_matrix
 from ._arguments import tuned_settings
 
 #: The flags that ``--hparams`` / ``--preset`` replace, with their defaults.
 SETTING_FLAGS = {"model": "paper", "alpha": None, "beta": None, "temperature": None, "epochs": None, "batch_size": 128}
-STRATEGIES = ("default", "mirrored", "multi-worker")
 
 
 def add_enhance_parser(subparsers):
