@@ -22,6 +22,7 @@ from pathlib import Path
 
 from sklearn.utils._param_validation import Interval, Options, StrOptions, validate_parameter_constraints
 
+from ._files import write_atomic
 from .baselines.base import NON_NEGATIVE_FINITE, POSITIVE_FINITE, POSITIVE_INT, SEED
 from .model.options import ASSIGNMENTS, GAP_TARGETS, MODELS, NETWORK_DTYPES, REDUCTIONS
 
@@ -116,8 +117,7 @@ def save_hparams(params: dict, path) -> Path:
     """Write LabelEnhancer arguments as a plain JSON dict (validated first); returns the path."""
     path = Path(path)
     clean = validate_hparams(params)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(clean, indent=2, sort_keys=True) + "\n")
+    write_atomic(path, json.dumps(clean, indent=2, sort_keys=True) + "\n")  # a kill never leaves half a file
     return path
 
 
