@@ -260,7 +260,7 @@ def train_distributed(params: dict, *, shards=None, features=None, logical_label
     ----------
     params : dict
         LabelEnhancer constructor arguments (``alpha``, ``beta``, ``epochs``, ``batch_size``,
-        ``learning_rate``, ``seed``, network sizes, ...); those of :class:`lib_tf.model.LIB`
+        ``learning_rate``, ``random_state``, network sizes, ...); those of :class:`lib_tf.model.LIB`
         reach the model. ``model`` must be ``"paper"`` and ``label_temperature`` None: the
         label-aware model and the labels' read-out train only in memory
         (:class:`lib_tf.LabelEnhancer`). Missing ones take LIB's defaults.
