@@ -4,8 +4,9 @@ For each setting (batch size, dtype) it times, interleaved and repeated (medians
 
 - ``forward``: the loss terms of one batch (``LIB.loss_terms``) in one ``tf.function``;
 - ``gradients``: forward and backward (``tf.GradientTape``), no update;
-- ``step``: forward, backward and Keras' Adam update (``LIB.train_step``), in a loop of
-  ``--steps`` steps inside one ``tf.function`` (no Keras, no input pipeline);
+- ``keras_adam``: forward, backward and Keras' own Adam update (``LIB.train_step``), in a
+  loop of ``--steps`` steps inside one ``tf.function`` (no Keras loop, no input pipeline);
+- ``step``: the same with the training path's optimiser (``FusedAdam``, one op per variable);
 - ``fit``: the package's training path (``lib_tf.model.training.train``: Keras ``fit``, the
   reshuffled ``tf.data`` stream, several epochs per graph call);
 
@@ -30,6 +31,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from lib_tf.model import LIB  # noqa: E402
+from lib_tf.model.optimizer import FusedAdam  # noqa: E402
 from lib_tf.model.training import train  # noqa: E402
 
 FIT_EPOCHS = 10
@@ -61,19 +63,19 @@ def matmul_rate(size: int = 2048, repeats: int = 5) -> float:
     return 2 * size ** 3 / statistics.median(times)
 
 
-def make_model(n_labels, X, dtype, compiled=True):
-    """A LIB at the paper's sizes; ``compiled=False`` leaves compiling to the training path
-    (which sets its own steps per graph call)."""
+def make_model(n_labels, X, dtype, optimizer=None):
+    """A LIB at the paper's sizes, compiled with ``optimizer``; None leaves compiling to the
+    training path (which sets its own steps per graph call)."""
     keras.utils.set_random_seed(0)
     model = LIB(n_labels, alpha=1.0, beta=10.0, network_dtype=dtype, seed=0)
     model.adapt(X)
-    if compiled:
-        model.compile(keras.optimizers.Adam(1e-3))
+    if optimizer is not None:
+        model.compile(optimizer)
         model.optimizer.build(model.trainable_variables)
     return model
 
 
-def timers(model, fit_model, X, L, batch_size, steps):
+def timers(model, keras_adam_model, fit_model, X, L, batch_size, steps):
     """name -> a function that runs ``steps`` steps of that kind and returns the seconds."""
     x, l = tf.constant(X[:batch_size]), tf.constant(L[:batch_size])
 
@@ -93,11 +95,13 @@ def timers(model, fit_model, X, L, batch_size, steps):
             total += tf.add_n([tf.reduce_sum(g) for g in tape.gradient(loss, model.trainable_weights)])
         return total
 
-    @tf.function
-    def step():
-        for _ in tf.range(steps):
-            model.train_step((x, l))
-        return model.trainable_weights[0][0, 0]
+    def steps_of(compiled_model):
+        @tf.function
+        def step():
+            for _ in tf.range(steps):
+                compiled_model.train_step((x, l))
+            return compiled_model.trainable_weights[0][0, 0]
+        return step
 
     def fit():  # FIT_EPOCHS epochs of `steps` steps, so the fit's own start-up is spread as in use
         n = steps * batch_size
@@ -114,7 +118,8 @@ def timers(model, fit_model, X, L, batch_size, steps):
         return run
 
     return {name: timed(function) for name, function in
-            (("forward", forward), ("gradients", gradients), ("step", step), ("fit", fit))}
+            (("forward", forward), ("gradients", gradients), ("keras_adam", steps_of(keras_adam_model)),
+             ("step", steps_of(model)), ("fit", fit))}
 
 
 def main(argv=None):
@@ -144,9 +149,10 @@ def main(argv=None):
     settings = [(b, d) for b in args.batch_sizes for d in args.dtypes]
     runs = {}
     for setting in settings:
-        model = make_model(L.shape[1], X, setting[1])
-        fit_model = make_model(L.shape[1], X, setting[1], compiled=False)
-        runs[setting] = (model, timers(model, fit_model, X, L, setting[0], args.steps), {})
+        model = make_model(L.shape[1], X, setting[1], FusedAdam(1e-3))
+        keras_adam_model = make_model(L.shape[1], X, setting[1], keras.optimizers.Adam(1e-3))
+        fit_model = make_model(L.shape[1], X, setting[1])
+        runs[setting] = (model, timers(model, keras_adam_model, fit_model, X, L, setting[0], args.steps), {})
         for run in runs[setting][1].values():
             run()  # trace and warm up
     for _ in range(args.repeats):
@@ -155,14 +161,14 @@ def main(argv=None):
             for name, run in functions.items():
                 times.setdefault(name, []).append(run() / args.steps)
     print(f"\nms per step (median of {args.repeats}, {args.steps} steps each); floor = step FLOPs / matmul rate")
-    print(f"{'batch':>5} {'dtype':>15} {'floor':>7} {'forward':>8} {'gradients':>9} {'step':>7} {'fit':>7} "
+    print(f"{'batch':>5} {'dtype':>15} {'floor':>7} {'forward':>8} {'gradients':>9} {'keras_adam':>10} {'step':>7} {'fit':>7} "
           f"{'fit/floor':>9} {'per 100 epochs of 2465':>23}")
     for setting, (model, _, times) in runs.items():
         floor = step_flops(model, setting[0]) / rate
         medians = {name: statistics.median(values) for name, values in times.items()}
         epoch_steps = -(-2465 // setting[0])
         print(f"{setting[0]:>5} {setting[1]:>15} {floor * 1e3:7.2f} {medians['forward'] * 1e3:8.2f} "
-              f"{medians['gradients'] * 1e3:9.2f} {medians['step'] * 1e3:7.2f} {medians['fit'] * 1e3:7.2f} "
+              f"{medians['gradients'] * 1e3:9.2f} {medians['keras_adam'] * 1e3:10.2f} {medians['step'] * 1e3:7.2f} {medians['fit'] * 1e3:7.2f} "
               f"{medians['fit'] / floor:9.1f} {medians['fit'] * epoch_steps * 100:21.1f} s")
     print("\ncommand: python " + " ".join(sys.argv))
 

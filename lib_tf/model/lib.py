@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from ..contract import GAP_DEVIATION, LABEL_DISTRIBUTION
 from . import losses, training
+from .optimizer import FusedAdam
 from .standardize import Standardize
 
 from .options import ASSIGNMENTS, GAP_TARGETS, NETWORK_DTYPES, REDUCTIONS  # noqa: F401 (re-exported)
@@ -317,7 +318,7 @@ class LIB(keras.Model):
         and the model is built. An uncompiled model given arrays (or what the model reads)
         and logical labels trains through :func:`lib_tf.model.training.train`, the package's
         one training path: one endless reshuffled stream (``batch_size`` default 128), Adam
-        at 1e-3, up to 32 steps per graph call. Otherwise it is Keras' own ``fit``, with the two-stage schedule added
+        at 1e-3 (:class:`~lib_tf.model.optimizer.FusedAdam`), up to 32 steps per graph call. Otherwise it is Keras' own ``fit``, with the two-stage schedule added
         when ``pretrain_epochs > 0``."""
         keras_path = bool(set(kwargs) - {"shuffle"}) or kwargs.get("shuffle") is False
         if not self.compiled and y is not None and not isinstance(x, tf.data.Dataset) and not keras_path:
@@ -327,7 +328,7 @@ class LIB(keras.Model):
         if not self.standardization_is_adapted:
             self.adapt(x if not isinstance(x, tf.data.Dataset) else x.map(lambda *t: t[0]))
         if not self.compiled:
-            self.compile(optimizer=keras.optimizers.Adam(1e-3))
+            self.compile(optimizer=FusedAdam(1e-3))
         callbacks = [*training.schedule_callbacks(self, epochs), *(callbacks or [])]
         return super().fit(x, y, batch_size=batch_size, epochs=epochs, callbacks=callbacks, verbose=verbose, **kwargs)
 

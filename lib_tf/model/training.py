@@ -18,6 +18,7 @@ import tensorflow as tf
 from .._keras_state import released_gradient_registrations
 from ..data.pipeline import repeated_batches
 from .epochs import STEPS_PER_CALL, epochs_per_call
+from .optimizer import FusedAdam
 
 class TrainingDivergedError(ValueError):
     """Training produced a NaN or infinite loss: the settings, not the data, are to change."""
@@ -118,9 +119,9 @@ def train(model, x, y=None, *, epochs: int, batch_size: int = 128, steps_per_epo
         What to adapt the standardisation on when ``x`` is an endless dataset (an array or a
         finite dataset of feature batches).
     learning_rate : float, default=1e-3
-        Adam's learning rate when compiled here.
+        Adam's learning rate when compiled here (:class:`~lib_tf.model.optimizer.FusedAdam`).
     optimizer : callable or keras optimizer or None
-        None (Adam at ``learning_rate``), an optimizer, or a function returning one (called
+        None (FusedAdam at ``learning_rate``), an optimizer, or a function returning one (called
         under the strategy's scope: an optimizer made outside it cannot update mirrored
         variables).
     seed : int or None
@@ -179,7 +180,7 @@ def train(model, x, y=None, *, epochs: int, batch_size: int = 128, steps_per_epo
                                  "dataset of feature batches)")
             model.adapt(features)
         if not model.compiled:
-            optimizer = (optimizer() if callable(optimizer) else optimizer) or keras.optimizers.Adam(learning_rate)
+            optimizer = (optimizer() if callable(optimizer) else optimizer) or FusedAdam(learning_rate)
             model.compile(optimizer=optimizer, steps_per_execution=steps_per_execution)  # under the scope
         if model.optimizer is not None and not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
