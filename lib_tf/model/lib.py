@@ -318,8 +318,9 @@ class LIB(keras.Model):
         and the model is built. An uncompiled model given arrays (or what the model reads)
         and logical labels trains through :func:`lib_tf.model.training.train`, the package's
         one training path: one endless reshuffled stream (``batch_size`` default 128), Adam
-        at 1e-3 (:class:`~lib_tf.model.optimizer.FusedAdam`), up to 32 steps per graph call. Otherwise it is Keras' own ``fit``, with the two-stage schedule added
-        when ``pretrain_epochs > 0``."""
+        at 1e-3 (:class:`~lib_tf.model.optimizer.FusedAdam`), up to 32 steps per graph call.
+        Otherwise it is Keras' own ``fit``, with the two-stage schedule added when
+        ``pretrain_epochs > 0``."""
         keras_path = bool(set(kwargs) - {"shuffle"}) or kwargs.get("shuffle") is False
         if not self.compiled and y is not None and not isinstance(x, tf.data.Dataset) and not keras_path:
             return training.train(self, x, y, epochs=epochs, batch_size=batch_size or 128, seed=self.seed,

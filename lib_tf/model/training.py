@@ -20,6 +20,7 @@ from ..data.pipeline import repeated_batches
 from .epochs import STEPS_PER_CALL, epochs_per_call
 from .optimizer import FusedAdam
 
+
 class TrainingDivergedError(ValueError):
     """Training produced a NaN or infinite loss: the settings, not the data, are to change."""
 
