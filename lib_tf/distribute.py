@@ -14,7 +14,7 @@ in-memory arrays or on-disk shards, with fault-tolerant checkpoints.
   all shards for it, so the statistics agree without communication); training data are then
   auto-sharded by tf.distribute: by file for TFRecord shards when there are at least as many
   shards as workers, otherwise by data.
-- Fault tolerance: :class:`lib_tf.callbacks.AtomicBackupAndRestore` (Keras'
+- Fault tolerance: :class:`lib_tf.backup.AtomicBackupAndRestore` (Keras'
   ``BackupAndRestore`` written so that a kill at any moment leaves a whole checkpoint:
   weights, optimizer state, epoch and the posterior noise's generator state, every epoch or
   every ``save_freq`` batches). A killed run started again with the same ``backup_dir``
@@ -107,11 +107,11 @@ def create_lib(n_labels: int, strategy=None, **params):
 
 def backup_callback(backup_dir, save_freq="epoch", delete_checkpoint: bool = True):
     """A ``BackupAndRestore`` in ``backup_dir`` that a kill cannot leave half-written
-    (:class:`lib_tf.callbacks.AtomicBackupAndRestore`); workers other than the chief
+    (:class:`lib_tf.backup.AtomicBackupAndRestore`); workers other than the chief
     use a sibling folder ``<backup_dir>.worker-<i>`` of their own (not a sub-folder: the
     chief removes its whole folder when training ends, possibly while another worker still
     writes)."""
-    from .callbacks import AtomicBackupAndRestore
+    from .backup import AtomicBackupAndRestore
 
     _, index, chief, _ = worker_role()
     backup_dir = Path(backup_dir)

@@ -5,13 +5,14 @@ import math
 
 import numpy as np
 
-from .baselines.base import BaseEnhancer
-from .readout import (FEATURE_TEMPERATURE_GRID, LABEL_TEMPERATURE_GRID, TEMPERATURE_GRID, softmax_two_temperatures,
-                      softmax_with_temperature, two_temperature_pairs)
+from .base import BaseEnhancer
 from .data.validation import FLOAT32_RANGE, check_distributions, check_logical_labels, check_same_rows
 from .hparams import LABEL_ENHANCER_CONSTRAINTS, preset_params, rename_deprecated
 from .model.epochs import auto_epochs
-from .model.options import MODELS  # noqa: F401 (re-exported: the models LabelEnhancer fits)
+from .readout.forms import (FEATURE_TEMPERATURE_GRID, LABEL_TEMPERATURE_GRID, TEMPERATURE_GRID, TemperatureReadouts,
+                            TwoTemperatureReadouts, softmax_two_temperatures, softmax_with_temperature)
+from .readout.selection import SELECTION_METRIC, select_readout
+
 #: The label-aware model's network sizes: narrower than the paper's 256, which measured better
 #: on 3 of 4 data sets and about 2x faster (benchmarks/LABEL_AWARE.md).
 LABEL_AWARE_SIZES = {"latent_dim": 64, "head_units": 64}
@@ -42,7 +43,7 @@ class LabelEnhancer(BaseEnhancer):
     label_temperature : float > 0, inf or None, default=None
         None or inf: the paper's read-out ``softmax(z / T)``. A number: ``softmax(z / T + l /
         label_temperature)``, each instance's own logical labels join the model's logits (see
-        :func:`lib_tf.readout.softmax_two_temperatures`), so ``transform`` then needs ``L``.
+        :func:`lib_tf.readout.forms.softmax_two_temperatures`), so ``transform`` then needs ``L``.
         The fitted value is ``label_temperature_``.
     epochs : int >= 1 or None, default=None
         Training epochs; None: about 2000 Adam steps, between 20 and 300 epochs.
@@ -262,7 +263,7 @@ class LabelEnhancer(BaseEnhancer):
             raise ValueError("model='label-aware' reads the logical labels: logits(X, L)")
         return self.model_.predict_logits(self._inputs(X, self._check_labels(X, L)))
 
-    def select_temperature(self, X, distributions, grid=None, metric="Kullback-Leibler", L=None,
+    def select_temperature(self, X, distributions, grid=None, metric=SELECTION_METRIC, L=None,
                            label_grid=LABEL_TEMPERATURE_GRID):
         """Pick the read-out temperatures on instances whose ground truth is known (a revealed
         share), store them in ``temperature_`` and ``label_temperature_`` (the constructor's
@@ -270,15 +271,13 @@ class LabelEnhancer(BaseEnhancer):
         retraining (only the read-out changes).
 
         Without ``L`` (paper model only): T of ``softmax(z / T)`` from ``grid`` (default
-        :data:`~lib_tf.readout.TEMPERATURE_GRID`), and the read-out becomes the features-only
+        :data:`~lib_tf.readout.forms.TEMPERATURE_GRID`), and the read-out becomes the features-only
         one. With the logical labels ``L`` of those instances: ``(temperature,
         label_temperature)`` from ``grid`` (default
-        :data:`~lib_tf.readout.FEATURE_TEMPERATURE_GRID`) x ``label_grid`` for
+        :data:`~lib_tf.readout.forms.FEATURE_TEMPERATURE_GRID`) x ``label_grid`` for
         ``softmax(z / T + l / T_l)`` (``model="label-aware"``: moved into the binarisation
         rule's interval, and the logits always kept); inf drops a term (a label temperature of
         inf is stored as None)."""
-        from .model.temperature import select_temperature, select_two_temperatures
-
         self._check_fitted()
         X = self._check_width(X)
         distributions = check_distributions(distributions, "distributions")
@@ -286,15 +285,15 @@ class LabelEnhancer(BaseEnhancer):
         if L is None:
             if self._label_aware:
                 raise ValueError("model='label-aware' reads the logical labels: select_temperature(X, distributions, L=L)")
-            self.temperature_ = select_temperature(self.model_.predict_logits(X), distributions,
-                                                   TEMPERATURE_GRID if grid is None else grid, metric)
+            form = TemperatureReadouts(TEMPERATURE_GRID if grid is None else tuple(grid))
+            self.temperature_ = select_readout(self.model_.predict_logits(X), distributions, form=form, metric=metric)
             self.label_temperature_ = None
         else:
             L = self._check_labels(X, L)
-            pairs = two_temperature_pairs(FEATURE_TEMPERATURE_GRID if grid is None else grid, label_grid,
-                                          drop_logits=not self._label_aware)
-            temperature, label_temperature = select_two_temperatures(
-                self.logits(X, L), L, distributions, pairs, metric, rule_projection=self._label_aware and self.rule_projection)
+            form = TwoTemperatureReadouts(FEATURE_TEMPERATURE_GRID if grid is None else tuple(grid), tuple(label_grid),
+                                          drop_logits=not self._label_aware,
+                                          rule_projection=self._label_aware and self.rule_projection)
+            temperature, label_temperature = select_readout(self.logits(X, L), distributions, L, form=form, metric=metric)
             self.temperature_ = temperature  # inf: the labels alone won (the label softmax)
             self.label_temperature_ = None if math.isinf(label_temperature) else label_temperature
         if self._label_aware:

@@ -33,7 +33,7 @@ from .data.streaming import as_shard_set
 from .distribute import predict_streaming, train_distributed, worker_role
 from .enhancer import LabelEnhancer
 from .metrics import score
-from .model.temperature import select_temperature
+from .readout.selection import select_readout
 
 DISTRIBUTIONS_FILE = "distributions.npy"
 SETTINGS_FILE = "settings.json"
@@ -136,7 +136,7 @@ def _train_in_memory(data: LDLDataset, params: dict, reveal: float, with_labels:
         revealed, scored = split_instances(data.n_instances, reveal, params.get("random_state"))
         labels = data.logical_labels[revealed] if with_labels or enhancer.model == "label-aware" else None
         enhancer.select_temperature(data.features[revealed], data.distributions[revealed], L=labels)
-        reference_t = select_temperature(data.logical_labels[revealed], data.distributions[revealed])
+        reference_t = select_readout(data.logical_labels[revealed], data.distributions[revealed])
     else:
         reference_t = enhancer.temperature_
     loss = enhancer.history_.get("loss") or [None]

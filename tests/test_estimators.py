@@ -21,7 +21,6 @@ from sklearn.utils.validation import check_is_fitted
 
 from lib_tf import LabelEnhancer
 from lib_tf.baselines import METHODS, get_method
-from lib_tf.baselines import base as baselines_base
 
 _TARGETS = ("fits on scikit-learn's classification targets (class ids 0..k, or a 0/1 column with all-zero "
             "rows, as one column of L); LE needs L in {0, 1} with a relevant label in every row (LIB: at least "
@@ -164,10 +163,6 @@ def test_invalid_parameters_are_refused_by_fit_naming_them(name, problem):
         estimator.fit(X, L)
 
 
-def test_not_fitted_error_is_scikit_learns_under_its_old_name():
-    assert baselines_base.NotFittedError is NotFittedError
-
-
 def test_seed_is_the_former_name_of_random_state():
     with pytest.warns(FutureWarning, match="'seed' is deprecated"):
         enhancer = LabelEnhancer(seed=3)
@@ -186,7 +181,7 @@ def test_seed_is_the_former_name_of_random_state():
 
 def test_select_temperature_sets_fitted_temperatures_not_parameters(problem):
     X, L = problem
-    from lib_tf.readout import softmax_with_temperature
+    from lib_tf.readout.forms import softmax_with_temperature
 
     enhancer = LabelEnhancer(temperature=1.0, random_state=0, **SMALL_LIB).fit(X, L)
     assert enhancer.temperature_ == 1.0 and enhancer.label_temperature_ is None

@@ -151,7 +151,7 @@ def test_enhancer_validates_input():
 
 def test_enhancer_two_temperature_readout_is_picked_and_needs_labels(tmp_path):
     from lib_tf.export import export
-    from lib_tf.readout import softmax_two_temperatures
+    from lib_tf.readout.forms import softmax_two_temperatures
 
     X, L = _toy()
     D = (L + 0.3 * np.abs(X[:, :4])) / (L + 0.3 * np.abs(X[:, :4])).sum(1, keepdims=True)
@@ -221,7 +221,7 @@ def test_standardisation_statistics_survive_a_large_mean():
 def test_a_diverging_fit_stops_with_an_error_naming_its_settings():
     """A learning rate of 1e30 gave NaN weights, and the fit went on to read them out (the
     error then blamed the training features' range)."""
-    from lib_tf.callbacks import TrainingDivergedError
+    from lib_tf.model.training import TrainingDivergedError
 
     X, L = _toy()
     enhancer = LabelEnhancer(epochs=4, learning_rate=1e30, random_state=0, **SMALL)

@@ -33,7 +33,7 @@ from numbers import Real
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._graph import normalize_rows, squared_distances
-from .base import POSITIVE_FINITE, POSITIVE_INT, SEED, BaseEnhancer
+from ..base import POSITIVE_FINITE, POSITIVE_INT, SEED, BaseEnhancer
 
 COMPOSITIONS = ("max-product", "max-min", "sum-product")
 

@@ -57,7 +57,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import cg
 
 from ._graph import gaussian_knn_graph, laplacian, mean_pairwise_distance, softmax_rows, squared_distances
-from .base import NON_NEGATIVE_FINITE, POSITIVE_FINITE, POSITIVE_INT, BaseEnhancer
+from ..base import NON_NEGATIVE_FINITE, POSITIVE_FINITE, POSITIVE_INT, BaseEnhancer
 
 #: The paper's grid for lambda.
 LAMBDA_GRID = (0.01, 0.1, 1.0, 10.0, 100.0)

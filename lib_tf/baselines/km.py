@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._graph import BLOCK, mean_pairwise_distance, normalize_rows, squared_distances
-from .base import NON_NEGATIVE_FINITE, POSITIVE_FINITE, POSITIVE_INT, BaseEnhancer
+from ..base import NON_NEGATIVE_FINITE, POSITIVE_FINITE, POSITIVE_INT, BaseEnhancer
 
 
 def kernel_class_distances(X: np.ndarray, L: np.ndarray, width: float, block: int = BLOCK) -> np.ndarray:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..data.validation import FLOAT32_RANGE
-from .base import NON_NEGATIVE_FINITE, POSITIVE_FINITE, POSITIVE_INT, SEED, BaseEnhancer
+from ..base import NON_NEGATIVE_FINITE, POSITIVE_FINITE, POSITIVE_INT, SEED, BaseEnhancer
 
 
 class LEVI(BaseEnhancer):

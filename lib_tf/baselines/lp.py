@@ -40,7 +40,7 @@ from numbers import Real
 from sklearn.utils._param_validation import Interval
 
 from ._graph import BLOCK, gaussian_knn_graph, normalize_rows, squared_distances
-from .base import POSITIVE_FINITE, POSITIVE_INT, BaseEnhancer
+from ..base import POSITIVE_FINITE, POSITIVE_INT, BaseEnhancer
 
 
 def normalized_affinity(A):

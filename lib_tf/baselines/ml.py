@@ -46,7 +46,7 @@ from scipy.optimize import minimize
 from sklearn.utils._param_validation import StrOptions
 
 from ._graph import knn, normalize_rows, softmax_rows, sparse_from_knn
-from .base import POSITIVE_FINITE, POSITIVE_INT, BaseEnhancer
+from ..base import POSITIVE_FINITE, POSITIVE_INT, BaseEnhancer
 
 NORMALIZATIONS = ("softmax", "positive")
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..readout import TEMPERATURE_GRID, softmax_with_temperature
-from .base import POSITIVE_FINITE, BaseEnhancer
+from ..readout.forms import softmax_with_temperature
+from ..base import POSITIVE_FINITE, BaseEnhancer
 
-__all__ = ["TEMPERATURE_GRID", "NaiveNormalize", "LabelSoftmax", "label_shares", "label_softmax"]
+__all__ = ["NaiveNormalize", "LabelSoftmax", "label_shares", "label_softmax"]
 
 
 def label_shares(L) -> np.ndarray:

@@ -9,11 +9,11 @@ import numpy as np
 import tensorflow as tf
 
 from ..contract import GAP_DEVIATION, LABEL_DISTRIBUTION
+from ..hparams import ASSIGNMENTS, GAP_TARGETS, NETWORK_DTYPES, REDUCTIONS
+from ..readout import tf_forms
 from . import losses, training
 from .optimizer import FusedAdam
 from .standardize import Standardize
-
-from .options import ASSIGNMENTS, GAP_TARGETS, NETWORK_DTYPES, REDUCTIONS  # noqa: F401 (re-exported)
 
 
 def _mlp(hidden_units, depth, outputs, activation, name, dtype):
@@ -224,7 +224,7 @@ class LIB(keras.Model):
         float32 Tensor, shape (n, c)
             Rows sum to 1.
         """
-        return tf.nn.softmax(tf.cast(logits, tf.float32) / self.temperature, axis=-1)
+        return tf_forms.softmax_with_temperature(logits, self.temperature)
 
     def distribution(self, latent):
         """d_hat = softmax(f_ld(h) / T), (n, c) float32, from h (n, latent_dim)."""

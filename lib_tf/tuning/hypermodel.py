@@ -14,8 +14,10 @@ import numpy as np
 from .._keras_state import released_keras_state
 from ..data.splits import split_instances
 from ..hparams import validate_hparams
-from ..readout import TEMPERATURE_GRID
-from .objectives import DEFAULT_SPACE, OBJECTIVES, consistency_loss, select_temperature_unsupervised
+from ..metrics import chebyshev, kullback_leibler
+from ..readout.forms import TEMPERATURE_GRID, softmax_with_temperature
+from ..readout.selection import consistency_loss, select_readout, select_readout_without_truth
+from .objectives import DEFAULT_SPACE, OBJECTIVES
 
 
 class LIBHyperModel(keras_tuner.HyperModel):
@@ -135,7 +137,6 @@ class LIBHyperModel(keras_tuner.HyperModel):
         import keras
 
         from ..model.training import train
-        from ..model.temperature import select_temperature, softmax_with_temperature
 
         params = self.trial_params(hp)
         X, L = np.asarray(x, np.float32), np.asarray(y, np.float32)
@@ -157,19 +158,15 @@ class LIBHyperModel(keras_tuner.HyperModel):
         logits = model.predict_logits(X)
         if self.objective == "revealed":
             D = np.asarray(distributions, np.float64)
-            t = params.get("temperature") or select_temperature(logits[first], D[first])
-            from ..metrics import kullback_leibler
-
+            t = params.get("temperature") or select_readout(logits[first], D[first])
             value = kullback_leibler(D[first], softmax_with_temperature(logits[first], t))
         else:
-            t = params.get("temperature") or select_temperature_unsupervised(logits[train_rows], L[train_rows])
+            t = params.get("temperature") or select_readout_without_truth(logits[train_rows], L[train_rows])
             value = consistency_loss(softmax_with_temperature(logits[first], t), L[first])
         model.set_temperature(float(t))
         metrics = {self.metric: float(value), "temperature": float(t), "train_seconds": float(seconds)}
         if self.diagnose and distributions is not None:
             # For measuring how well an objective tracks recovery quality; never used to choose.
-            from ..metrics import chebyshev, kullback_leibler
-
             D = np.asarray(distributions, np.float64)
             scored = rest if self.objective == "revealed" else np.arange(len(X))
             recovered = softmax_with_temperature(logits[scored], t)
