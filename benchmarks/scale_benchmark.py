@@ -106,12 +106,10 @@ def run_one(args) -> dict:
     result["disk_mb"] = round(sum(p.stat().st_size for p in (work / "shards").iterdir()) / 2 ** 20, 1)
     result["rss_after_generation_mb"] = round(peak_rss_mb(), 1)
 
-    import keras
-
     from lib_tf import distribute
+    from lib_tf.model.factory import build_model
 
-    keras.utils.set_random_seed(0)
-    model = distribute.create_lib(c, alpha=args.alpha, beta=args.beta, seed=0)
+    model = build_model(c, {"alpha": args.alpha, "beta": args.beta, "random_state": 0})
     start = time.perf_counter()
     counted = distribute.adapt_streaming(model, shards)
     seconds = time.perf_counter() - start

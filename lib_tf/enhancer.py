@@ -173,22 +173,13 @@ class LabelEnhancer(BaseEnhancer):
         return {"features": X, "logical_labels": L.astype(np.float32)} if self._label_aware else X
 
     def _fit(self, X, L):
-        import keras
-
         from .callbacks import EpochProgress
-        from .model import LIB, LabelAwareLIB
-        from .model.lib import model_arguments
+        from .model.factory import build_model
         from .model.training import train
 
         # The arguments were checked by fit (_parameter_constraints).
         epochs = auto_epochs(len(X), self.batch_size) if self.epochs is None else int(self.epochs)
-        if self.random_state is not None:
-            keras.utils.set_random_seed(int(self.random_state))
-        if self._label_aware:
-            model = LabelAwareLIB(L.shape[1], label_temperature=self.label_temperature, rule_projection=self.rule_projection,
-                                  label_dropout=self.label_dropout, **model_arguments(self.get_params()))
-        else:
-            model = LIB(L.shape[1], **model_arguments(self.get_params()))
+        model = build_model(L.shape[1], self.get_params())
         progress = [EpochProgress(epochs)] if self.verbose else []
         history = train(model, self._inputs(X, L), L, epochs=epochs, batch_size=self.batch_size,
                         learning_rate=self.learning_rate, seed=self.random_state, settings=self._optimisation_settings(),

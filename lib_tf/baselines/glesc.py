@@ -16,7 +16,7 @@ import scipy.linalg
 from sklearn.utils._param_validation import StrOptions
 
 from . import _lowrank
-from .lesc import LAMBDA_GRID, LESC  # noqa: F401  (LAMBDA_GRID re-exported: same grid)
+from .lesc import LESC
 
 _TLRR_CACHE: "OrderedDict[str, dict]" = OrderedDict()
 _TLRR_CACHE_SIZE = 1

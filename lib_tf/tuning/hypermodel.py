@@ -76,6 +76,9 @@ class LIBHyperModel(keras_tuner.HyperModel):
         unknown = set(space or {}) - set(DEFAULT_SPACE)
         if unknown:
             raise ValueError(f"unknown search-space entries {sorted(unknown)}; known: {sorted(DEFAULT_SPACE)}")
+        if (fixed or {}).get("model", "paper") != "paper":
+            raise ValueError(f"the tuner searches the paper model's settings (model='paper'), got model={fixed['model']!r}: "
+                             "its trials read out without the logical labels a label-aware model reads")
         self.n_labels = int(n_labels)
         self.objective = objective
         self.max_epochs = int(max_epochs)
@@ -107,7 +110,7 @@ class LIBHyperModel(keras_tuner.HyperModel):
         params.update(alpha=self._float(hp, "alpha"), beta=self._float(hp, "beta"),
                       learning_rate=self._float(hp, "learning_rate"),
                       latent_dim=self._choice(hp, "latent_dim"), hidden_units=self._choice(hp, "hidden_units"),
-                      batch_size=self._choice(hp, "batch_size"), seed=self.seed)
+                      batch_size=self._choice(hp, "batch_size"), random_state=self.seed)
         if self.search_epochs:
             if self.min_epochs == self.max_epochs:
                 params["epochs"] = hp.Fixed("epochs", self.max_epochs)
@@ -123,14 +126,10 @@ class LIBHyperModel(keras_tuner.HyperModel):
         return params
 
     def build(self, hp):
-        import keras
+        from ..model.factory import build_model
 
-        from ..model.lib import LIB, model_arguments
-
-        params = self.trial_params(hp)
-        # As LabelEnhancer.fit does, so that a refit with these settings repeats the trial.
-        keras.utils.set_random_seed(self.seed)
-        return LIB(self.n_labels, **model_arguments(params))
+        # As LabelEnhancer.fit builds, so that a refit with these settings repeats the trial.
+        return build_model(self.n_labels, self.trial_params(hp))
 
     def fit(self, hp, model, x, y, distributions=None, share=None, split_seed=0, epochs=None, initial_epoch=0,
             callbacks=None, verbose=0, **unused):
