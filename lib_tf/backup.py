@@ -60,7 +60,8 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         os.replace(partial, folder / name)
         states = [np.asarray(keras.ops.convert_to_numpy(v)).tolist() for v in self._generator_states()]
         write_atomic(folder / "training_metadata.json", json.dumps(
-            {"epoch": self._current_epoch, "batch": self._last_batch_seen, "weights": name, "generator_states": states}))
+            {"epoch": self._current_epoch, "batch": self._last_batch_seen, "weights": name,
+             "generator_states": states}))
         for old in folder.glob("*.weights.h5"):
             if old.name != name:
                 old.unlink(missing_ok=True)

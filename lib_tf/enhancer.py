@@ -108,10 +108,10 @@ class LabelEnhancer(BaseEnhancer):
     min_labels = 2  # a softmax over one label has nothing to learn
     _parameter_constraints = LABEL_ENHANCER_CONSTRAINTS
 
-    def __init__(self, alpha=0.001, beta=1.0, temperature=1.0, label_temperature=None, epochs=None, batch_size=128, learning_rate=1e-3,
-                 latent_dim=256, hidden_units=256, depth=3, head_units=None, activation="sigmoid", assignment="squared",
-                 gap_on="logits", reduction="mean", pretrain_epochs=0, network_dtype="float32", random_state=None, verbose=0,
-                 model="paper", rule_projection=True, label_dropout=0.0, **deprecated):
+    def __init__(self, *, alpha=0.001, beta=1.0, temperature=1.0, label_temperature=None, epochs=None, batch_size=128,
+                 learning_rate=1e-3, latent_dim=256, hidden_units=256, depth=3, head_units=None, activation="sigmoid",
+                 assignment="squared", gap_on="logits", reduction="mean", pretrain_epochs=0, network_dtype="float32",
+                 random_state=None, verbose=0, model="paper", rule_projection=True, label_dropout=0.0, **deprecated):
         self.alpha = alpha
         self.beta = beta
         self.temperature = temperature
@@ -284,7 +284,8 @@ class LabelEnhancer(BaseEnhancer):
             form = TwoTemperatureReadouts(FEATURE_TEMPERATURE_GRID if grid is None else tuple(grid), tuple(label_grid),
                                           drop_logits=not self._label_aware,
                                           rule_projection=self._label_aware and self.rule_projection)
-            temperature, label_temperature = select_readout(self.logits(X, L), distributions, L, form=form, metric=metric)
+            logits = self.logits(X, L)
+            temperature, label_temperature = select_readout(logits, distributions, L, form=form, metric=metric)
             self.temperature_ = temperature  # inf: the labels alone won (the label softmax)
             self.label_temperature_ = None if math.isinf(label_temperature) else label_temperature
         if self._label_aware:

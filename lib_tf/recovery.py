@@ -151,7 +151,8 @@ def _train(data, params: dict, *, reveal: float, with_labels: bool, strategy, ba
     read-out picked on the revealed share if any). ``params``: LabelEnhancer's complete
     parameters, less ``verbose``."""
     if not isinstance(data, LDLDataset) or strategy is not None:
-        arrays = {} if not isinstance(data, LDLDataset) else {"features": data.features, "logical_labels": data.logical_labels}
+        in_memory = isinstance(data, LDLDataset)
+        arrays = {"features": data.features, "logical_labels": data.logical_labels} if in_memory else {}
         trained = train_distributed(params, shards=None if arrays else data, strategy=strategy or "default",
                                     backup_dir=backup_dir, verbose=2 if verbose else 0, **arrays)
         distributions = None
@@ -186,7 +187,8 @@ def _write_distributions(out: Path, data: LDLDataset, trained: _Trained, setting
     recovered, scored = trained.distributions, trained.scored
     if data.distributions is not None:
         D, L = data.distributions[scored], data.logical_labels[scored]
-        settings["metrics"] = dict([(trained.name, score(D, recovered[scored]))] + reference_rows(D, L, trained.reference_t))
+        rows = [(trained.name, score(D, recovered[scored]))] + reference_rows(D, L, trained.reference_t)
+        settings["metrics"] = dict(rows)
     csv = io.StringIO()
     np.savetxt(csv, recovered, delimiter=",", fmt="%.6f")
     write_atomic(out / "distributions.csv", csv.getvalue())
@@ -273,8 +275,8 @@ def recover_to_folder(data, out, params: dict, *, reveal: float = 0.0, with_labe
     source = source or (", ".join(map(str, data.paths)) if streamed else data.source)
     n, d, c = trained.shape
     settings = {**trained.params, **trained.facts(), "data": source if streamed else data.name or source,
-                "source": source, "n": n, "d": d, "c": c, "reveal": reveal, "metrics": None, "prediction_shards": None, "predict_seconds": None,
-                "lib_tf_version": __version__}
+                "source": source, "n": n, "d": d, "c": c, "reveal": reveal, "metrics": None, "prediction_shards": None,
+                "predict_seconds": None, "lib_tf_version": __version__}
     out.mkdir(parents=True, exist_ok=True)
     marker = result_marker(out, streamed)
     marker.unlink(missing_ok=True)  # gone while a result is replaced

@@ -8,6 +8,7 @@ scikit-learn's classification targets cannot apply: :data:`EXCLUDED` lists each 
 noticed and taken off the list). The contracts those checks would have tested are tested below
 on LE data.
 """
+import inspect
 import pickle
 import warnings
 
@@ -119,6 +120,17 @@ def test_scikit_learn_estimator_checks(name):
     assert {"check_estimator_cloneable", "check_get_params_invariance", "check_set_params", "check_estimator_repr",
             "check_no_attributes_set_in_init", "check_parameters_default_constructible", "check_estimators_unfitted",
             "check_transformers_unfitted", "check_requires_y_none", "check_mixin_order"} <= passed
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_constructor_parameters_are_keyword_only(name):
+    cls = type(small(name))
+    if not cls._get_param_names():
+        return  # nothing to pass
+    parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
+    assert {p.kind for p in parameters} <= {inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.VAR_KEYWORD}
+    with pytest.raises(TypeError, match="positional argument"):
+        cls(1.0)
 
 
 @pytest.mark.parametrize("name", NAMES)

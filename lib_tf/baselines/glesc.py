@@ -194,7 +194,7 @@ class GLESC(LESC):
     inductive = True
     _parameter_constraints = {**LESC._parameter_constraints, "fusion": [StrOptions({"mean", "features", "labels"})]}
 
-    def __init__(self, lambda1: float = 0.1, lambda2: float = 0.1, lrr_lambda: float = 0.01,
+    def __init__(self, *, lambda1: float = 0.1, lambda2: float = 0.1, lrr_lambda: float = 0.01,
                  kernel: str = "rbf", max_iter: int = 40, tol: float = 1e-6, fusion: str = "mean",
                  max_rank=500):
         super().__init__(lambda1=lambda1, lambda2=lambda2, lrr_lambda=lrr_lambda, kernel=kernel,

@@ -141,7 +141,7 @@ class GLLE(BaseEnhancer):
                               "sigma": [None, POSITIVE_FINITE], "kernel_width": [None, POSITIVE_FINITE],
                               "tol": [POSITIVE_FINITE], "max_iter": [POSITIVE_INT]}
 
-    def __init__(self, lam: float = 0.01, n_neighbors=None, sigma=None, kernel_width=None, tol: float = 1e-10,
+    def __init__(self, *, lam: float = 0.01, n_neighbors=None, sigma=None, kernel_width=None, tol: float = 1e-10,
                  max_iter: int = 2000):
         self.lam = lam
         self.n_neighbors = n_neighbors

@@ -86,7 +86,7 @@ class KM(BaseEnhancer):
     _parameter_constraints = {"kernel_width": [None, POSITIVE_FINITE], "delta": [NON_NEGATIVE_FINITE],
                               "block": [POSITIVE_INT]}
 
-    def __init__(self, kernel_width=None, delta: float = 1e-7, block: int = BLOCK):
+    def __init__(self, *, kernel_width=None, delta: float = 1e-7, block: int = BLOCK):
         self.kernel_width = kernel_width
         self.delta = delta
         self.block = block

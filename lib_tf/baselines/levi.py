@@ -71,7 +71,7 @@ class LEVI(BaseEnhancer):
                               "batch_size": [None, POSITIVE_INT], "learning_rate": [POSITIVE_FINITE],
                               "standardize": ["boolean"], "random_state": [None, SEED]}
 
-    def __init__(self, alpha: float = 1.0, hidden: int = 64, epochs: int = 150, batch_size=None,
+    def __init__(self, *, alpha: float = 1.0, hidden: int = 64, epochs: int = 150, batch_size=None,
                  learning_rate: float = 1e-3, standardize: bool = True, random_state=0):
         self.alpha = alpha
         self.hidden = hidden

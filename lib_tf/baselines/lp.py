@@ -135,7 +135,7 @@ class LP(BaseEnhancer):
     _parameter_constraints = {"alpha": [Interval(Real, 0, 1, closed="neither")], "n_neighbors": [None, POSITIVE_INT],
                               "sigma": [None, POSITIVE_FINITE], "tol": [POSITIVE_FINITE], "max_iter": [POSITIVE_INT]}
 
-    def __init__(self, alpha: float = 0.5, n_neighbors=None, sigma=None, tol: float = 1e-10, max_iter: int = 1000):
+    def __init__(self, *, alpha: float = 0.5, n_neighbors=None, sigma=None, tol: float = 1e-10, max_iter: int = 1000):
         self.alpha = alpha
         self.n_neighbors = n_neighbors
         self.sigma = sigma

@@ -53,7 +53,7 @@ class LabelSoftmax(BaseEnhancer):
     feature_range = None  # X is not used
     _parameter_constraints = {"temperature": [POSITIVE_FINITE]}
 
-    def __init__(self, temperature: float = 1.0):
+    def __init__(self, *, temperature: float = 1.0):
         self.temperature = temperature
 
     def _fit(self, X, L):

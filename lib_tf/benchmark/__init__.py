@@ -14,7 +14,8 @@ from .run import QUICK_DATASETS, BenchmarkSession, run_benchmark
 from .store import RunStore, run_key
 
 __all__ = [
-    "Benchmark", "MethodSpec", "default_methods", "PROTOCOLS", "RunStore", "run_key", "PAPER_TABLE", "paper_figures", "rank_table", "compare_cells",
+    "Benchmark", "MethodSpec", "default_methods", "PROTOCOLS", "RunStore", "run_key", "PAPER_TABLE", "paper_figures",
+    "rank_table", "compare_cells",
     "relative_worsening", "median_worsening", "write_report", "run_benchmark", "BenchmarkSession",
     "QUICK_DATASETS",
 ]

@@ -98,7 +98,8 @@ class LabelAwareLIB(LIB):
     def readout(self, logits, logical_labels):
         """d (n, c) from the head's logits z and the logical labels l (n, c)."""
         logical_labels = tf.cast(logical_labels, tf.float32)
-        distributions = tf_forms.softmax_two_temperatures(logits, logical_labels, self.temperature, self.label_temperature)
+        distributions = tf_forms.softmax_two_temperatures(logits, logical_labels, self.temperature,
+                                                          self.label_temperature)
         return tf_forms.rule_consistent(distributions, logical_labels) if self.rule_projection else distributions
 
     def serving_outputs(self, features, logical_labels):

@@ -87,7 +87,8 @@ def fit_callbacks(model, epochs: int, settings=None, epochs_per_call: int = 1) -
     if settings is None:
         rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
         settings = f"learning_rate={rate!r}, alpha={model.alpha!r}, beta={model.beta!r}"
-    return [StopOnDivergence(settings, epochs_per_call=epochs_per_call), *schedule_callbacks(model, epochs, epochs_per_call)]
+    return [StopOnDivergence(settings, epochs_per_call=epochs_per_call),
+            *schedule_callbacks(model, epochs, epochs_per_call)]
 
 
 def num_workers(strategy) -> int:
@@ -189,8 +190,9 @@ def train(model, x, y=None, *, epochs: int, batch_size: int = 128, steps_per_epo
         callbacks = [*fit_callbacks(model, epochs, settings, per_call), *callbacks]
         # released: else each fit keeps its traced step (~30 MB) for good
         with _fit_across_workers(model, workers), released_gradient_registrations():
-            history = keras.Model.fit(model, dataset, epochs=epochs // per_call, steps_per_epoch=per_call * steps_per_epoch,
-                                      callbacks=callbacks, verbose=verbose, shuffle=False)
+            history = keras.Model.fit(model, dataset, epochs=epochs // per_call,
+                                      steps_per_epoch=per_call * steps_per_epoch, callbacks=callbacks,
+                                      verbose=verbose, shuffle=False)
     history.epochs_per_call = per_call
     return history
 

@@ -161,7 +161,8 @@ class TemperatureReadouts(_Readouts):
         return ["softmax(z/T)" + ("+rule" if self.rule_projection else ""), [float(t) for t in self.grid]]
 
     def describe(self) -> str:
-        return f"T in {values_in_words(self.grid)}" + (", moved into the binarisation rule's interval" if self.rule_projection else "")
+        moved = ", moved into the binarisation rule's interval" if self.rule_projection else ""
+        return f"T in {values_in_words(self.grid)}" + moved
 
     def at_grid_end(self, name: str) -> bool:
         return float(name) in (min(self.grid), max(self.grid))
@@ -180,7 +181,8 @@ class TwoTemperatureReadouts(_Readouts):
     rule_projection: bool = False
 
     def candidates(self) -> list:
-        return [(float(tz), float(tl)) for tz, tl in two_temperature_pairs(self.logit_grid, self.label_grid, self.drop_logits)]
+        pairs = two_temperature_pairs(self.logit_grid, self.label_grid, self.drop_logits)
+        return [(float(tz), float(tl)) for tz, tl in pairs]
 
     @staticmethod
     def name(candidate) -> str:

@@ -77,8 +77,9 @@ class LIBHyperModel(keras_tuner.HyperModel):
         if unknown:
             raise ValueError(f"unknown search-space entries {sorted(unknown)}; known: {sorted(DEFAULT_SPACE)}")
         if (fixed or {}).get("model", "paper") != "paper":
-            raise ValueError(f"the tuner searches the paper model's settings (model='paper'), got model={fixed['model']!r}: "
-                             "its trials read out without the logical labels a label-aware model reads")
+            raise ValueError(f"the tuner searches the paper model's settings (model='paper'), got "
+                             f"model={fixed['model']!r}: its trials read out without the logical labels a "
+                             "label-aware model reads")
         self.n_labels = int(n_labels)
         self.objective = objective
         self.max_epochs = int(max_epochs)
