@@ -106,12 +106,10 @@ def run_one(args) -> dict:
     result["disk_mb"] = round(sum(p.stat().st_size for p in (work / "shards").iterdir()) / 2 ** 20, 1)
     result["rss_after_generation_mb"] = round(peak_rss_mb(), 1)
 
-    import keras
-
     from lib_tf import distribute
+    from lib_tf.model.factory import build_model
 
-    keras.utils.set_random_seed(0)
-    model = distribute.create_lib(c, alpha=args.alpha, beta=args.beta, seed=0)
+    model = build_model(c, {"alpha": args.alpha, "beta": args.beta, "random_state": 0})
     start = time.perf_counter()
     counted = distribute.adapt_streaming(model, shards)
     seconds = time.perf_counter() - start
@@ -157,14 +155,13 @@ def run_one(args) -> dict:
 def pick_temperature(model, shards, truth_path, n) -> dict:
     """Set the read-out temperature T picked by KL on a revealed 1% (the first instances, at
     least 100, at most 10,000), as ``lib-tf enhance --reveal`` does; no retraining."""
-    from lib_tf.readout import TEMPERATURE_GRID
     from lib_tf.data.streaming import shard_dataset
-    from lib_tf.model.temperature import select_temperature
+    from lib_tf.readout.selection import select_readout
 
     reveal = int(min(10_000, max(100, n // 100)))
     x = next(iter(shard_dataset(shards, reveal, labels=False, files=[shards.paths[0]]))).numpy()
     truth = np.asarray(np.load(truth_path, mmap_mode="r")[: len(x)], np.float64)
-    temperature = select_temperature(model.predict_logits(x), truth / truth.sum(1, keepdims=True), TEMPERATURE_GRID)
+    temperature = select_readout(model.predict_logits(x), truth / truth.sum(1, keepdims=True))
     model.set_temperature(temperature)
     return {"readout_temperature": temperature, "temperature_revealed": len(x)}
 

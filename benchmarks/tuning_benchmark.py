@@ -38,7 +38,8 @@ import numpy as np  # noqa: E402
 
 from lib_tf import LabelEnhancer, load_ldl, score  # noqa: E402
 from lib_tf.metrics import METRIC_NAMES  # noqa: E402
-from lib_tf.model.temperature import select_temperature, softmax_with_temperature  # noqa: E402
+from lib_tf.readout.forms import softmax_with_temperature  # noqa: E402
+from lib_tf.readout.selection import select_readout  # noqa: E402
 from lib_tf.cli.tune import trial_printer  # noqa: E402
 from lib_tf.data import split_instances  # noqa: E402
 from lib_tf.hparams import PRESETS_FILE  # noqa: E402
@@ -55,7 +56,7 @@ def fit_and_score(params, X, L, D, revealed, hidden, seed):
     seconds = time.perf_counter() - start
     logits = enhancer.logits(X)
     t_fixed = enhancer.temperature_
-    t_revealed = select_temperature(logits[revealed], D[revealed])
+    t_revealed = select_readout(logits[revealed], D[revealed])
     return {"seconds": seconds, "T_fixed": t_fixed, "T_revealed": t_revealed,
             "revealed_kl_at_fixed_T": score(D[revealed], softmax_with_temperature(logits[revealed], t_fixed))["Kullback-Leibler"],
             "at_fixed_T": score(D[hidden], softmax_with_temperature(logits[hidden], t_fixed)),

@@ -6,7 +6,9 @@ in-memory arrays or on-disk shards, with fault-tolerant checkpoints.
   ``tf.distribute.MultiWorkerMirroredStrategy`` with the cluster read from ``TF_CONFIG``
   (every worker runs the same program; create the strategy first thing, before any other
   TensorFlow op); ``"default"``: one device.
-- Training is Keras' own ``fit`` under ``strategy.scope()`` (:func:`fit_lib`). The batch size is
+- The model is built under the strategy's scope (:func:`lib_tf.model.factory.build_model`)
+  and trained through the package's one training path, :func:`lib_tf.model.training.train`
+  (:func:`fit_lib` adds the backup; the fit runs under ``strategy.scope()``). The batch size is
   the *global* batch: tf.distribute splits each batch across the replicas and all-reduces
   the gradients (a sum; :meth:`lib_tf.model.LIB.train_step` divides its loss by the number
   of replicas in sync, so the update equals the single-device update on the whole batch).
@@ -14,7 +16,7 @@ in-memory arrays or on-disk shards, with fault-tolerant checkpoints.
   all shards for it, so the statistics agree without communication); training data are then
   auto-sharded by tf.distribute: by file for TFRecord shards when there are at least as many
   shards as workers, otherwise by data.
-- Fault tolerance: :class:`lib_tf.callbacks.AtomicBackupAndRestore` (Keras'
+- Fault tolerance: :class:`lib_tf.backup.AtomicBackupAndRestore` (Keras'
   ``BackupAndRestore`` written so that a kill at any moment leaves a whole checkpoint:
   weights, optimizer state, epoch and the posterior noise's generator state, every epoch or
   every ``save_freq`` batches). A killed run started again with the same ``backup_dir``
@@ -93,25 +95,13 @@ def for_strategy(dataset, strategy, n_files: int = 0):
     return dataset.with_options(options)
 
 
-def create_lib(n_labels: int, strategy=None, **params):
-    """A :class:`lib_tf.model.LIB` whose variables live under ``strategy`` (default: the
-    current one)."""
-    import tensorflow as tf
-
-    from .model import LIB
-
-    strategy = strategy or tf.distribute.get_strategy()
-    with strategy.scope():
-        return LIB(n_labels, **params)
-
-
 def backup_callback(backup_dir, save_freq="epoch", delete_checkpoint: bool = True):
     """A ``BackupAndRestore`` in ``backup_dir`` that a kill cannot leave half-written
-    (:class:`lib_tf.callbacks.AtomicBackupAndRestore`); workers other than the chief
+    (:class:`lib_tf.backup.AtomicBackupAndRestore`); workers other than the chief
     use a sibling folder ``<backup_dir>.worker-<i>`` of their own (not a sub-folder: the
     chief removes its whole folder when training ends, possibly while another worker still
     writes)."""
-    from .callbacks import AtomicBackupAndRestore
+    from .backup import AtomicBackupAndRestore
 
     _, index, chief, _ = worker_role()
     backup_dir = Path(backup_dir)
@@ -252,7 +242,7 @@ class DistributedTraining:
 
 def train_distributed(params: dict, *, shards=None, features=None, logical_labels=None, strategy: str = "default",
                       backup_dir=None, verbose: int = 0) -> DistributedTraining:
-    """Train the paper's LIB with Keras' ``fit`` under a ``tf.distribute`` strategy, from
+    """Train the paper's LIB under a ``tf.distribute`` strategy (:func:`fit_lib`), from
     on-disk shards (streamed, bounded memory) or from in-memory arrays, checkpointing every
     epoch so that a killed run started again resumes (see the module docstring).
 
@@ -260,8 +250,8 @@ def train_distributed(params: dict, *, shards=None, features=None, logical_label
     ----------
     params : dict
         LabelEnhancer constructor arguments (``alpha``, ``beta``, ``epochs``, ``batch_size``,
-        ``learning_rate``, ``random_state``, network sizes, ...); those of :class:`lib_tf.model.LIB`
-        reach the model. ``model`` must be ``"paper"`` and ``label_temperature`` None: the
+        ``learning_rate``, ``random_state``, network sizes, ...); the model is built from them
+        (:func:`lib_tf.model.factory.build_model`). ``model`` must be ``"paper"`` and ``label_temperature`` None: the
         label-aware model and the labels' read-out train only in memory
         (:class:`lib_tf.LabelEnhancer`). Missing ones take LIB's defaults.
     shards : str or ShardSet, optional
@@ -280,12 +270,10 @@ def train_distributed(params: dict, *, shards=None, features=None, logical_label
     -------
     DistributedTraining
     """
-    import keras
-
     from .data.pipeline import repeated_batches
     from .data.streaming import as_shard_set
     from .model.epochs import auto_epochs
-    from .model.lib import model_arguments
+    from .model.factory import build_model
 
     if (shards is None) == (features is None):
         raise ValueError("give shards or features (with logical_labels), not both and not neither")
@@ -299,15 +287,12 @@ def train_distributed(params: dict, *, shards=None, features=None, logical_label
     tf_strategy = make_strategy(strategy_name)
     _, _, chief, n_workers = worker_role() if strategy_name == "multi-worker" else (None, 0, True, 1)
     seed = params.get("random_state")
-    if seed is not None:
-        keras.utils.set_random_seed(int(seed))
-    lib_params = model_arguments(params)
     batch_size, learning_rate = int(params.get("batch_size", 128)), float(params.get("learning_rate", 1e-3))
     start = time.perf_counter()
     if shards is not None:
         shards = as_shard_set(shards)
         d, c = shards.n_features, shards.n_labels
-        model = create_lib(c, tf_strategy, **lib_params)
+        model = build_model(c, params, tf_strategy)
         n = adapt_streaming(model, shards, tf_strategy)
         epochs = params.get("epochs") or auto_epochs(n, batch_size)
         history, _ = fit_streaming(model, shards, batch_size=batch_size, epochs=epochs, seed=seed,
@@ -316,7 +301,7 @@ def train_distributed(params: dict, *, shards=None, features=None, logical_label
     else:
         X, L = np.asarray(features, np.float32), np.asarray(logical_labels, np.float32)
         (n, d), c = X.shape, L.shape[1]
-        model = create_lib(c, tf_strategy, **lib_params)
+        model = build_model(c, params, tf_strategy)
         stream, steps = repeated_batches(X, L, batch_size, seed, drop_remainder=tf_strategy.num_replicas_in_sync > 1)
         epochs = params.get("epochs") or auto_epochs(n, batch_size)
         history = fit_lib(model, for_strategy(stream, tf_strategy), epochs=epochs, steps_per_epoch=steps, features=X,

@@ -5,13 +5,14 @@ import math
 
 import numpy as np
 
-from .baselines.base import BaseEnhancer
-from .readout import (FEATURE_TEMPERATURE_GRID, LABEL_TEMPERATURE_GRID, TEMPERATURE_GRID, softmax_two_temperatures,
-                      softmax_with_temperature, two_temperature_pairs)
+from .base import BaseEnhancer
 from .data.validation import FLOAT32_RANGE, check_distributions, check_logical_labels, check_same_rows
 from .hparams import LABEL_ENHANCER_CONSTRAINTS, preset_params, rename_deprecated
 from .model.epochs import auto_epochs
-from .model.options import MODELS  # noqa: F401 (re-exported: the models LabelEnhancer fits)
+from .readout.forms import (FEATURE_TEMPERATURE_GRID, LABEL_TEMPERATURE_GRID, TEMPERATURE_GRID, TemperatureReadouts,
+                            TwoTemperatureReadouts, softmax_two_temperatures, softmax_with_temperature)
+from .readout.selection import SELECTION_METRIC, select_readout
+
 #: The label-aware model's network sizes: narrower than the paper's 256, which measured better
 #: on 3 of 4 data sets and about 2x faster (benchmarks/LABEL_AWARE.md).
 LABEL_AWARE_SIZES = {"latent_dim": 64, "head_units": 64}
@@ -42,7 +43,7 @@ class LabelEnhancer(BaseEnhancer):
     label_temperature : float > 0, inf or None, default=None
         None or inf: the paper's read-out ``softmax(z / T)``. A number: ``softmax(z / T + l /
         label_temperature)``, each instance's own logical labels join the model's logits (see
-        :func:`lib_tf.readout.softmax_two_temperatures`), so ``transform`` then needs ``L``.
+        :func:`lib_tf.readout.forms.softmax_two_temperatures`), so ``transform`` then needs ``L``.
         The fitted value is ``label_temperature_``.
     epochs : int >= 1 or None, default=None
         Training epochs; None: about 2000 Adam steps, between 20 and 300 epochs.
@@ -107,10 +108,10 @@ class LabelEnhancer(BaseEnhancer):
     min_labels = 2  # a softmax over one label has nothing to learn
     _parameter_constraints = LABEL_ENHANCER_CONSTRAINTS
 
-    def __init__(self, alpha=0.001, beta=1.0, temperature=1.0, label_temperature=None, epochs=None, batch_size=128, learning_rate=1e-3,
-                 latent_dim=256, hidden_units=256, depth=3, head_units=None, activation="sigmoid", assignment="squared",
-                 gap_on="logits", reduction="mean", pretrain_epochs=0, network_dtype="float32", random_state=None, verbose=0,
-                 model="paper", rule_projection=True, label_dropout=0.0, **deprecated):
+    def __init__(self, *, alpha=0.001, beta=1.0, temperature=1.0, label_temperature=None, epochs=None, batch_size=128,
+                 learning_rate=1e-3, latent_dim=256, hidden_units=256, depth=3, head_units=None, activation="sigmoid",
+                 assignment="squared", gap_on="logits", reduction="mean", pretrain_epochs=0, network_dtype="float32",
+                 random_state=None, verbose=0, model="paper", rule_projection=True, label_dropout=0.0, **deprecated):
         self.alpha = alpha
         self.beta = beta
         self.temperature = temperature
@@ -172,22 +173,13 @@ class LabelEnhancer(BaseEnhancer):
         return {"features": X, "logical_labels": L.astype(np.float32)} if self._label_aware else X
 
     def _fit(self, X, L):
-        import keras
-
         from .callbacks import EpochProgress
-        from .model import LIB, LabelAwareLIB
-        from .model.lib import model_arguments
+        from .model.factory import build_model
         from .model.training import train
 
         # The arguments were checked by fit (_parameter_constraints).
         epochs = auto_epochs(len(X), self.batch_size) if self.epochs is None else int(self.epochs)
-        if self.random_state is not None:
-            keras.utils.set_random_seed(int(self.random_state))
-        if self._label_aware:
-            model = LabelAwareLIB(L.shape[1], label_temperature=self.label_temperature, rule_projection=self.rule_projection,
-                                  label_dropout=self.label_dropout, **model_arguments(self.get_params()))
-        else:
-            model = LIB(L.shape[1], **model_arguments(self.get_params()))
+        model = build_model(L.shape[1], self.get_params())
         progress = [EpochProgress(epochs)] if self.verbose else []
         history = train(model, self._inputs(X, L), L, epochs=epochs, batch_size=self.batch_size,
                         learning_rate=self.learning_rate, seed=self.random_state, settings=self._optimisation_settings(),
@@ -262,7 +254,7 @@ class LabelEnhancer(BaseEnhancer):
             raise ValueError("model='label-aware' reads the logical labels: logits(X, L)")
         return self.model_.predict_logits(self._inputs(X, self._check_labels(X, L)))
 
-    def select_temperature(self, X, distributions, grid=None, metric="Kullback-Leibler", L=None,
+    def select_temperature(self, X, distributions, grid=None, metric=SELECTION_METRIC, L=None,
                            label_grid=LABEL_TEMPERATURE_GRID):
         """Pick the read-out temperatures on instances whose ground truth is known (a revealed
         share), store them in ``temperature_`` and ``label_temperature_`` (the constructor's
@@ -270,15 +262,13 @@ class LabelEnhancer(BaseEnhancer):
         retraining (only the read-out changes).
 
         Without ``L`` (paper model only): T of ``softmax(z / T)`` from ``grid`` (default
-        :data:`~lib_tf.readout.TEMPERATURE_GRID`), and the read-out becomes the features-only
+        :data:`~lib_tf.readout.forms.TEMPERATURE_GRID`), and the read-out becomes the features-only
         one. With the logical labels ``L`` of those instances: ``(temperature,
         label_temperature)`` from ``grid`` (default
-        :data:`~lib_tf.readout.FEATURE_TEMPERATURE_GRID`) x ``label_grid`` for
+        :data:`~lib_tf.readout.forms.FEATURE_TEMPERATURE_GRID`) x ``label_grid`` for
         ``softmax(z / T + l / T_l)`` (``model="label-aware"``: moved into the binarisation
         rule's interval, and the logits always kept); inf drops a term (a label temperature of
         inf is stored as None)."""
-        from .model.temperature import select_temperature, select_two_temperatures
-
         self._check_fitted()
         X = self._check_width(X)
         distributions = check_distributions(distributions, "distributions")
@@ -286,15 +276,16 @@ class LabelEnhancer(BaseEnhancer):
         if L is None:
             if self._label_aware:
                 raise ValueError("model='label-aware' reads the logical labels: select_temperature(X, distributions, L=L)")
-            self.temperature_ = select_temperature(self.model_.predict_logits(X), distributions,
-                                                   TEMPERATURE_GRID if grid is None else grid, metric)
+            form = TemperatureReadouts(TEMPERATURE_GRID if grid is None else tuple(grid))
+            self.temperature_ = select_readout(self.model_.predict_logits(X), distributions, form=form, metric=metric)
             self.label_temperature_ = None
         else:
             L = self._check_labels(X, L)
-            pairs = two_temperature_pairs(FEATURE_TEMPERATURE_GRID if grid is None else grid, label_grid,
-                                          drop_logits=not self._label_aware)
-            temperature, label_temperature = select_two_temperatures(
-                self.logits(X, L), L, distributions, pairs, metric, rule_projection=self._label_aware and self.rule_projection)
+            form = TwoTemperatureReadouts(FEATURE_TEMPERATURE_GRID if grid is None else tuple(grid), tuple(label_grid),
+                                          drop_logits=not self._label_aware,
+                                          rule_projection=self._label_aware and self.rule_projection)
+            logits = self.logits(X, L)
+            temperature, label_temperature = select_readout(logits, distributions, L, form=form, metric=metric)
             self.temperature_ = temperature  # inf: the labels alone won (the label softmax)
             self.label_temperature_ = None if math.isinf(label_temperature) else label_temperature
         if self._label_aware:

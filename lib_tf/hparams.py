@@ -1,11 +1,13 @@
-"""LabelEnhancer's hyper-parameters: their declared constraints, the JSON files that hold them
-and the shipped presets (``presets.json``: settings found by ``lib-tf tune`` per data set).
+"""LabelEnhancer's hyper-parameters: the named choices of LIB's settings, their declared
+constraints, the JSON files that hold them and the shipped presets (``presets.json``: settings
+found by ``lib-tf tune`` per data set).
 
-Below both ``LabelEnhancer`` (which declares :data:`LABEL_ENHANCER_CONSTRAINTS` as its
-``_parameter_constraints`` and reads presets) and the tuning, export and command-line code that
-write and read the files, so that none of them needs another to check or read settings. It
-imports neither TensorFlow nor anything of lib_tf above ``lib_tf.baselines.base`` and
-``lib_tf.model.options``.
+Below the Keras models (which check their settings against the named choices), ``LabelEnhancer``
+(which declares :data:`LABEL_ENHANCER_CONSTRAINTS` as its ``_parameter_constraints`` and reads
+presets) and the tuning, export and command-line code that write and read the files, so that
+none of them needs another to check or read settings. It imports neither TensorFlow nor
+anything of lib_tf but :mod:`lib_tf.base` (the constraints every estimator shares) and
+``lib_tf._files``.
 
 A file is a *plain JSON dict of LabelEnhancer constructor arguments* (written by ``lib-tf
 tune``, read by ``lib-tf enhance --hparams`` and ``lib-tf export --hparams``). The seed was
@@ -23,8 +25,14 @@ from pathlib import Path
 from sklearn.utils._param_validation import Interval, Options, StrOptions, validate_parameter_constraints
 
 from ._files import write_atomic
-from .baselines.base import NON_NEGATIVE_FINITE, POSITIVE_FINITE, POSITIVE_INT, SEED
-from .model.options import ASSIGNMENTS, GAP_TARGETS, MODELS, NETWORK_DTYPES, REDUCTIONS
+from .base import NON_NEGATIVE_FINITE, POSITIVE_FINITE, POSITIVE_INT, SEED
+
+ASSIGNMENTS = ("squared", "cross_entropy")
+GAP_TARGETS = ("logits", "probabilities")
+REDUCTIONS = ("mean", "sum")
+NETWORK_DTYPES = ("float32", "mixed_bfloat16")
+#: The models ``LabelEnhancer`` fits: the paper's LIB, or LIB whose posterior reads the labels too.
+MODELS = ("paper", "label-aware")
 
 PRESETS_FILE = Path(__file__).resolve().parent / "presets.json"
 

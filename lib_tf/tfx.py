@@ -246,12 +246,12 @@ def tuner_fn(fn_args) -> TunerFnResult:
     ``tuner.get_best_hyperparameters()`` gives complete LabelEnhancer arguments (T included),
     which :func:`run_fn` receives as ``fn_args.hyperparameters``.
     """
-    from . import tuning
+    from . import hparams, tuning
 
     config = _config(fn_args)
     feature_key, label_key, distribution_key = _keys(config)
     X, L, D = read_examples(fn_args.train_files, feature_key, label_key, distribution_key)
-    enhancer = tuning.validate_hparams(dict(config.get("enhancer", {})))
+    enhancer = hparams.validate_hparams(dict(config.get("enhancer", {})))
     space = {name: tuple(values) for name, values in (config.get("space") or {}).items()}
     for name in ("alpha", "beta", "learning_rate", "latent_dim", "hidden_units", "batch_size"):
         if name in enhancer:  # fixed by the user: a one-value range

@@ -94,7 +94,7 @@ def test_unknown_method_is_refused(tmp_path):
 
 
 def test_two_temperature_readout_matches_or_beats_both_parents_on_the_selection_metric(data_dir, tmp_path):
-    from lib_tf.benchmark import TemperatureReadouts, TwoTemperatureReadouts
+    from lib_tf.readout.forms import TemperatureReadouts, TwoTemperatureReadouts
 
     def noisy_logits(X, L, params, seed):  # a stand-in model: ridge regression of l on x
         Z = (X - X.mean(0)) / (X.std(0) + 1e-12)
@@ -110,7 +110,7 @@ def test_two_temperature_readout_matches_or_beats_both_parents_on_the_selection_
 
 
 def test_a_run_keeps_what_every_protocol_reads_and_its_key_holds_the_readout_grid(tmp_path):
-    from lib_tf.benchmark import TemperatureReadouts, TwoTemperatureReadouts
+    from lib_tf.readout.forms import TemperatureReadouts, TwoTemperatureReadouts
     from lib_tf.benchmark.store import RunStore, measures, run_key, score_readouts, selection_values
     from lib_tf.metrics import METRIC_NAMES, score
 
@@ -163,7 +163,7 @@ def test_archived_runs_are_read_beside_new_ones(tmp_path):
 
 
 def test_zero_truth_chooses_on_the_other_data_sets_only(data_dir, tmp_path):
-    from lib_tf.benchmark import TemperatureReadouts
+    from lib_tf.readout.forms import TemperatureReadouts
 
     def fit(X, L, params, seed):
         return L * params["scale"]

@@ -202,7 +202,7 @@ def test_two_workers_run_the_cli_on_tfrecord_shards_and_only_the_chief_writes(tm
 def test_a_diverging_checkpointed_training_stops_before_its_backup_saves_the_nan_epoch(tmp_path):
     from lib_tf import distribute
     from lib_tf.data.pipeline import repeated_batches
-    from lib_tf.callbacks import TrainingDivergedError
+    from lib_tf.model.training import TrainingDivergedError
     from lib_tf.model import LIB
 
     rng = np.random.default_rng(0)

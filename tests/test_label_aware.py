@@ -48,7 +48,7 @@ def test_posterior_reads_the_labels_and_train_step_tracks_every_term(sjaffe):
 def test_readout_is_the_rule_moved_two_temperature_softmax_and_survives_a_keras_file(fitted, sjaffe, tmp_path):
     import keras
 
-    from lib_tf.readout import rule_consistent, softmax_two_temperatures
+    from lib_tf.readout.forms import rule_consistent, softmax_two_temperatures
 
     X, L = sjaffe.features, sjaffe.logical_labels
     fitted.model_.set_temperature(2.0, 4.0)
@@ -87,14 +87,14 @@ def test_label_aware_beats_the_tuned_label_softmax_blind_on_sjaffe(fitted, sjaff
     the label softmax with its T chosen the same way (reference: KL .0320, Chebyshev .0751)."""
     from lib_tf import score
     from lib_tf.data import split_instances
-    from lib_tf.model.temperature import select_temperature
-    from lib_tf.readout import softmax_with_temperature
+    from lib_tf.readout.forms import softmax_with_temperature
+    from lib_tf.readout.selection import select_readout
 
     X, L, D = sjaffe.features, sjaffe.logical_labels, sjaffe.distributions
     revealed, hidden = split_instances(len(X))
     fitted.select_temperature(X[revealed], D[revealed], L=L[revealed])
     ours = score(D[hidden], fitted.distributions_[hidden])
-    t = select_temperature(L[revealed], D[revealed])
+    t = select_readout(L[revealed], D[revealed])
     label_softmax = score(D[hidden], softmax_with_temperature(L[hidden], t))
     assert ours["Kullback-Leibler"] < label_softmax["Kullback-Leibler"] - 0.002
     assert ours["Chebyshev"] < label_softmax["Chebyshev"]

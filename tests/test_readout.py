@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from lib_tf.readout import softmax_two_temperatures, softmax_with_temperature
+from lib_tf.readout.forms import rule_consistent, softmax_two_temperatures, softmax_with_temperature
 
 
 def _closed_form(a):
@@ -43,8 +43,6 @@ def _rule_interval(distributions, relevant):
 
 
 def test_rule_consistent_moves_only_the_relevant_mass_and_only_outside_the_rule():
-    from lib_tf.readout import rule_consistent
-
     rng = np.random.default_rng(1)
     P = rng.dirichlet(np.ones(5), size=200)
     L = (rng.random((200, 5)) < 0.4).astype(float)
@@ -72,8 +70,6 @@ def test_rule_consistent_moves_only_the_relevant_mass_and_only_outside_the_rule(
 
 def test_rule_consistent_label_softmax_binarises_back_into_its_labels():
     from lib_tf.data import binarize
-    from lib_tf.readout import rule_consistent
-
     rng = np.random.default_rng(2)
     L = binarize(rng.dirichlet(np.ones(6) * 0.7, size=300))
     for t in (0.1, 1.0, 8.0):  # too peaked, about right, too flat: each is moved where the rule holds
@@ -84,8 +80,7 @@ def test_rule_consistent_label_softmax_binarises_back_into_its_labels():
 def test_rule_consistent_tensorflow_twin_equals_numpy():
     import tensorflow as tf
 
-    from lib_tf.model.label_aware import rule_consistent as rule_consistent_tf
-    from lib_tf.readout import rule_consistent
+    from lib_tf.readout.tf_forms import rule_consistent as rule_consistent_tf
 
     rng = np.random.default_rng(3)
     P = rng.dirichlet(np.ones(4), size=100)

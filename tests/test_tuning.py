@@ -13,7 +13,8 @@ import scipy.io
 from lib_tf._keras_state import _custom_gradient_registry
 from lib_tf.data import binarize, split_instances
 from lib_tf.hparams import load_hparams, load_presets, preset_params, save_hparams, validate_hparams
-from lib_tf.tuning import HPARAMS_FILE, consistency_loss, make_tuner
+from lib_tf.readout.selection import consistency_loss
+from lib_tf.tuning import HPARAMS_FILE, make_tuner
 
 TINY = {"latent_dim": (4,), "hidden_units": (8,), "batch_size": (16,), "learning_rate": (1e-3, 1e-2)}
 REPO = Path(__file__).resolve().parents[1]

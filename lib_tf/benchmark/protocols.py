@@ -27,6 +27,7 @@ import numpy as np
 from .._keras_state import released_keras_state
 from ..data import PAPER_DATASETS, load_ldl, split_instances
 from ..metrics import METRIC_NAMES
+from ..readout.selection import SELECTION_METRIC, best_candidate
 from .methods import MethodSpec
 from .store import RunStore, measures, run_key, score_readouts, selection_values
 
@@ -72,13 +73,12 @@ class Benchmark:
         """(params, read-out) chosen by KL on seed ``seed``'s runs over the grid: on all instances
         (``paper``) or on the revealed share (``blind``). Ties go to the first in grid order."""
         subset = "all" if protocol == "paper" else "revealed"
-        best = None
+        choices, values = [], []
         for params in spec.grid:
             run = self._run(spec, data, seed, params)
-            for name, value in zip(run["readouts"], selection_values(run, subset)):
-                if best is None or value < best[0]:
-                    best = (value, params, name)
-        return best[1], best[2]
+            choices += [(params, name) for name in run["readouts"]]
+            values += selection_values(run, subset)
+        return best_candidate(choices, values, SELECTION_METRIC)
 
     def choose_without_truth(self, spec: MethodSpec, dataset_name: str):
         """(params, read-out) for ``dataset_name`` chosen on the other paper data sets of the
@@ -92,7 +92,7 @@ class Benchmark:
         """(params, read-out) with the lowest geometric mean of KL over the data sets ``others``
         (seed 0, all instances), from finished runs: what a user with no ground truth of their
         own data set would be given (the shipped defaults are this choice over all paper sets)."""
-        best = None
+        choices, values = [], []
         for params in spec.grid:
             per_dataset = []
             for other in others:
@@ -100,11 +100,9 @@ class Benchmark:
                 if run is None:
                     raise RuntimeError(f"{spec.name} on {other} (seed 0, {params}) must run before zero-truth choices")
                 per_dataset.append(np.log(np.maximum(selection_values(run, "all"), 1e-12)))
-            names = self.store.get(self._key(spec, others[0], 0, params))["readouts"]
-            for name, value in zip(names, np.mean(per_dataset, axis=0)):
-                if best is None or value < best[0]:
-                    best = (value, params, name)
-        return best[1], best[2]
+            choices += [(params, name) for name in self.store.get(self._key(spec, others[0], 0, params))["readouts"]]
+            values += list(np.mean(per_dataset, axis=0))
+        return best_candidate(choices, values, SELECTION_METRIC)
 
     def _others(self, dataset_name: str):
         """The paper data sets of the run other than ``dataset_name`` (what zero-truth chooses on)."""
@@ -125,8 +123,7 @@ class Benchmark:
                 if protocol == "zero-truth":
                     readout = fixed_readout
                 else:
-                    values = selection_values(run, "all")
-                    readout = run["readouts"][int(np.argmin(values))]
+                    readout = best_candidate(run["readouts"], selection_values(run, "all"), SELECTION_METRIC)
                 figures = measures(run, readout, "all")
             per_seed.append(figures)
             readouts.append(readout)

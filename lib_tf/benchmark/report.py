@@ -237,7 +237,17 @@ def write_report(table: dict, path, command: str, seeds, specs: dict, quick: boo
     """Markdown report of a ``{protocol: {dataset: {method: results}}}`` table beside the paper;
     ``specs`` the method specifications (their grids are rendered from them). ``invocations``:
     the commands that computed runs (``read_invocations``)."""
-    paper = paper_figures()
+    lines = _header_lines(table, command, seeds, specs, quick, total_seconds, invocations)
+    lines += _protocol_lines(table, paper_figures())
+    lines += _beyond_lines(table)
+    lines += _grid_end_lines(table, specs)
+    text = "\n".join(lines)
+    write_atomic(path, text)  # a kill mid-write leaves the old report whole
+    return text
+
+
+def _header_lines(table, command, seeds, specs, quick, total_seconds, invocations) -> List[str]:
+    """What was run, how and on what: the report's opening."""
     lines = [
         "# lib_tf benchmark: LE methods on the LIB paper's data sets and beyond", "",
         f"Command: `{command}`  ",
@@ -266,6 +276,13 @@ def write_report(table: dict, path, command: str, seeds, specs: dict, quick: boo
             lines.append(f"- {past['finished']} `{past['command']}`: {past['computed']} runs computed ({scope}), "
                          f"wall time **{past['wall_seconds'] / 60:.1f} min**.")
         lines.append("")
+    return lines
+
+
+def _protocol_lines(table, paper) -> List[str]:
+    """Per protocol, the paper's data sets: metric tables, ranks, cell counts, fit times and the
+    differences from the paper; then how far each method falls from paper to blind and zero-truth."""
+    lines = []
     ranks_by_protocol = {}
     for protocol, by_dataset in table.items():
         in_paper, _ = split_table(by_dataset)
@@ -285,6 +302,12 @@ def write_report(table: dict, path, command: str, seeds, specs: dict, quick: boo
     for protocol in ("blind", "zero-truth"):
         if "paper" in ranks_by_protocol and protocol in ranks_by_protocol:
             lines += _fall_lines(table, ranks_by_protocol, protocol)
+    return lines
+
+
+def _beyond_lines(table) -> List[str]:
+    """The data sets outside the paper's table, every protocol."""
+    lines = []
     beyond = {protocol: split_table(by_dataset)[1] for protocol, by_dataset in table.items()}
     if any(beyond.values()):
         lines += ["## Beyond the paper", "",
@@ -301,7 +324,4 @@ def write_report(table: dict, path, command: str, seeds, specs: dict, quick: boo
             lines += [line.replace("### ", "#### ", 1) if line.startswith("### ") else line
                       for line in _rank_summary(ranks, methods, f"Average ranks beyond the paper ({protocol})")]
             lines += _cell_count_lines(by_dataset, None, methods, protocol) + [""]
-    lines += _grid_end_lines(table, specs)
-    text = "\n".join(lines)
-    write_atomic(path, text)  # a kill mid-write leaves the old report whole
-    return text
+    return lines

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from ..data import LDLDataset
 from ..distribute import STRATEGIES
-from ..enhancer import LABEL_AWARE_DEFAULTS, MODELS
+from ..enhancer import LABEL_AWARE_DEFAULTS
+from ..hparams import MODELS
 from ._arguments import add_dataset_arguments, add_settings_arguments, format_table, load_dataset_argument, read_matrix
 from ._arguments import tuned_settings
 

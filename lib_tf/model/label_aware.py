@@ -9,7 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..contract import FEATURES, LOGICAL_LABELS  # the model's input keys are the serving inputs' names
-from ..readout import RULE_MARGIN
+from ..readout import tf_forms
 from . import losses
 from .lib import LIB
 
@@ -26,37 +26,6 @@ def unpack_inputs(inputs):
         return inputs[0], inputs[1]
     raise ValueError("LabelAwareLIB takes {'features': (n, d), 'logical_labels': (n, c)} or a pair "
                      f"(features, logical_labels), got {type(inputs).__name__}")
-
-
-def rule_consistent(distributions, logical_labels):
-    """TensorFlow twin of :func:`lib_tf.readout.rule_consistent` (same contract, float32):
-    each row's relevant mass moved into the interval the binarisation rule allows.
-    distributions, logical_labels: (n, c) -> (n, c)."""
-    relevant = logical_labels > 0.5
-    rest = tf.logical_not(relevant)
-
-    def shares(mask):
-        inside = tf.where(mask, distributions, 0.0)
-        total = tf.reduce_sum(inside, axis=1, keepdims=True)
-        mask_float = tf.cast(mask, distributions.dtype)
-        uniform = mask_float / tf.maximum(tf.reduce_sum(mask_float, axis=1, keepdims=True), 1.0)
-        return tf.where(total > 0, inside / tf.where(total > 0, total, 1.0), uniform)
-
-    mass = tf.reduce_sum(tf.where(relevant, distributions, 0.0), axis=1, keepdims=True)
-    within_relevant, within_rest = shares(relevant), shares(rest)
-    smallest_relevant = tf.reduce_min(tf.where(relevant, within_relevant, np.inf), axis=1, keepdims=True)
-    largest_rest = tf.reduce_max(tf.where(relevant, -np.inf, within_rest), axis=1, keepdims=True)
-    upper = tf.minimum(1.0, 0.5 / tf.maximum(1.0 - smallest_relevant, 1e-12))
-    lower = tf.minimum(upper, tf.maximum(0.5 + RULE_MARGIN, largest_rest / (smallest_relevant + largest_rest)))
-    moved = tf.clip_by_value(mass, lower, upper)
-    result = moved * within_relevant + (1.0 - moved) * within_rest
-    every_label_relevant = tf.reduce_all(relevant, axis=1, keepdims=True)
-    return tf.where(every_label_relevant, distributions, result)
-
-
-def _inverse(temperature):
-    """1 / T as a float, 0 for T = inf or None (the term is dropped)."""
-    return 0.0 if temperature is None or math.isinf(temperature) else 1.0 / float(temperature)
 
 
 @keras.saving.register_keras_serializable(package="lib_tf")
@@ -82,7 +51,7 @@ class LabelAwareLIB(LIB):
     ``temperature`` T weights the logits, ``label_temperature`` T_l the instance's own labels
     (None or inf drops the label term) and ``rule_consistent`` (``rule_projection=True``) moves each
     row's relevant mass into the interval the field's binarisation allows (see
-    :func:`lib_tf.readout.rule_consistent`): the step that assumes the logical labels mark the
+    :func:`lib_tf.readout.forms.rule_consistent`): the step that assumes the logical labels mark the
     smallest top set holding more than half the mass.
     """
 
@@ -129,9 +98,9 @@ class LabelAwareLIB(LIB):
     def readout(self, logits, logical_labels):
         """d (n, c) from the head's logits z and the logical labels l (n, c)."""
         logical_labels = tf.cast(logical_labels, tf.float32)
-        scores = tf.cast(logits, tf.float32) * _inverse(self.temperature) + logical_labels * _inverse(self.label_temperature)
-        distributions = tf.nn.softmax(scores, axis=-1)
-        return rule_consistent(distributions, logical_labels) if self.rule_projection else distributions
+        distributions = tf_forms.softmax_two_temperatures(logits, logical_labels, self.temperature,
+                                                          self.label_temperature)
+        return tf_forms.rule_consistent(distributions, logical_labels) if self.rule_projection else distributions
 
     def serving_outputs(self, features, logical_labels):
         """What the exported model serves, at the posterior mean h = mu_h of p(h | x, l).

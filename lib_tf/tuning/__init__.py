@@ -14,7 +14,7 @@ Objectives, each named by what it uses:
     The ground-truth distributions of a revealed share of the instances (default 10%,
     ``np.random.default_rng(seed).permutation(n)[:round(share * n)]``). Each trial trains on
     the features and logical labels of *all* instances (LE is transductive), picks T on the
-    revealed share with :func:`lib_tf.model.temperature.select_temperature`, and scores
+    revealed share with :func:`lib_tf.readout.selection.select_readout`, and scores
     KL(D || softmax(z / T)) on that share. Nothing about the other instances' ground truth is
     used; every figure we report is on them.
 
@@ -23,10 +23,12 @@ Objectives, each named by what it uses:
     rule); a trial trains on the logical labels of the rest and, on the held-out instances,
     measures how far ``softmax(z / T)`` is from being binarised back into their logical
     labels by the field's rule (:func:`lib_tf.data.binarize`: sort, mark until the cumulative
-    degree exceeds 0.5). Per instance with relevant set R: ``max(0, max_{j not in R} d_j - min_{j in R} d_j)``
-    (relevant labels must rank first) ``+ max(0, 0.5 - d(R))`` (R must hold more than half
-    the mass) ``+ max(0, d(R) - min_{j in R} d_j - 0.5)`` (the last relevant label must be
-    needed). T is picked by the same loss on the training instances. The score checks what
+    degree exceeds 0.5), with :func:`lib_tf.readout.selection.consistency_loss`. Per instance
+    with relevant set R: ``max(0, max_{j not in R} d_j - min_{j in R} d_j)`` (relevant labels
+    must rank first) ``+ max(0, 0.5 - d(R))`` (R must hold more than half the mass) ``+ max(0,
+    d(R) - min_{j in R} d_j - 0.5)`` (the last relevant label must be needed). T is picked by
+    the same loss on the training instances
+    (:func:`lib_tf.readout.selection.select_readout_without_truth`). The score checks what
     the logical labels can check: order and flatness, not the degrees inside R.
 
     It checks order and flatness only, so it guards against broken settings (collapsed
@@ -57,25 +59,20 @@ trials and return when the oracle has no more; the chief returns when every work
 finished, and writes the best hyper-parameters. ``tests/test_tuning.py`` runs a chief and a
 worker on 127.0.0.1.
 
-Modules: :mod:`~lib_tf.tuning.objectives` (the objectives and the search space, NumPy only),
+Modules: :mod:`~lib_tf.tuning.objectives` (the objectives and the search space),
 :mod:`~lib_tf.tuning.hypermodel` (:class:`LIBHyperModel` and the tuner classes; imports Keras
 Tuner), :mod:`~lib_tf.tuning.search` (:func:`make_tuner`, :func:`run_search`; imports Keras
 Tuner only when a tuner is made), so ``import lib_tf.tuning`` stays free of TensorFlow.
 Hyper-parameter files (``save_hparams``, ``load_hparams``, ``preset_params``) live in
-:mod:`lib_tf.hparams` and are re-exported here.
+:mod:`lib_tf.hparams`.
 """
 from __future__ import annotations
 
-from ..hparams import (PRESETS_FILE, load_hparams, load_presets, preset_params, save_hparams,  # noqa: F401
-                       validate_hparams)
-from .objectives import (DEFAULT_SPACE, OBJECTIVES, consistency_loss, default_max_epochs,  # noqa: F401
-                         select_temperature_unsupervised)
-from .search import (HPARAMS_FILE, SUMMARY_FILE, TUNERS, best_trial, completed_trials, default_values,  # noqa: F401
+from .objectives import DEFAULT_SPACE, OBJECTIVES, default_max_epochs
+from .search import (HPARAMS_FILE, SUMMARY_FILE, TUNERS, best_trial, completed_trials, default_values,
                      is_parallel_worker, make_tuner, run_search, search_state_exists)
 
 __all__ = [
-    "OBJECTIVES", "DEFAULT_SPACE", "TUNERS", "HPARAMS_FILE", "SUMMARY_FILE", "PRESETS_FILE", "consistency_loss",
-    "select_temperature_unsupervised", "default_max_epochs", "default_values", "make_tuner", "run_search",
-    "search_state_exists", "is_parallel_worker", "completed_trials", "best_trial", "validate_hparams",
-    "save_hparams", "load_hparams", "preset_params", "load_presets",
+    "OBJECTIVES", "DEFAULT_SPACE", "TUNERS", "HPARAMS_FILE", "SUMMARY_FILE", "default_max_epochs", "default_values",
+    "make_tuner", "run_search", "search_state_exists", "is_parallel_worker", "completed_trials", "best_trial",
 ]

@@ -14,8 +14,10 @@ import numpy as np
 from .._keras_state import released_keras_state
 from ..data.splits import split_instances
 from ..hparams import validate_hparams
-from ..readout import TEMPERATURE_GRID
-from .objectives import DEFAULT_SPACE, OBJECTIVES, consistency_loss, select_temperature_unsupervised
+from ..metrics import chebyshev, kullback_leibler
+from ..readout.forms import TEMPERATURE_GRID, softmax_with_temperature
+from ..readout.selection import consistency_loss, select_readout, select_readout_without_truth
+from .objectives import DEFAULT_SPACE, OBJECTIVES
 
 
 class LIBHyperModel(keras_tuner.HyperModel):
@@ -74,6 +76,10 @@ class LIBHyperModel(keras_tuner.HyperModel):
         unknown = set(space or {}) - set(DEFAULT_SPACE)
         if unknown:
             raise ValueError(f"unknown search-space entries {sorted(unknown)}; known: {sorted(DEFAULT_SPACE)}")
+        if (fixed or {}).get("model", "paper") != "paper":
+            raise ValueError(f"the tuner searches the paper model's settings (model='paper'), got "
+                             f"model={fixed['model']!r}: its trials read out without the logical labels a "
+                             "label-aware model reads")
         self.n_labels = int(n_labels)
         self.objective = objective
         self.max_epochs = int(max_epochs)
@@ -105,7 +111,7 @@ class LIBHyperModel(keras_tuner.HyperModel):
         params.update(alpha=self._float(hp, "alpha"), beta=self._float(hp, "beta"),
                       learning_rate=self._float(hp, "learning_rate"),
                       latent_dim=self._choice(hp, "latent_dim"), hidden_units=self._choice(hp, "hidden_units"),
-                      batch_size=self._choice(hp, "batch_size"), seed=self.seed)
+                      batch_size=self._choice(hp, "batch_size"), random_state=self.seed)
         if self.search_epochs:
             if self.min_epochs == self.max_epochs:
                 params["epochs"] = hp.Fixed("epochs", self.max_epochs)
@@ -121,21 +127,16 @@ class LIBHyperModel(keras_tuner.HyperModel):
         return params
 
     def build(self, hp):
-        import keras
+        from ..model.factory import build_model
 
-        from ..model.lib import LIB, model_arguments
-
-        params = self.trial_params(hp)
-        # As LabelEnhancer.fit does, so that a refit with these settings repeats the trial.
-        keras.utils.set_random_seed(self.seed)
-        return LIB(self.n_labels, **model_arguments(params))
+        # As LabelEnhancer.fit builds, so that a refit with these settings repeats the trial.
+        return build_model(self.n_labels, self.trial_params(hp))
 
     def fit(self, hp, model, x, y, distributions=None, share=None, split_seed=0, epochs=None, initial_epoch=0,
             callbacks=None, verbose=0, **unused):
         import keras
 
         from ..model.training import train
-        from ..model.temperature import select_temperature, softmax_with_temperature
 
         params = self.trial_params(hp)
         X, L = np.asarray(x, np.float32), np.asarray(y, np.float32)
@@ -157,19 +158,15 @@ class LIBHyperModel(keras_tuner.HyperModel):
         logits = model.predict_logits(X)
         if self.objective == "revealed":
             D = np.asarray(distributions, np.float64)
-            t = params.get("temperature") or select_temperature(logits[first], D[first])
-            from ..metrics import kullback_leibler
-
+            t = params.get("temperature") or select_readout(logits[first], D[first])
             value = kullback_leibler(D[first], softmax_with_temperature(logits[first], t))
         else:
-            t = params.get("temperature") or select_temperature_unsupervised(logits[train_rows], L[train_rows])
+            t = params.get("temperature") or select_readout_without_truth(logits[train_rows], L[train_rows])
             value = consistency_loss(softmax_with_temperature(logits[first], t), L[first])
         model.set_temperature(float(t))
         metrics = {self.metric: float(value), "temperature": float(t), "train_seconds": float(seconds)}
         if self.diagnose and distributions is not None:
             # For measuring how well an objective tracks recovery quality; never used to choose.
-            from ..metrics import chebyshev, kullback_leibler
-
             D = np.asarray(distributions, np.float64)
             scored = rest if self.objective == "revealed" else np.arange(len(X))
             recovered = softmax_with_temperature(logits[scored], t)

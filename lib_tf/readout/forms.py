@@ -1,9 +1,21 @@
-"""Reading logits out as label distributions: ``softmax(z / T)`` and the grid of T.
+"""The read-out forms: how a model's logits z (or the logical labels l) become label
+distributions, in float64 NumPy, and the grids of their temperatures.
 
-The lowest layer shared by the feature-free label softmax (``z = l``) and LIB's read-out
-(``z = f_ld(h)``); NumPy only, so both sides import it without importing each other.
+- ``softmax(z / T)`` (:func:`softmax_with_temperature`, LIB's read-out and, with ``z = l``,
+  the feature-free label softmax);
+- ``softmax(z / T_z + l / T_l)`` (:func:`softmax_two_temperatures`, LIB+l and LA-LIB);
+- ``rule_consistent(d, l)``: a distribution moved into the interval the field's binarisation
+  rule allows (LA-LIB and the ``rule(softmax(l / T))`` reference);
+- :class:`TemperatureReadouts` and :class:`TwoTemperatureReadouts`: a form over a grid of its
+  temperatures, the candidates that :mod:`lib_tf.readout.selection` chooses from.
+
+:mod:`lib_tf.readout.tf_forms` holds the TensorFlow twins the Keras models read out with.
 """
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Dict, List
 
 import numpy as np
 
@@ -104,3 +116,94 @@ def rule_consistent(distributions, logical_labels) -> np.ndarray:
     every_label_relevant = relevant.all(axis=1)
     result[every_label_relevant] = P[every_label_relevant]
     return result
+
+
+def values_in_words(grid) -> str:
+    """``{0.1, 0.5, 1}``: a grid as the report prints it."""
+    return "{" + ", ".join(f"{value:g}" for value in grid) + "}"
+
+
+class _Readouts:
+    """What every form over a grid offers besides its own ``candidates``, ``name`` and
+    ``read_out``: the candidates' names and distributions, in the grid's order."""
+
+    def names(self) -> List[str]:
+        return [self.name(candidate) for candidate in self.candidates()]
+
+    def apply(self, logits, logical_labels) -> Dict[str, np.ndarray]:
+        """Every candidate's distributions, by name."""
+        return {self.name(c): self.read_out(logits, logical_labels, c) for c in self.candidates()}
+
+
+@dataclass(frozen=True)
+class TemperatureReadouts(_Readouts):
+    """``softmax(z / T)`` for every T of ``grid``, optionally moved into the binarisation
+    rule's interval (:func:`rule_consistent`). A candidate is a T; read-outs are named
+    ``repr(T)``."""
+
+    grid: tuple = TEMPERATURE_GRID
+    rule_projection: bool = False
+
+    def candidates(self) -> list:
+        return [float(t) for t in self.grid]
+
+    @staticmethod
+    def name(candidate) -> str:
+        return repr(float(candidate))
+
+    def read_out(self, logits, logical_labels, candidate) -> np.ndarray:
+        """The distributions (n, c) of ``candidate`` for logits and logical labels (n, c)."""
+        distributions = softmax_with_temperature(logits, candidate)
+        return rule_consistent(distributions, logical_labels) if self.rule_projection else distributions
+
+    def signature(self):
+        """What identifies the form and its grid (part of a benchmark run's key)."""
+        return ["softmax(z/T)" + ("+rule" if self.rule_projection else ""), [float(t) for t in self.grid]]
+
+    def describe(self) -> str:
+        moved = ", moved into the binarisation rule's interval" if self.rule_projection else ""
+        return f"T in {values_in_words(self.grid)}" + moved
+
+    def at_grid_end(self, name: str) -> bool:
+        return float(name) in (min(self.grid), max(self.grid))
+
+
+@dataclass(frozen=True)
+class TwoTemperatureReadouts(_Readouts):
+    """``softmax(z / T_z + l / T_l)`` over ``logit_grid`` x ``label_grid`` (:func:`two_temperature_pairs`:
+    inf drops a term, never both; ``drop_logits`` adds T_z = inf), optionally moved into the
+    binarisation rule's interval (:func:`rule_consistent`). A candidate is a pair
+    ``(T_z, T_l)``; read-outs are named ``"T_z/T_l"``."""
+
+    logit_grid: tuple = FEATURE_TEMPERATURE_GRID
+    label_grid: tuple = LABEL_TEMPERATURE_GRID
+    drop_logits: bool = True
+    rule_projection: bool = False
+
+    def candidates(self) -> list:
+        pairs = two_temperature_pairs(self.logit_grid, self.label_grid, self.drop_logits)
+        return [(float(tz), float(tl)) for tz, tl in pairs]
+
+    @staticmethod
+    def name(candidate) -> str:
+        return f"{candidate[0]:g}/{candidate[1]:g}"
+
+    def read_out(self, logits, logical_labels, candidate) -> np.ndarray:
+        """The distributions (n, c) of ``candidate`` for logits and logical labels (n, c)."""
+        distributions = softmax_two_temperatures(logits, logical_labels, *candidate)
+        return rule_consistent(distributions, logical_labels) if self.rule_projection else distributions
+
+    def signature(self):
+        """What identifies the form and its grids (part of a benchmark run's key)."""
+        return ["softmax(z/T_z+l/T_l)" + ("+rule" if self.rule_projection else ""), [float(t) for t in self.logit_grid],
+                [float(t) for t in self.label_grid], self.drop_logits]
+
+    def describe(self) -> str:
+        logits = values_in_words(self.logit_grid) + (" or inf" if self.drop_logits else "")
+        text = f"softmax(z / T_z + l / T_l), T_z in {logits}, T_l in {values_in_words(self.label_grid)}"
+        return text + (", moved into the binarisation rule's interval" if self.rule_projection else "")
+
+    def at_grid_end(self, name: str) -> bool:
+        ends = ({min(self.logit_grid), max(self.logit_grid)},
+                {min(self.label_grid), max(t for t in self.label_grid if math.isfinite(t))})
+        return any(float(value) in end for value, end in zip(name.split("/"), ends))
