@@ -17,7 +17,8 @@ import pytest
 import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2, prediction_log_pb2, prediction_service_pb2_grpc
 
-from lib_tf import export, serving
+from lib_tf.export import export, versions
+from lib_tf import serving
 from lib_tf.enhancer import LabelEnhancer
 
 HOST = "127.0.0.1"
@@ -28,7 +29,7 @@ class ModelDouble:
     """The newest version under a model base folder, loaded as TF Serving would serve it."""
 
     def __init__(self, base_dir):
-        self.version = export.existing_versions(base_dir)[-1]
+        self.version = versions.existing_versions(base_dir)[-1]
         self.loaded = tf.saved_model.load(str(base_dir / str(self.version)))
 
     def run(self, signature_name, inputs):
@@ -120,7 +121,7 @@ def served(tmp_path_factory):
     L[:, 1] = 1
     enhancer = LabelEnhancer(epochs=2, hidden_units=8, latent_dim=4, random_state=1).fit(X, L)
     base = tmp_path_factory.mktemp("served") / MODEL
-    version_dir = export.export(enhancer, base)
+    version_dir = export(enhancer, base)
     model = ModelDouble(base)
     grpc_server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(PredictionServiceDouble(model), grpc_server)

@@ -90,6 +90,10 @@ class LIB(keras.Model):
     package's one training path; a model the user compiled trains with Keras' own ``fit``.
     """
 
+    #: Whether the posterior and the read-out take each instance's logical labels too (what an
+    #: export's signatures then ask for); the paper's model reads the features only.
+    reads_labels = False
+
     def __init__(
         self,
         n_labels: int,
