@@ -13,7 +13,7 @@ Signatures (see :mod:`lib_tf.export`):
 
 - :data:`DEFAULT_SIGNATURE` (``"serving_default"``): inputs :data:`FEATURES` (float32
   ``[None, d]``, raw features) and, for a label-aware model, :data:`LOGICAL_LABELS` (float32
-  ``[None, c]``, 0 or 1);
+  ``[None, c]``, 0 or 1, at least one 1 per row);
 - :data:`EXAMPLES_SIGNATURE` (``"serving_examples"``): input :data:`EXAMPLES` (string
   ``[None]``, serialized ``tf.Example``);
 - both return :data:`LABEL_DISTRIBUTION` (float32 ``[None, c]``, rows sum to 1) and

@@ -49,7 +49,7 @@ def _tree_digest(folder: Path) -> dict:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def test_layout_card_and_warmup(exported):
+def test_layout_card_and_warmup(fitted, exported):
     base, path = exported
     assert path == base / "1" and (path / "saved_model.pb").is_file() and (path / "variables").is_dir()
     card = read_model_card(path)
@@ -57,6 +57,15 @@ def test_layout_card_and_warmup(exported):
     assert card["alpha"] == 0.001 and card["beta"] == 1.0 and card["temperature"] == 1.0
     assert card["training_data"] == "synthetic" and card["metrics"] == {"Chebyshev": 0.5}
     assert card["lib_tf_version"] and card["hyperparameters"]["hidden_units"] == 8
+    # every LabelEnhancer argument but verbose, whatever its name (get_params), and the epochs run
+    assert set(card["hyperparameters"]) == set(fitted[0].get_params()) - {"verbose"} | {"epochs_run"}
+    default, examples = card["signatures"]["serving_default"], card["signatures"]["serving_examples"]
+    assert {name: (spec["dtype"], spec["shape"]) for name, spec in default["inputs"].items()} == {
+        "features": ("float32", [None, D])}
+    assert {name: (spec["dtype"], spec["shape"]) for name, spec in default["outputs"].items()} == {
+        "label_distribution": ("float32", [None, C]), "gap_deviation": ("float32", [None, 1])}
+    assert examples["inputs"]["examples"]["dtype"] == "string" and examples["inputs"]["examples"]["shape"] == [None]
+    assert examples["outputs"] == default["outputs"] and set(examples["example_features"]) == {"features"}
     records = list(tf.data.TFRecordDataset(str(path / "assets.extra" / "tf_serving_warmup_requests")))
     assert len(records) == 2
 
@@ -355,18 +364,93 @@ def test_label_aware_export_takes_the_logical_labels_and_needs_tensorflow_only(l
         assert bad[name].startswith("refused: InvalidArgumentError") and "must be finite" in bad[name], (name, bad[name])
     assert bad["default empty batch"] == f"answered (0, {C})" and bad["examples empty batch"] == f"answered (0, {C})"
     card = read_model_card(path)
-    assert set(card["signatures"]["serving_default"]["inputs"]) == {"features", "logical_labels"}
+    default, examples = card["signatures"]["serving_default"], card["signatures"]["serving_examples"]
+    assert {name: (spec["dtype"], spec["shape"]) for name, spec in default["inputs"].items()} == {
+        "features": ("float32", [None, D]), "logical_labels": ("float32", [None, C])}
+    assert "at least one 1" in default["inputs"]["logical_labels"]["holds"]
+    assert {name: (spec["key"], spec["values"]) for name, spec in examples["example_features"].items()} == {
+        "features": ("features", D), "logical_labels": ("logical_labels", C)}
     assert "label_temperature 3.0" in card["readout"]
     assert len(list(tf.data.TFRecordDataset(str(path / "assets.extra" / "tf_serving_warmup_requests")))) == 2
 
 
-def test_label_aware_serving_rejects_labels_of_the_wrong_shape_or_values(label_aware_export):
+def _bad_labels(case):
+    """Four rows of logical labels of one kind the model must refuse (with the message's gist)."""
+    labels = np.eye(C, dtype=np.float32)[np.arange(4) % C]
+    if case == "no relevant label":
+        labels[2] = 0.0
+        return labels, "at least one relevant label"
+    if case in ("nan", "inf", "2", "0.5", "-1"):
+        labels[1, 1] = float(case)
+        return labels, "0 or 1 only"
+    if case == "wrong width":
+        return np.ones((4, C + 1), np.float32), rf"shape \[batch, {C}\]"
+    return np.ones((3, C), np.float32), "one row per row"  # "row count": a row short
+
+
+BAD_LABELS = ("nan", "inf", "2", "0.5", "-1", "wrong width", "row count", "no relevant label")
+
+
+@pytest.mark.parametrize("case", BAD_LABELS)
+def test_label_aware_export_refuses_bad_labels_in_the_graph_naming_them(label_aware_export, case):
+    """What the Python API refuses (check_logical_labels) the reloaded export refuses too, through
+    both signatures: INVALID_ARGUMENT naming 'logical_labels', never a distribution."""
     _, path = label_aware_export
-    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
-    features = tf.constant(np.zeros((4, D)), tf.float32)
-    for labels, message in ((np.full((4, C), 0.5), "0 or 1 only"), (np.ones((3, C)), "one row per row")):
-        with pytest.raises(tf.errors.InvalidArgumentError, match=message):
-            serve(features=features, logical_labels=tf.constant(labels, tf.float32))
-    examples = tf.constant(serialize_examples(np.zeros((2, D))))  # no labels in the tf.Examples
-    with pytest.raises(tf.errors.InvalidArgumentError, match="logical_labels"):
-        tf.saved_model.load(str(path)).signatures["serving_examples"](examples=examples)
+    loaded = tf.saved_model.load(str(path))
+    features = np.random.default_rng(2).normal(loc=3.0, scale=2.0, size=(4, D)).astype(np.float32)
+    labels, message = _bad_labels(case)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=rf"logical_labels.{{0,2}} must .*({message})"):
+        loaded.signatures["serving_default"](features=tf.constant(features), logical_labels=tf.constant(labels))
+    # a tf.Example carries its own row of labels: the row-count case there is an example without them
+    examples = serialize_examples(features, logical_labels=None if case == "row count" else labels)
+    if case in ("wrong width", "row count"):
+        message = rf"exactly {C} float values under the label key .{{0,2}}logical_labels"
+    else:
+        message = rf"logical_labels.{{0,2}} must .*({message})"
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        loaded.signatures["serving_examples"](examples=tf.constant(examples))
+
+
+def test_label_checks_survive_a_session_feed_as_tf_serving_runs_it(label_aware_export):
+    """As TF Serving runs a signature (a C++ session feeding the placeholders, graph
+    optimisations on): the label checks still fire, and good rows are still answered."""
+    from tensorflow.core.protobuf import config_pb2
+
+    _, path = label_aware_export
+    features = np.zeros((4, D), np.float32)
+    with tf.Graph().as_default(), tf.compat.v1.Session() as session:
+        signature = tf.compat.v1.saved_model.loader.load(session, ["serve"], str(path)).signature_def["serving_default"]
+        run = session._make_callable_from_options(config_pb2.CallableOptions(
+            feed=[signature.inputs["features"].name, signature.inputs["logical_labels"].name],
+            fetch=[signature.outputs["label_distribution"].name]))
+        assert run(features, np.eye(C, dtype=np.float32)[np.arange(4) % C])[0].shape == (4, C)
+        for case in ("no relevant label", "2", "wrong width", "row count"):
+            labels, message = _bad_labels(case)
+            with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+                run(features, labels)
+
+
+def test_label_aware_export_still_answers_good_rows_and_an_empty_batch(label_aware_export):
+    enhancer, path = label_aware_export
+    loaded = tf.saved_model.load(str(path))
+    features = np.random.default_rng(2).normal(loc=3.0, scale=2.0, size=(4, D)).astype(np.float32)
+    labels = np.eye(C, dtype=np.float32)[np.arange(4) % C]
+    out = loaded.signatures["serving_default"](features=tf.constant(features), logical_labels=tf.constant(labels))
+    np.testing.assert_allclose(out["label_distribution"].numpy(), enhancer.transform(features, labels), atol=1e-5)
+    np.testing.assert_allclose(out["gap_deviation"].numpy()[:, 0], enhancer.gap_deviation(features, labels), atol=1e-5)
+    empty = loaded.signatures["serving_default"](features=tf.zeros([0, D]), logical_labels=tf.zeros([0, C]))
+    assert empty["label_distribution"].shape == (0, C)
+    with pytest.raises(ValueError, match=r"reads the logical labels: gap_deviation\(X, L\)"):
+        enhancer.gap_deviation(features)
+    with pytest.raises(ValueError, match="L row 0 has no relevant label"):
+        enhancer.gap_deviation(features, np.zeros((4, C)))
+
+
+def test_a_bare_models_card_lists_every_constructor_argument(label_aware_export, tmp_path):
+    """Exported without its LabelEnhancer, the model's own get_config() gives the card's
+    hyper-parameters: all of them (label_dropout, pretrain_epochs, network_dtype too)."""
+    enhancer, _ = label_aware_export
+    card = read_model_card(writer.write_saved_model(enhancer.model_, tmp_path / "bare"))
+    config = enhancer.model_.get_config()
+    assert card["hyperparameters"] == {k: v for k, v in config.items() if k not in ("name", "trainable", "dtype")}
+    assert {"label_dropout", "pretrain_epochs", "network_dtype", "temperature"} <= set(card["hyperparameters"])

@@ -21,8 +21,9 @@ rows sum to 1) and ``gap_deviation`` (float32 ``[None, 1]``, LIB's per-instance 
 A model that reads each instance's logical labels (``model.reads_labels``: the label-aware
 :class:`lib_tf.model.LabelAwareLIB`, as LE is used: the client asking for distributions holds
 the labels) takes them too: ``serving_default`` then takes ``features`` and ``logical_labels``
-(float32 ``[None, c]``, values 0 or 1), and every ``tf.Example`` carries the c labels as one
-float list under ``logical_labels``.
+(float32 ``[None, c]``, values 0 or 1, at least one 1 per row), and every ``tf.Example``
+carries the c labels as one float list under ``logical_labels``. The model card lists each
+signature's inputs and outputs with their dtypes and shapes.
 
 The graph traces the model's own ``serving_outputs`` (its forward pass at the posterior mean
 ``h = mu_h`` and its read-out, as ``LabelEnhancer.transform``), behind run-time checks of

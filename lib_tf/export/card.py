@@ -1,5 +1,6 @@
 """The model card (``assets.extra/model_card.json``): what was exported, how it reads out, its
-hyper-parameters, measures and signatures, and when.
+hyper-parameters, measures and signatures (per signature each input and output: name, dtype,
+shape and what it holds; for ``serving_examples`` what every tf.Example carries), and when.
 
 Rebuilds are byte-identical when the training is: with ``SOURCE_DATE_EPOCH`` set (the
 reproducible-builds convention; ``make saved-model`` sets it) the card's ``exported_at`` is that
@@ -11,13 +12,13 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Union
+from typing import Mapping, Union
 
 import numpy as np
 
 from .._version import __version__
-from ..contract import (DEFAULT_FEATURE_KEY, DEFAULT_SIGNATURE, EXAMPLES, EXAMPLES_SIGNATURE, FEATURES, GAP_DEVIATION,
-                        LABEL_DISTRIBUTION, LOGICAL_LABELS, Key)
+from ..contract import (DEFAULT_FEATURE_KEY, EXAMPLES, EXAMPLES_SIGNATURE, FEATURES, GAP_DEVIATION, LABEL_DISTRIBUTION,
+                        LOGICAL_LABELS, Key)
 
 ASSETS_EXTRA = "assets.extra"
 MODEL_CARD = "model_card.json"
@@ -63,26 +64,53 @@ def _readout(model) -> str:
             f"l) with label_temperature {model.label_temperature}, rule projection {model.rule_projection}")
 
 
-def model_card(model, *, label_names=None, data_name=None, hyperparameters=None, metrics=None,
-               feature_key: Key = DEFAULT_FEATURE_KEY, extra=None) -> dict:
-    """The JSON model card written to ``assets.extra/model_card.json``."""
+#: What each signature input and output holds, by name (the card adds it to dtype and shape).
+_HOLDS = {
+    FEATURES: "raw features, one row per instance (the standardisation is inside the graph)",
+    LOGICAL_LABELS: (f"each instance's logical labels, one row per row of '{FEATURES}': 0 or 1 only, at least one 1 "
+                     "(a relevant label) in every row"),
+    EXAMPLES: "serialized tf.Example, one per instance, holding the values of 'example_features'",
+    LABEL_DISTRIBUTION: "the recovered label distribution, rows sum to 1",
+    GAP_DEVIATION: "sigma_delta > 0, LIB's per-instance gap deviation",
+}
+
+
+def _described(specs: Mapping) -> dict:
+    """``{name: {"dtype", "shape", "holds"}}`` from ``{name: {"dtype", "shape"}}``."""
+    return {name: {**spec, "holds": _HOLDS[name]} for name, spec in specs.items()}
+
+
+def _signatures(model, signature_specs: Mapping, feature_key: Key) -> dict:
+    """The card's ``signatures``: per signature its inputs and outputs (name, dtype, shape and
+    what it holds), and for ``serving_examples`` what each tf.Example carries."""
+    width, n_labels = int(model.normalizer.mean.shape[0]), int(model.n_labels)
+    example_features = {FEATURES: {"key": feature_key if isinstance(feature_key, str) else list(feature_key),
+                                   "dtype": "float32", "values": width, "holds": _HOLDS[FEATURES]}}
+    if model.reads_labels:
+        example_features[LOGICAL_LABELS] = {"key": LOGICAL_LABELS, "dtype": "float32", "values": n_labels,
+                                            "holds": _HOLDS[LOGICAL_LABELS]}
+    card = {name: {"inputs": _described(specs["inputs"]), "outputs": _described(specs["outputs"])}
+            for name, specs in signature_specs.items()}
+    card[EXAMPLES_SIGNATURE].update(feature_key=example_features[FEATURES]["key"], example_features=example_features)
+    return card
+
+
+def model_card(model, *, signature_specs: Mapping, label_names=None, data_name=None, hyperparameters=None,
+               metrics=None, feature_key: Key = DEFAULT_FEATURE_KEY, extra=None) -> dict:
+    """The JSON model card written to ``assets.extra/model_card.json``; ``signature_specs``:
+    what the saved signatures take and give (:func:`lib_tf.export.graph.signature_specs`)."""
     import tensorflow as tf
 
-    width, n_labels = int(model.normalizer.mean.shape[0]), int(model.n_labels)
+    n_labels = int(model.n_labels)
     names = [f"label_{j}" for j in range(n_labels)] if label_names is None else [str(n) for n in label_names]
     if len(names) != n_labels:
         raise ValueError(f"label_names has {len(names)} names but the model has {n_labels} labels")
-    default_inputs = {FEATURES: f"float32 [None, {width}], raw features"}
-    examples_inputs = {EXAMPLES: "string [None], serialized tf.Example"}
-    if model.reads_labels:
-        default_inputs[LOGICAL_LABELS] = f"float32 [None, {n_labels}], each instance's logical labels (0 or 1)"
-        examples_inputs[EXAMPLES] += f", with {n_labels} float values (0 or 1) under '{LOGICAL_LABELS}'"
     card = {
         "model": ("label-aware LIB (lib_tf's extension of the Label Information Bottleneck, CVPR 2023): the "
                   "posterior reads the features and the logical labels" if model.reads_labels else
                   "LIB (Label Information Bottleneck, CVPR 2023) label enhancement"),
         "label_names": names,
-        "d": width,
+        "d": int(model.normalizer.mean.shape[0]),
         "c": n_labels,
         "alpha": model.alpha,
         "alpha_weights": "the label-gap term",
@@ -93,14 +121,7 @@ def model_card(model, *, label_names=None, data_name=None, hyperparameters=None,
         "training_data": data_name,
         "hyperparameters": dict(hyperparameters) if hyperparameters is not None else None,
         "metrics": metrics,
-        "signatures": {
-            DEFAULT_SIGNATURE: {"inputs": default_inputs,
-                                "outputs": {LABEL_DISTRIBUTION: f"float32 [None, {n_labels}], rows sum to 1",
-                                            GAP_DEVIATION: "float32 [None, 1], sigma_delta > 0"}},
-            EXAMPLES_SIGNATURE: {"inputs": examples_inputs,
-                                 "feature_key": feature_key if isinstance(feature_key, str) else list(feature_key),
-                                 "outputs": "as serving_default"},
-        },
+        "signatures": _signatures(model, signature_specs, feature_key),
         "lib_tf_version": __version__,
         "tensorflow_version": tf.__version__,
         "exported_at": export_timestamp(),

@@ -4,9 +4,10 @@ Both trace the model's own :meth:`~lib_tf.model.LIB.serving_outputs` (the forwar
 posterior mean, with the model's read-out) behind run-time checks of each request: the
 features' width, finite values (after standardising, so a value that overflows float32 there
 is refused too) and, for a model that reads the logical labels (``model.reads_labels``),
-labels of the features' row count holding 0 or 1 only. The module tracks exactly the
-variables those functions read (standardisation, encoder, label-distribution and gap heads;
-not the decoder) and nothing of Keras, so the SavedModel loads with TensorFlow alone.
+labels of the features' row count holding 0 or 1 only, each row with at least one 1. The
+module tracks exactly the variables those functions read (standardisation, encoder,
+label-distribution and gap heads; not the decoder) and nothing of Keras, so the SavedModel
+loads with TensorFlow alone.
 """
 from __future__ import annotations
 
@@ -48,19 +49,28 @@ def checked_features(model, features, source: str):
 
 def checked_labels(logical_labels, rows, n_labels: int):
     """The logical labels (n, c) after run-time checks of their shape against the features'
-    row count ``rows`` and of their values (0 or 1 only, which refuses NaN and inf too)."""
+    row count ``rows``, of their values (0 or 1 only, which refuses NaN and inf too) and of
+    every row marking at least one label relevant (the model's read-out and the binarisation
+    rule it follows have no answer for a row of zeros; the Python API refuses it too). The
+    row check reads the labels reshaped, so it runs after the shape check; an empty batch
+    passes them all."""
     import tensorflow as tf
 
-    logical_labels = _gate(logical_labels, [
+    message = f"LIB serving: '{LOGICAL_LABELS}' must"
+    logical_labels = _gate(logical_labels, [tf.debugging.assert_equal(
+        tf.size(logical_labels, out_type=tf.int64), rows * n_labels,
+        message=f"{message} be float32 of shape [batch, {n_labels}], one row per row of '{FEATURES}'")])
+    logical_labels = tf.reshape(logical_labels, tf.stack([rows, tf.constant(n_labels, tf.int64)]))
+    relevant = tf.equal(logical_labels, 1.0)
+    return _gate(logical_labels, [
         tf.debugging.assert_equal(
-            tf.size(logical_labels, out_type=tf.int64), rows * n_labels,
-            message=f"LIB serving: '{LOGICAL_LABELS}' must be float32 of shape [batch, {n_labels}], one row per "
-                    f"row of '{FEATURES}'"),
+            tf.reduce_all(tf.logical_or(tf.equal(logical_labels, 0.0), relevant)), True,
+            message=f"{message} hold 0 or 1 only (logical labels)"),
         tf.debugging.assert_equal(
-            tf.reduce_all(tf.logical_or(tf.equal(logical_labels, 0.0), tf.equal(logical_labels, 1.0))), True,
-            message=f"LIB serving: '{LOGICAL_LABELS}' must hold 0 or 1 only (logical labels)"),
+            tf.reduce_all(tf.reduce_any(relevant, axis=1)), True,
+            message=f"{message} mark at least one relevant label (a 1) in every row; a row of zeros has no "
+                    f"label distribution"),
     ])
-    return tf.reshape(logical_labels, tf.stack([rows, tf.constant(n_labels, tf.int64)]))
 
 
 def served_outputs(model, features, source: str, logical_labels=None) -> dict:
@@ -145,3 +155,15 @@ def signatures(module):
     """The ``{name: concrete function}`` mapping given to ``tf.saved_model.save``."""
     return {DEFAULT_SIGNATURE: module.serve_features.get_concrete_function(),
             EXAMPLES_SIGNATURE: module.serve_examples.get_concrete_function()}
+
+
+def signature_specs(module) -> dict:
+    """What each signature takes and gives, as saved: ``{signature: {"inputs": {name: spec},
+    "outputs": {name: spec}}}``, each spec ``{"dtype": "float32", "shape": [None, d]}`` (None: any
+    size), read from the traced functions (so the model card cannot disagree with them)."""
+    def spec(tensor):
+        return {"dtype": tensor.dtype.name, "shape": tensor.shape.as_list()}
+
+    return {name: {"inputs": {tensor.name: spec(tensor) for tensor in function.structured_input_signature[0]},
+                   "outputs": {key: spec(tensor) for key, tensor in function.structured_outputs.items()}}
+            for name, function in signatures(module).items()}

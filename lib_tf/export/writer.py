@@ -9,7 +9,7 @@ from typing import Mapping, Optional, Union
 
 from ..contract import DEFAULT_FEATURE_KEY, Key
 from .card import ASSETS_EXTRA, card_hyperparameters, model_card, write_model_card
-from .graph import build_serving_module, signatures
+from .graph import build_serving_module, signature_specs, signatures
 from .versions import check_free, publish, remove_abandoned_staging, staging_folder
 from .warmup import WARMUP_FILE, warmup_labels, warmup_rows, write_warmup_requests
 
@@ -54,7 +54,7 @@ def write_saved_model(model_or_enhancer, path: Union[str, os.PathLike], *, model
         write_warmup_requests(staging / ASSETS_EXTRA / WARMUP_FILE, warmup_rows(model),
                               model_name or target.parent.name or "lib", feature_key, warmup_labels(model))
         write_model_card(staging, model_card(
-            model, label_names=label_names, data_name=data_name,
+            model, signature_specs=signature_specs(module), label_names=label_names, data_name=data_name,
             hyperparameters=card_hyperparameters(model_or_enhancer, model), metrics=metrics, feature_key=feature_key,
             extra=card_extra))
         publish(staging, target)
