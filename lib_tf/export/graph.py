@@ -51,9 +51,9 @@ def checked_labels(logical_labels, rows, n_labels: int):
     """The logical labels (n, c) after run-time checks of their shape against the features'
     row count ``rows``, of their values (0 or 1 only, which refuses NaN and inf too) and of
     every row marking at least one label relevant (the model's read-out and the binarisation
-    rule it follows have no answer for a row of zeros; the Python API refuses it too). The
-    row check reads the labels reshaped, so it runs after the shape check; an empty batch
-    passes them all."""
+    rule it follows have no answer for a row of zeros; the Python API refuses it too). Each
+    check reads the labels that passed the one before (shape, values, rows), so a request is
+    refused for its first fault; an empty batch passes them all."""
     import tensorflow as tf
 
     message = f"LIB serving: '{LOGICAL_LABELS}' must"
@@ -61,16 +61,14 @@ def checked_labels(logical_labels, rows, n_labels: int):
         tf.size(logical_labels, out_type=tf.int64), rows * n_labels,
         message=f"{message} be float32 of shape [batch, {n_labels}], one row per row of '{FEATURES}'")])
     logical_labels = tf.reshape(logical_labels, tf.stack([rows, tf.constant(n_labels, tf.int64)]))
-    relevant = tf.equal(logical_labels, 1.0)
-    return _gate(logical_labels, [
-        tf.debugging.assert_equal(
-            tf.reduce_all(tf.logical_or(tf.equal(logical_labels, 0.0), relevant)), True,
-            message=f"{message} hold 0 or 1 only (logical labels)"),
-        tf.debugging.assert_equal(
-            tf.reduce_all(tf.reduce_any(relevant, axis=1)), True,
-            message=f"{message} mark at least one relevant label (a 1) in every row; a row of zeros has no "
-                    f"label distribution"),
-    ])
+    logical_labels = _gate(logical_labels, [tf.debugging.assert_equal(
+        tf.reduce_all(tf.logical_or(tf.equal(logical_labels, 0.0), tf.equal(logical_labels, 1.0))), True,
+        message=f"{message} hold 0 or 1 only (logical labels)")])
+    # after the values' check, so a row such as [0, 2, 0] is refused for its 2, every time
+    return _gate(logical_labels, [tf.debugging.assert_equal(
+        tf.reduce_all(tf.reduce_any(tf.equal(logical_labels, 1.0), axis=1)), True,
+        message=f"{message} mark at least one relevant label (a 1) in every row; a row of zeros has no "
+                f"label distribution")])
 
 
 def served_outputs(model, features, source: str, logical_labels=None) -> dict:
