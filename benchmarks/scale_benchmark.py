@@ -76,7 +76,8 @@ def peak_rss_mb() -> float:
 def run_one(args) -> dict:
     """One size, in this process."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from lib_tf.data import streaming
+    from lib_tf.data.streaming.shards import find_shards
+    from lib_tf.data.streaming.writers import WRITERS
 
     n, d, c = args.n, args.d, args.c
     work = Path(args.workdir) / f"n{n}_d{d}_c{c}_{args.format}"
@@ -87,7 +88,7 @@ def run_one(args) -> dict:
         work.mkdir(parents=True)
         start = time.perf_counter()
         truth = np.lib.format.open_memmap(truth_path, mode="w+", dtype=np.float32, shape=(n, c))
-        writer = streaming.WRITERS[args.format](work / "shards", rows_per_shard=args.rows_per_shard)
+        writer = WRITERS[args.format](work / "shards", rows_per_shard=args.rows_per_shard)
         row = 0
         for x, l, D in generated_chunks(n, d, c):
             writer.write(x, l)
@@ -101,7 +102,7 @@ def run_one(args) -> dict:
     else:  # shards kept from an earlier run (--workdir): its generation time
         result["generate_seconds"] = json.loads((work / "DONE").read_text())["generate_seconds"]
         result["generated_by_an_earlier_run"] = True
-    shards = streaming.find_shards(str(work / "shards" / "*"))
+    shards = find_shards(str(work / "shards" / "*"))
     result["shards"] = len(shards.paths)
     result["disk_mb"] = round(sum(p.stat().st_size for p in (work / "shards").iterdir()) / 2 ** 20, 1)
     result["rss_after_generation_mb"] = round(peak_rss_mb(), 1)
@@ -125,7 +126,7 @@ def run_one(args) -> dict:
         per_epoch = math.ceil(steps / keras_epochs)
         steps = per_epoch * keras_epochs
     timer = _step_timer()
-    from lib_tf.data.streaming import shard_dataset
+    from lib_tf.data.streaming.readers import shard_dataset
 
     train = shard_dataset(shards, args.batch_size, shuffle_buffer=args.shuffle_buffer, seed=0).repeat()
     start = time.perf_counter()
@@ -155,7 +156,7 @@ def run_one(args) -> dict:
 def pick_temperature(model, shards, truth_path, n) -> dict:
     """Set the read-out temperature T picked by KL on a revealed 1% (the first instances, at
     least 100, at most 10,000), as ``lib-tf enhance --reveal`` does; no retraining."""
-    from lib_tf.data.streaming import shard_dataset
+    from lib_tf.data.streaming.readers import shard_dataset
     from lib_tf.readout.selection import select_readout
 
     reveal = int(min(10_000, max(100, n // 100)))
@@ -210,7 +211,7 @@ def score(prediction_paths, truth_path, shards, chunk: int = 100_000) -> dict:
 
 def _label_stream(shards, chunk: int = 100_000):
     """Logical labels in file order, in the chunking ``score`` uses (per prediction shard)."""
-    from lib_tf.data.streaming import shard_dataset
+    from lib_tf.data.streaming.readers import shard_dataset
 
     for path in shards.paths:
         for _, l in shard_dataset(shards, chunk, files=[path]):

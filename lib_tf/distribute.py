@@ -139,7 +139,7 @@ def adapt_streaming(model, shards, strategy=None, batch_size: int = 8192) -> int
     model's variables, built under ``strategy``); returns the number of instances read."""
     import tensorflow as tf
 
-    from .data.streaming import feature_batches
+    from .data.streaming.readers import feature_batches
 
     counter = tf.Variable(0, dtype=tf.int64, trainable=False)  # outside the strategy: a plain local variable
 
@@ -169,7 +169,8 @@ def fit_streaming(model, shards, *, batch_size: int, epochs: int, shuffle_buffer
     dropped, so that no replica gets an empty share (its batch mean would be NaN)."""
     import math
 
-    from .data.streaming import as_shard_set, count_rows, feature_batches, shard_dataset
+    from .data.streaming.readers import count_rows, feature_batches, shard_dataset
+    from .data.streaming.shards import as_shard_set
 
     shards = as_shard_set(shards)
     strategy = strategy or model.distribute_strategy
@@ -200,7 +201,7 @@ def readout_function(model):
 def predict_streaming(model, shards, out_dir, batch_size: int = 8192, progress=None) -> list:
     """Recovered distributions for every shard, written as ``<stem>.distributions.npy``
     shards in ``out_dir`` (bounded memory: one batch at a time)."""
-    from .data.streaming import predict_to_shards
+    from .data.streaming.prediction import predict_to_shards
 
     return predict_to_shards(readout_function(model), shards, out_dir, batch_size=batch_size, progress=progress)
 
@@ -255,7 +256,7 @@ def train_distributed(params: dict, *, shards=None, features=None, logical_label
         label-aware model and the labels' read-out train only in memory
         (:class:`lib_tf.LabelEnhancer`). Missing ones take LIB's defaults.
     shards : str or ShardSet, optional
-        Glob pattern, paths or :class:`~lib_tf.data.streaming.ShardSet` of the training
+        Glob pattern, paths or :class:`~lib_tf.data.streaming.shards.ShardSet` of the training
         shards; or else
     features, logical_labels : array_like, optional
         Arrays (n, d) and (n, c) held in memory.
@@ -271,7 +272,7 @@ def train_distributed(params: dict, *, shards=None, features=None, logical_label
     DistributedTraining
     """
     from .data.pipeline import repeated_batches
-    from .data.streaming import as_shard_set
+    from .data.streaming.shards import as_shard_set
     from .model.epochs import auto_epochs
     from .model.factory import build_model
 

@@ -238,21 +238,26 @@ class LabelEnhancer(BaseEnhancer):
             raise ValueError(f"L has {L.shape[1]} labels, but LabelEnhancer was fitted with {self.n_labels_}")
         return L
 
-    def gap_deviation(self, X) -> np.ndarray:
-        """LIB's per-instance gap deviation sigma_delta (n,) for features ``X``."""
-        self._check_fitted()
-        return self.model_.predict_gap_deviation(self._check_width(X))
+    def gap_deviation(self, X, L=None) -> np.ndarray:
+        """LIB's per-instance gap deviation sigma_delta (n,) at the posterior mean; with
+        ``model="label-aware"`` the posterior reads the logical labels ``L`` (n, c) too."""
+        return self.model_.predict_gap_deviation(self._posterior_inputs(X, L, "gap_deviation"))
 
     def logits(self, X, L=None) -> np.ndarray:
         """The label-distribution head's logits (n, c) at the posterior mean; with
         ``model="label-aware"`` the posterior reads the logical labels ``L`` (n, c) too."""
+        return self.model_.predict_logits(self._posterior_inputs(X, L, "logits"))
+
+    def _posterior_inputs(self, X, L, method: str):
+        """What the fitted model's posterior reads, checked: ``X``, or ``X`` and ``L`` for the
+        label-aware model (whose ``method(X, L)`` needs them)."""
         self._check_fitted()
         X = self._check_width(X)
         if not self._label_aware:
-            return self.model_.predict_logits(X)
+            return X
         if L is None:
-            raise ValueError("model='label-aware' reads the logical labels: logits(X, L)")
-        return self.model_.predict_logits(self._inputs(X, self._check_labels(X, L)))
+            raise ValueError(f"model='label-aware' reads the logical labels: {method}(X, L)")
+        return self._inputs(X, self._check_labels(X, L))
 
     def select_temperature(self, X, distributions, grid=None, metric=SELECTION_METRIC, L=None,
                            label_grid=LABEL_TEMPERATURE_GRID):

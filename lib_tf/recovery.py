@@ -29,7 +29,7 @@ from ._files import save_npy_atomic, write_atomic
 from ._version import __version__
 from .baselines.reference import label_shares, label_softmax
 from .data import LDLDataset, split_instances
-from .data.streaming import as_shard_set
+from .data.streaming.shards import as_shard_set
 from .distribute import predict_streaming, train_distributed, worker_role
 from .enhancer import LabelEnhancer
 from .metrics import score

@@ -40,9 +40,13 @@ from typing import Mapping, Optional
 import keras_tuner
 import numpy as np
 
-from .contract import DEFAULT_FEATURE_KEY, GROUND_TRUTH_KEY, LEGACY_GROUND_TRUTH_KEYS, Key, serialize_example
+from .contract import DEFAULT_FEATURE_KEY, GROUND_TRUTH_KEY, LEGACY_GROUND_TRUTH_KEYS, Key
 from .contract import LOGICAL_LABELS as DEFAULT_LABEL_KEY
-from .export import write_saved_model
+from .data.streaming.readers import example_arrays
+from .data.streaming.shards import example_widths
+from .data.streaming.writers import write_tfrecord
+from .export.versions import check_free
+from .export.writer import write_saved_model
 
 #: What ``tuner_fn`` returns (the fields of TFX's ``TunerFnResult``).
 TunerFnResult = collections.namedtuple("TunerFnResult", ["tuner", "fit_kwargs"])
@@ -53,7 +57,8 @@ DEFAULT_DISTRIBUTION_KEY = GROUND_TRUTH_KEY
 # -- tf.Example files -------------------------------------------------------------------------
 def write_examples(path, features, logical_labels, distributions=None, feature_key: Key = DEFAULT_FEATURE_KEY,
                    label_key: Key = DEFAULT_LABEL_KEY, distribution_key: Key = DEFAULT_DISTRIBUTION_KEY) -> str:
-    """Write rows as a gzipped TFRecord file of ``tf.Example`` (the ExampleGen format).
+    """Write rows as a gzipped TFRecord file of ``tf.Example`` (the ExampleGen format), with the
+    shard writer of :mod:`lib_tf.data.streaming.writers`.
 
     Parameters
     ----------
@@ -75,22 +80,11 @@ def write_examples(path, features, logical_labels, distributions=None, feature_k
     Raises
     ------
     ValueError
-        If the arrays' row counts differ, or a list of names does not match its row's width.
+        If the arrays are not 2-D with one row count, or a list of names does not match its
+        row's width.
     """
-    import tensorflow as tf
-
-    features, logical_labels = np.asarray(features), np.asarray(logical_labels)
-    if len(features) != len(logical_labels) or (distributions is not None and len(distributions) != len(features)):
-        raise ValueError("features, logical_labels and distributions need the same number of rows")
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    hashable = [k if isinstance(k, str) else tuple(k) for k in (feature_key, label_key, distribution_key)]
-    with tf.io.TFRecordWriter(str(path), options="GZIP") as writer:
-        for i in range(len(features)):
-            columns = {hashable[0]: features[i], hashable[1]: logical_labels[i]}
-            if distributions is not None:
-                columns[hashable[2]] = distributions[i]
-            writer.write(serialize_example(columns))
-    return str(path)
+    return write_tfrecord(path, features, logical_labels, distributions,
+                          keys=(feature_key, label_key, distribution_key), compression="GZIP")
 
 
 def _files(patterns) -> list:
@@ -110,7 +104,8 @@ def _files(patterns) -> list:
 def read_examples(patterns, feature_key: Key = DEFAULT_FEATURE_KEY, label_key: Key = DEFAULT_LABEL_KEY,
                   distribution_key: Optional[Key] = DEFAULT_DISTRIBUTION_KEY):
     """Read TFRecord files of ``tf.Example`` (gzipped when named ``*.gz``, as ExampleGen
-    writes them), widths found from the files.
+    writes them) with the readers of :mod:`lib_tf.data.streaming`, widths found from the
+    first example.
 
     Parameters
     ----------
@@ -119,9 +114,9 @@ def read_examples(patterns, feature_key: Key = DEFAULT_FEATURE_KEY, label_key: K
     feature_key, label_key : str or sequence of str
         One name (a float list per example) or one name per column (a scalar each).
     distribution_key : str or sequence of str, optional
-        Where the ground truth is; examples without it give ``None``. With the default
-        (:data:`lib_tf.contract.GROUND_TRUTH_KEY`) the legacy ``"distributions"`` is read
-        when it is absent.
+        Where the ground truth is; files whose first example lacks it give ``None``. With the
+        default (:data:`lib_tf.contract.GROUND_TRUTH_KEY`) the legacy ``"distributions"`` is
+        read when it is absent.
 
     Returns
     -------
@@ -133,45 +128,20 @@ def read_examples(patterns, feature_key: Key = DEFAULT_FEATURE_KEY, label_key: K
     FileNotFoundError
         If no file matches.
     ValueError
-        If the files hold no examples, or examples hold different numbers of values under one
-        key (or none under a required one).
+        If the files hold no examples, the first lacks the features or labels, or an example
+        holds another number of values under a key than the first (or none).
     """
-    import tensorflow as tf
-
     files = _files(patterns)
     if not files:
         raise FileNotFoundError(f"no TFRecord files match {patterns}")
-    records = []
-    for name in files:
-        compression = "GZIP" if name.endswith(".gz") else ""
-        records.extend(r.numpy() for r in tf.data.TFRecordDataset(name, compression_type=compression))
-    if not records:
-        raise ValueError(f"no examples in {files}")
-    serialized = tf.constant(records)
-
-    def column(key, required):
-        if isinstance(key, str):
-            values = tf.io.parse_example(serialized, {key: tf.io.RaggedFeature(tf.float32)})[key]
-            lengths = values.row_lengths().numpy()
-            if not required and lengths.max() == 0:
-                return None
-            if lengths.min() != lengths.max() or lengths.min() == 0:
-                raise ValueError(f"feature {key!r}: every tf.Example needs the same number of floats "
-                                 f"(found lengths {lengths.min()} to {lengths.max()})")
-            return values.to_tensor().numpy().astype(np.float64)
-        keys = list(key)
-        spec = {k: tf.io.FixedLenFeature([], tf.float32) if required else
-                tf.io.FixedLenFeature([], tf.float32, default_value=np.nan) for k in keys}
-        parsed = tf.io.parse_example(serialized, spec)
-        array = np.stack([parsed[k].numpy() for k in keys], axis=1).astype(np.float64)
-        return None if not required and np.isnan(array).all() else array
-
-    distributions = column(distribution_key, False) if distribution_key else None
-    for legacy in LEGACY_GROUND_TRUTH_KEYS if distributions is None and distribution_key == GROUND_TRUTH_KEY else ():
-        distributions = column(legacy, False)
-        if distributions is not None:
-            break
-    return column(feature_key, True), column(label_key, True), distributions
+    truth_keys = [distribution_key] if distribution_key else []
+    if distribution_key == GROUND_TRUTH_KEY:
+        truth_keys += list(LEGACY_GROUND_TRUTH_KEYS)
+    d, c, *truth_widths = example_widths(files, [feature_key, label_key, *truth_keys], optional=truth_keys)
+    columns = [(feature_key, d, "feature"), (label_key, c, "label")]
+    columns += [(key, width, "ground-truth") for key, width in zip(truth_keys, truth_widths) if width is not None][:1]
+    features, logical_labels, *distributions = (array.astype(np.float64) for array in example_arrays(files, columns))
+    return features, logical_labels, (distributions[0] if distributions else None)
 
 
 def _keys(config: Mapping):
@@ -280,11 +250,7 @@ def run_fn(fn_args):
     from .enhancer import LabelEnhancer
     from .metrics import score
 
-    from .export import VersionExistsError
-
-    target = Path(fn_args.serving_model_dir)
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):  # before training, not after
-        raise VersionExistsError(f"{target} already exists and is not empty; exported models are never overwritten")
+    check_free(Path(fn_args.serving_model_dir))  # before training, not after
     config = _config(fn_args)
     feature_key, label_key, distribution_key = _keys(config)
     X, L, D = read_examples(fn_args.train_files, feature_key, label_key, distribution_key)

@@ -173,13 +173,14 @@ def test_two_workers_run_the_cli_on_tfrecord_shards_and_only_the_chief_writes(tm
     """``lib-tf enhance --input ... --strategy multi-worker``: TFRecord shards are split by
     file between the workers (4 shards, 2 workers); the chief writes one prediction shard
     per input shard, the other worker nothing."""
-    from lib_tf.data import streaming
+    from lib_tf.data.streaming.prediction import read_prediction_shards
+    from lib_tf.data.streaming.writers import write_shards
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 6)).astype(np.float32)
     L = (rng.random((200, 4)) > 0.5).astype(np.float32)
     L[:, 0] = 1
-    streaming.write_shards(tmp_path / "shards", X, L, format="tfrecord", rows_per_shard=50)
+    write_shards(tmp_path / "shards", X, L, format="tfrecord", rows_per_shard=50)
     workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
     out = tmp_path / "out"
     processes = []
@@ -193,7 +194,7 @@ def test_two_workers_run_the_cli_on_tfrecord_shards_and_only_the_chief_writes(tm
     assert "the chief writes the outputs" in outputs[1][0]
     settings = json.loads((out / "settings.json").read_text())
     assert settings["workers"] == 2 and settings["replicas"] == 2 and settings["n"] == 200
-    predicted = streaming.read_prediction_shards([out / p for p in settings["prediction_shards"]])
+    predicted = read_prediction_shards([out / p for p in settings["prediction_shards"]])
     assert predicted.shape == (200, 4)
     np.testing.assert_allclose(predicted.sum(1), 1.0, atol=1e-5)
     assert sorted(p.name for p in out.iterdir()) == ["predictions", "settings.json"]

@@ -55,6 +55,8 @@ class LabelAwareLIB(LIB):
     smallest top set holding more than half the mass.
     """
 
+    reads_labels = True
+
     def __init__(self, n_labels: int, temperature: float = 1.0, label_temperature=None,
                  rule_projection: bool = True, label_dropout: float = 0.0, **kwargs):
         super().__init__(n_labels, temperature=temperature, **kwargs)

@@ -88,6 +88,10 @@ class LIB(keras.Model):
     :func:`lib_tf.model.training.train`, the package's one training path (see :meth:`fit`).
     """
 
+    #: Whether the posterior and the read-out take each instance's logical labels too (what an
+    #: export's signatures then ask for); the paper's model reads the features only.
+    reads_labels = False
+
     def __init__(
         self,
         n_labels: int,
