@@ -16,12 +16,11 @@ from .readout.selection import SELECTION_METRIC, select_readout
 #: The label-aware model's network sizes: narrower than the paper's 256, which measured better
 #: on 3 of 4 data sets and about 2x faster (benchmarks/LABEL_AWARE.md).
 LABEL_AWARE_SIZES = {"latent_dim": 64, "head_units": 64}
-#: The label-aware model's shipped settings (:meth:`LabelEnhancer.label_aware`): the grid point
-#: and read-out temperatures that ``lib-tf benchmark`` chooses with no ground truth of the data
-#: set at hand, here on all 13 paper data sets (``benchmarks/label_aware_defaults.py`` prints
-#: the choice; benchmarks/LABEL_AWARE.md).
+#: The label-aware model's shipped settings (:meth:`LabelEnhancer.label_aware`): the grid point of
+#: benchmarks/LABEL_AWARE.md, read out as the binarisation posterior chooses for each data set
+#: (``readout="truth-free"``, benchmarks/TRUTH_FREE.md): no temperature is shipped.
 LABEL_AWARE_DEFAULTS = {"model": "label-aware", "alpha": 1.0, "beta": 10.0, **LABEL_AWARE_SIZES, "label_dropout": 0.5,
-                        "temperature": 6.0, "label_temperature": 6.0}
+                        "readout": "truth-free"}
 
 
 class LabelEnhancer(BaseEnhancer):
@@ -81,6 +80,16 @@ class LabelEnhancer(BaseEnhancer):
         Label-aware model: move the read-out into the binarisation rule's interval.
     label_dropout : float in [0, 1), default=0.0
         Label-aware model: share of the labels hidden from its encoder during training.
+    readout : {"given", "truth-free"}, default="given"
+        ``"given"``: read out with ``temperature`` and ``label_temperature``. ``"truth-free"``:
+        chosen from X and L alone. ``readout_folds`` more fits, each on the other folds, give
+        every instance logits made without it (and, label-aware, without its own label); the
+        binarisation posterior fitted to them (:mod:`lib_tf.readout.posterior`) gives the
+        fitted instances' distributions (its mean: ``distributions_``, ``posterior_``) and
+        picks the temperatures of the model's read-out for other instances and the export
+        (the pair with the least expected KL; ``readout_choice_``).
+    readout_folds : int >= 2, default=3
+        Folds of the truth-free read-out's cross-fitting.
 
     Attributes
     ----------
@@ -92,13 +101,19 @@ class LabelEnhancer(BaseEnhancer):
     label_temperature_ : float or None
         Label temperature in use (None: no labels' term): ``label_temperature`` after
         ``fit``, then the choice of :meth:`select_temperature`.
+    posterior_ : BinarisationPosterior
+        ``readout="truth-free"``: the binarisation posterior of the fitted instances.
+    readout_choice_ : dict
+        ``readout="truth-free"``: the chosen temperatures, their expected KL, the posterior's own,
+        whether the choice still lies on a grid end and whether the labels pinned the scale.
     epochs_ : int
         Epochs run.
     history_ : dict
         Training losses, one entry per graph call (small data sets run several epochs per
         call, up to about 32 steps).
     distributions_ : ndarray of shape (n_samples, n_labels)
-        Distributions of the training instances under the fitted read-out.
+        Distributions of the training instances: under the fitted read-out, or with
+        ``readout="truth-free"`` the posterior mean.
     n_features_in_ : int
     n_labels_ : int
     """
@@ -111,7 +126,8 @@ class LabelEnhancer(BaseEnhancer):
     def __init__(self, *, alpha=0.001, beta=1.0, temperature=1.0, label_temperature=None, epochs=None, batch_size=128,
                  learning_rate=1e-3, latent_dim=256, hidden_units=256, depth=3, head_units=None, activation="sigmoid",
                  assignment="squared", gap_on="logits", reduction="mean", pretrain_epochs=0, network_dtype="float32",
-                 random_state=None, verbose=0, model="paper", rule_projection=True, label_dropout=0.0, **deprecated):
+                 random_state=None, verbose=0, model="paper", rule_projection=True, label_dropout=0.0, readout="given",
+                 readout_folds=3, **deprecated):
         self.alpha = alpha
         self.beta = beta
         self.temperature = temperature
@@ -134,6 +150,8 @@ class LabelEnhancer(BaseEnhancer):
         self.model = model
         self.rule_projection = rule_projection
         self.label_dropout = label_dropout
+        self.readout = readout
+        self.readout_folds = readout_folds
         # ``seed`` is the former name of ``random_state``: an alias, not a parameter (get_params
         # and clone see random_state only); anything else is a mistyped name.
         unknown = sorted(set(deprecated) - {"seed"})
@@ -173,6 +191,17 @@ class LabelEnhancer(BaseEnhancer):
         return {"features": X, "logical_labels": L.astype(np.float32)} if self._label_aware else X
 
     def _fit(self, X, L):
+        self.model_, history, self.epochs_ = self._train(X, L)
+        self.history_ = history.history
+        self.temperature_ = self.temperature
+        self.label_temperature_ = self.label_temperature
+        self._fitted_L = L
+        if self.readout == "truth-free":
+            return self._fit_readout_without_truth(X, L)
+        return self._readout(X, L)
+
+    def _train(self, X, L):
+        """A new model trained on (X, L) with these settings: (model, history, epochs)."""
         from .callbacks import EpochProgress
         from .model.factory import build_model
         from .model.training import train
@@ -184,13 +213,63 @@ class LabelEnhancer(BaseEnhancer):
         history = train(model, self._inputs(X, L), L, epochs=epochs, batch_size=self.batch_size,
                         learning_rate=self.learning_rate, seed=self.random_state, settings=self._optimisation_settings(),
                         callbacks=progress)
-        self.epochs_ = epochs
-        self.history_ = history.history
-        self.model_ = model
-        self.temperature_ = self.temperature
-        self.label_temperature_ = self.label_temperature
-        self._fitted_L = L
-        return self._readout(X, L)
+        return model, history, epochs
+
+    def _fit_readout_without_truth(self, X, L):
+        """``readout="truth-free"``: the posterior of the fitted instances' distributions, and the
+        model's read-out with the least expected KL under it (see the ``readout`` parameter)."""
+        from .readout.posterior import fit_binarisation_posterior
+        from .readout.selection import choose_extending
+
+        seed = 0 if self.random_state is None else int(self.random_state)
+        posterior = fit_binarisation_posterior(self._held_out_logits(X, L), L,
+                                               read_logits=self._logits_without_own_label(self.model_, X, L),
+                                               random_state=seed)
+        form, logits = self._readout_form(), self.model_.predict_logits(self._inputs(X, L) if self._label_aware else X)
+        chosen, expected_kl, _, on_grid_end = choose_extending(
+            form, lambda f, candidate: posterior.expected_kl(f.read_out(logits, L, candidate)))
+        temperature, label_temperature = chosen if self._label_aware else (chosen, None)
+        self._set_temperatures(temperature, label_temperature)
+        self.posterior_ = posterior
+        self.readout_choice_ = {"temperature": self.temperature_, "label_temperature": self.label_temperature_,
+                                "expected_kl": float(expected_kl), "posterior_expected_kl": posterior.expected_kl(posterior.mean),
+                                "on_grid_end": bool(on_grid_end), "scale_identified": posterior.scale_identified,
+                                "folds": int(self.readout_folds)}
+        return posterior.mean
+
+    def _readout_form(self):
+        """The read-outs the truth-free choice picks from: T for the paper model, (T, T_l) with the
+        logits kept for the label-aware one."""
+        if self._label_aware:
+            return TwoTemperatureReadouts(drop_logits=False, rule_projection=self.rule_projection)
+        return TemperatureReadouts()
+
+    def _held_out_logits(self, X, L):
+        """Every instance's logits from a fit on the other ``readout_folds`` folds (a seeded
+        split), made without its own label (:meth:`_logits_without_own_label`)."""
+        if self.readout_folds > len(X):
+            raise ValueError(f"readout_folds={self.readout_folds} needs at least as many instances; X has {len(X)}")
+        seed = 0 if self.random_state is None else int(self.random_state)
+        fold = np.random.default_rng(seed).permutation(len(X)) % self.readout_folds
+        held_out = np.empty(L.shape, dtype=np.float64)
+        for index in range(self.readout_folds):
+            train_rows, test_rows = fold != index, fold == index
+            model, _, _ = self._train(X[train_rows], L[train_rows])
+            held_out[test_rows] = self._logits_without_own_label(model, X[test_rows], L[test_rows])
+        return held_out
+
+    def _logits_without_own_label(self, model, X, L):
+        """Logits (n, c) where each label's logit is made without that label: the paper model
+        never reads labels; the label-aware one's logit j is read with label j hidden (0, as
+        ``label_dropout`` hides labels in training)."""
+        if not self._label_aware:
+            return model.predict_logits(X)
+        logits = np.empty(L.shape, dtype=np.float64)
+        for label in range(L.shape[1]):
+            hidden = L.copy()
+            hidden[:, label] = 0.0
+            logits[:, label] = model.predict_logits(self._inputs(X, hidden))[:, label]
+        return logits
 
     def _optimisation_settings(self) -> str:
         """The settings a diverging fit is to change, as ``name=value, ...``."""
@@ -219,14 +298,21 @@ class LabelEnhancer(BaseEnhancer):
 
     def transform(self, X, L=None) -> np.ndarray:
         """Label distributions (n, c) for ``X``; with ``model="label-aware"`` or
-        ``label_temperature`` set, the logical labels ``L`` (n, c) of those instances too (not
-        needed for the fitted ``X``)."""
-        if not self._needs_labels() or not hasattr(self, "model_"):
+        ``label_temperature`` set, the logical labels ``L`` (n, c) of those instances too.
+
+        With ``readout="truth-free"`` the fitted instances (``L`` omitted or theirs) get
+        ``distributions_``, the posterior mean; every other instance gets the fitted read-out
+        (what an export serves)."""
+        if not hasattr(self, "model_"):
             return super().transform(X)
         X = self._check_width(X)
+        fitted_rows = X.shape == self._fitted_X.shape and np.array_equal(X, self._fitted_X)
+        labels_fitted = L is None or np.array_equal(np.asarray(L, dtype=np.float64), self._fitted_L)
+        if fitted_rows and (L is None and self._needs_labels() or self.readout == "truth-free" and labels_fitted):
+            return self.distributions_.copy()
+        if not self._needs_labels():
+            return super().transform(X)
         if L is None:
-            if X.shape == self._fitted_X.shape and np.array_equal(X, self._fitted_X):
-                return self.distributions_.copy()
             why = "model='label-aware' reads them" if self._label_aware else "label_temperature is set"
             raise ValueError(f"{why}, so transform(X, L) needs the logical labels L of X")
         return self._readout(X, self._check_labels(X, L))
@@ -259,8 +345,7 @@ class LabelEnhancer(BaseEnhancer):
             raise ValueError(f"model='label-aware' reads the logical labels: {method}(X, L)")
         return self._inputs(X, self._check_labels(X, L))
 
-    def select_temperature(self, X, distributions, grid=None, metric=SELECTION_METRIC, L=None,
-                           label_grid=LABEL_TEMPERATURE_GRID):
+    def select_temperature(self, X, distributions, grid=None, metric=SELECTION_METRIC, L=None, label_grid=None):
         """Pick the read-out temperatures on instances whose ground truth is known (a revealed
         share), store them in ``temperature_`` and ``label_temperature_`` (the constructor's
         ``temperature`` and ``label_temperature`` stay as given) and return ``self``; no
@@ -273,7 +358,8 @@ class LabelEnhancer(BaseEnhancer):
         :data:`~lib_tf.readout.forms.FEATURE_TEMPERATURE_GRID`) x ``label_grid`` for
         ``softmax(z / T + l / T_l)`` (``model="label-aware"``: moved into the binarisation
         rule's interval, and the logits always kept); inf drops a term (a label temperature of
-        inf is stored as None)."""
+        inf is stored as None). A choice on an end of a default grid carries that grid on
+        (:func:`~lib_tf.readout.selection.choose_extending`); grids given are kept as given."""
         self._check_fitted()
         X = self._check_width(X)
         distributions = check_distributions(distributions, "distributions")
@@ -282,23 +368,33 @@ class LabelEnhancer(BaseEnhancer):
             if self._label_aware:
                 raise ValueError("model='label-aware' reads the logical labels: select_temperature(X, distributions, L=L)")
             form = TemperatureReadouts(TEMPERATURE_GRID if grid is None else tuple(grid))
-            self.temperature_ = select_readout(self.model_.predict_logits(X), distributions, form=form, metric=metric)
+            self.temperature_ = select_readout(self.model_.predict_logits(X), distributions, form=form, metric=metric,
+                                               extend=grid is None)
             self.label_temperature_ = None
         else:
             L = self._check_labels(X, L)
-            form = TwoTemperatureReadouts(FEATURE_TEMPERATURE_GRID if grid is None else tuple(grid), tuple(label_grid),
+            form = TwoTemperatureReadouts(FEATURE_TEMPERATURE_GRID if grid is None else tuple(grid),
+                                          LABEL_TEMPERATURE_GRID if label_grid is None else tuple(label_grid),
                                           drop_logits=not self._label_aware,
                                           rule_projection=self._label_aware and self.rule_projection)
             logits = self.logits(X, L)
-            temperature, label_temperature = select_readout(logits, distributions, L, form=form, metric=metric)
+            temperature, label_temperature = select_readout(logits, distributions, L, form=form, metric=metric,
+                                                            extend=grid is None and label_grid is None)
             self.temperature_ = temperature  # inf: the labels alone won (the label softmax)
             self.label_temperature_ = None if math.isinf(label_temperature) else label_temperature
+        self._set_temperatures(self.temperature_, self.label_temperature_)
+        self.distributions_ = self._readout(self._fitted_X, self._fitted_L)
+        return self
+
+    def _set_temperatures(self, temperature, label_temperature):
+        """The fitted read-out's temperatures, in ``temperature_``, ``label_temperature_`` and the
+        model (a label temperature of inf is stored as None)."""
+        self.temperature_ = float(temperature)
+        self.label_temperature_ = None if label_temperature is None or math.isinf(label_temperature) else float(label_temperature)
         if self._label_aware:
             self.model_.set_temperature(self.temperature_, self.label_temperature_)
         elif math.isfinite(self.temperature_):
             self.model_.set_temperature(self.temperature_)
-        self.distributions_ = self._readout(self._fitted_X, self._fitted_L)
-        return self
 
     def _check_width(self, X):
         X = self._check_features(X)

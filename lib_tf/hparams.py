@@ -33,6 +33,9 @@ REDUCTIONS = ("mean", "sum")
 NETWORK_DTYPES = ("float32", "mixed_bfloat16")
 #: The models ``LabelEnhancer`` fits: the paper's LIB, or LIB whose posterior reads the labels too.
 MODELS = ("paper", "label-aware")
+#: How LabelEnhancer's read-out is set at fit: as the temperatures given, or chosen without truth
+#: by the binarisation posterior (:mod:`lib_tf.readout.posterior`).
+READOUTS = ("given", "truth-free")
 
 PRESETS_FILE = Path(__file__).resolve().parent / "presets.json"
 
@@ -62,6 +65,8 @@ LABEL_ENHANCER_CONSTRAINTS = {
     "model": [StrOptions(set(MODELS))],
     "rule_projection": ["boolean"],
     "label_dropout": [Interval(Real, 0, 1, closed="left")],
+    "readout": [StrOptions(set(READOUTS))],
+    "readout_folds": [Interval(Integral, 2, None, closed="left")],
 }
 
 #: Former names of LabelEnhancer arguments, still read (with a FutureWarning): old -> new.

@@ -33,7 +33,7 @@ from .data.streaming.shards import as_shard_set
 from .distribute import predict_streaming, train_distributed, worker_role
 from .enhancer import LabelEnhancer
 from .metrics import score
-from .readout.selection import select_readout
+from .readout.selection import select_label_softmax_without_truth, select_readout
 
 DISTRIBUTIONS_FILE = "distributions.npy"
 SETTINGS_FILE = "settings.json"
@@ -41,6 +41,7 @@ PREDICTIONS_FOLDER = "predictions"
 #: The keys of ``settings.json`` besides LabelEnhancer's parameters (``get_params()`` less
 #: ``verbose``), the same whichever way the model was trained (None where they do not apply).
 SETTINGS_KEYS = ("epochs_run", "train_seconds", "final_loss", "data", "source", "n", "d", "c", "reveal", "n_revealed",
+                 "readout_choice",
                  "strategy", "replicas", "workers", "metrics", "prediction_shards", "predict_seconds",
                  "lib_tf_version")
 
@@ -132,6 +133,7 @@ class _Trained:
     scored: Optional[np.ndarray] = None  # the rows the metrics are on (those not revealed)
     reference_t: float = 1.0  # T of the softmax(l / T) reference
     n_revealed: int = 0
+    readout_choice: Optional[dict] = None  # what the truth-free read-out chose, and why
     strategy: str = "default"
     replicas: int = 1
     workers: int = 1
@@ -141,7 +143,8 @@ class _Trained:
         """The training's keys of ``settings.json``."""
         loss = self.history.get("loss") or [None]
         return {"epochs_run": self.epochs, "train_seconds": round(self.seconds, 2), "final_loss": loss[-1],
-                "n_revealed": self.n_revealed, "strategy": self.strategy, "replicas": self.replicas,
+                "n_revealed": self.n_revealed, "readout_choice": self.readout_choice, "strategy": self.strategy,
+                "replicas": self.replicas,
                 "workers": self.workers}
 
 
@@ -162,12 +165,16 @@ def _train(data, params: dict, *, reveal: float, with_labels: bool, strategy, ba
         return _Trained(trained.model, params, "LIB", shape, trained.epochs, trained.seconds, trained.history,
                         distributions, np.arange(trained.n_instances), params["temperature"], strategy=trained.strategy,
                         replicas=trained.replicas, workers=trained.workers, chief=trained.chief)
+    if reveal:  # the revealed truth picks the read-out: no truth-free choice to make first
+        params = {**params, "readout": "given"}
     enhancer = LabelEnhancer(**params, verbose=verbose)
     start = time.perf_counter()
     enhancer.fit(data.features, data.logical_labels)
     seconds = time.perf_counter() - start
     scored, revealed = np.arange(data.n_instances), np.arange(0)
     reference_t = enhancer.temperature_
+    if params.get("readout") == "truth-free":  # the reference's T chosen the same way, without truth
+        reference_t = select_label_softmax_without_truth(data.logical_labels, random_state=params.get("random_state") or 0)
     if reveal:
         revealed, scored = split_instances(data.n_instances, reveal, params.get("random_state"))
         labels = data.logical_labels[revealed] if with_labels or enhancer.model == "label-aware" else None
@@ -178,7 +185,8 @@ def _train(data, params: dict, *, reveal: float, with_labels: bool, strategy, ba
     name = "LA-LIB" if enhancer.model == "label-aware" else "LIB" if enhancer.label_temperature_ is None else "LIB+l"
     shape = (data.n_instances, data.n_features, data.n_labels)
     return _Trained(enhancer.model_, params, name, shape, enhancer.epochs_, seconds, enhancer.history_,
-                    enhancer.distributions_, scored, reference_t, n_revealed=len(revealed))
+                    enhancer.distributions_, scored, reference_t, n_revealed=len(revealed),
+                    readout_choice=getattr(enhancer, "readout_choice_", None))
 
 
 def _write_distributions(out: Path, data: LDLDataset, trained: _Trained, settings: dict, figure: bool) -> list:

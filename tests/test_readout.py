@@ -88,3 +88,19 @@ def test_rule_consistent_tensorflow_twin_equals_numpy():
     L[:, 0] = 1.0
     got = rule_consistent_tf(tf.constant(P, tf.float32), tf.constant(L, tf.float32)).numpy()
     np.testing.assert_allclose(got, rule_consistent(P, L), atol=2e-6)
+
+
+def test_a_choice_on_a_grid_end_carries_the_grid_on():
+    from lib_tf.readout.forms import TemperatureReadouts, TwoTemperatureReadouts
+    from lib_tf.readout.selection import choose_extending
+
+    form = TemperatureReadouts(grid=(0.5, 1.0, 2.0))
+    # the value is best at T = 7: the grid grows by 4, 8 and 16, and stops once the choice (8) is inside
+    chosen, value, wider, clipped = choose_extending(form, lambda f, t: abs(np.log(t / 7.0)))
+    assert chosen == 8.0 and wider.grid == (0.5, 1.0, 2.0, 4.0, 8.0, 16.0) and not clipped
+    # inside the grid: nothing changes; never past MAX_GRID_EXTENSIONS
+    assert choose_extending(form, lambda f, t: abs(t - 1.0))[2] is form
+    assert choose_extending(form, lambda f, t: -t)[3]  # still on the end after every extension
+    pairs = TwoTemperatureReadouts(logit_grid=(1.0, 2.0), label_grid=(1.0, 2.0, float("inf")), drop_logits=False)
+    _, _, wider, _ = choose_extending(pairs, lambda f, c: abs(c[0] - 3.5) + (0 if np.isinf(c[1]) else 1))
+    assert wider.logit_grid == (1.0, 2.0, 4.0, 8.0) and wider.label_grid == (1.0, 2.0, float("inf"))

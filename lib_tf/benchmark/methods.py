@@ -14,9 +14,12 @@ from ..baselines import get_method
 from ..baselines.glle import LAMBDA_GRID as GLLE_LAMBDA_GRID
 from ..enhancer import LABEL_AWARE_SIZES
 from ..readout.forms import TemperatureReadouts, TwoTemperatureReadouts, values_in_words
+from ..readout.posterior import fit_binarisation_posterior
 
 #: The name of the only read-out of a method that outputs distributions itself.
 NO_READOUT = "-"
+#: The name of the read-out that is the binarisation posterior's mean (LA-LIB's truth-free one).
+POSTERIOR_READOUT = "posterior"
 #: The read-out drawn in the toy picture where a method has temperatures: the paper's T = 1.
 PAPER_PICTURE = TemperatureReadouts.name(1.0)
 
@@ -28,7 +31,11 @@ class MethodSpec:
     model's logits that every read-out turns into distributions (searched like a parameter).
     ``grid`` lists the parameter sets searched; ``seeded`` methods run once per seed, the
     others once. ``picture``: the read-out drawn in the toy picture (None: none of a method
-    with read-outs is drawn; a method without them draws its output)."""
+    with read-outs is drawn; a method without them draws its output).
+
+    ``posterior(X, L, params, seed, output)`` gives the binarisation posterior the ``self``
+    protocol's criterion reads (default: fitted to the method's own output, its logits or the
+    log of its distributions); with ``posterior_readout`` its mean is one more read-out."""
 
     name: str
     fit: Callable
@@ -36,14 +43,36 @@ class MethodSpec:
     seeded: bool = False
     readouts: Optional[object] = None
     picture: Optional[str] = None
+    posterior: Optional[Callable] = None
+    posterior_readout: bool = False
 
     def readout_names(self) -> List[str]:
-        return self.readouts.names() if self.readouts is not None else [NO_READOUT]
+        names = self.readouts.names() if self.readouts is not None else [NO_READOUT]
+        return names + ([POSTERIOR_READOUT] if self.posterior_readout else [])
 
-    def read_out(self, output, logical_labels) -> Dict[str, np.ndarray]:
+    def read_out(self, output, logical_labels, posterior=None) -> Dict[str, np.ndarray]:
+        readouts = {NO_READOUT: output} if self.readouts is None else self.readouts.apply(output, logical_labels)
+        if self.posterior_readout:
+            readouts[POSTERIOR_READOUT] = posterior.mean
+        return readouts
+
+    def signature(self):
+        """What identifies the method's read-outs in a run's key (None: its output alone)."""
         if self.readouts is None:
-            return {NO_READOUT: output}
-        return self.readouts.apply(output, logical_labels)
+            return [POSTERIOR_READOUT] if self.posterior_readout else None
+        return self.readouts.signature() + ([POSTERIOR_READOUT] if self.posterior_readout else [])
+
+    @property
+    def has_choices(self) -> bool:
+        """Whether the method has parameters or read-outs to choose (what ``self`` needs a criterion for)."""
+        return len(self.grid) > 1 or self.readouts is not None or self.posterior_readout
+
+    def fit_posterior(self, X, L, params, seed, output):
+        """The binarisation posterior of this run (see the class docstring)."""
+        if self.posterior is not None:
+            return self.posterior(X, L, params, seed, output)
+        logits = output if self.readouts is not None else np.log(np.clip(output, 1e-12, None))
+        return fit_binarisation_posterior(logits, L, random_state=seed)
 
     def describe_grid(self) -> str:
         """The searched grid in words (parameters, then read-outs), for the report."""
@@ -51,6 +80,8 @@ class MethodSpec:
         parts = [f"{name} in {values_in_words(sorted({params[name] for params in self.grid}))}" for name in names]
         if self.readouts is not None:
             parts.append(self.readouts.describe())
+        if self.posterior_readout:
+            parts.append("or the binarisation posterior's mean")
         return "; ".join(parts) if parts else "nothing to choose"
 
 
@@ -64,32 +95,44 @@ def _baseline(name, **fixed):
     return fit
 
 
-def _memoised_logits(fit_logits, cache_size: int = 16):
-    """``fit_logits(X, L, params, seed)`` memoised on (X, L, params, seed), so that two
-    read-outs of the same model (LIB and LIB+l) share every fit made in one process."""
-    cache: "OrderedDict[tuple, np.ndarray]" = OrderedDict()
-
-    def fit(X, L, params, seed):
-        digest = hashlib.sha1(np.ascontiguousarray(X).tobytes() + np.ascontiguousarray(L).tobytes()).hexdigest()
-        key = (digest, json.dumps(params, sort_keys=True), seed)
-        if key not in cache:
-            cache[key] = fit_logits(X, L, params, seed)
-            while len(cache) > cache_size:
-                cache.popitem(last=False)
-        return cache[key]
-    return fit
-
-
 def _lib_logits(X, L, params, seed):
     from ..enhancer import LabelEnhancer
 
     return LabelEnhancer(model="paper", **params, random_state=seed).fit(X, L).logits(X)
 
 
-def _label_aware_logits(X, L, params, seed):
+def _memoised(fit, cache_size: int = 16):
+    """``fit(X, L, params, seed)`` memoised on (X, L, params, seed), so that what one fit
+    gives (two read-outs of the same model, LIB and LIB+l; a fit's logits and its posterior)
+    is computed once in a process."""
+    cache: "OrderedDict[tuple, object]" = OrderedDict()
+
+    def memoised(X, L, params, seed):
+        digest = hashlib.sha1(np.ascontiguousarray(X).tobytes() + np.ascontiguousarray(L).tobytes()).hexdigest()
+        key = (digest, json.dumps(params, sort_keys=True), seed)
+        if key not in cache:
+            cache[key] = fit(X, L, params, seed)
+            while len(cache) > cache_size:
+                cache.popitem(last=False)
+        return cache[key]
+    return memoised
+
+
+@_memoised
+def _label_aware_fit(X, L, params, seed):
+    """LA-LIB fitted with its truth-free read-out: (logits with the labels shown, posterior)."""
     from ..enhancer import LabelEnhancer
 
-    return LabelEnhancer(model="label-aware", **params, random_state=seed).fit(X, L).logits(X, L)
+    enhancer = LabelEnhancer(model="label-aware", readout="truth-free", **params, random_state=seed).fit(X, L)
+    return enhancer.logits(X, L), enhancer.posterior_
+
+
+def _label_aware_logits(X, L, params, seed):
+    return _label_aware_fit(X, L, params, seed)[0]
+
+
+def _label_aware_posterior(X, L, params, seed, output):
+    return _label_aware_fit(X, L, params, seed)[1]
 
 
 def _label_logits(X, L, params, seed):
@@ -109,7 +152,7 @@ def default_methods(quick: bool = False) -> Dict[str, MethodSpec]:
     label_aware_grid = [{**LABEL_AWARE_SIZES, "alpha": 1.0, "beta": 10.0, "label_dropout": d} for d in (0.0, 0.5)]
     if quick:
         lesc_grid, lib_grid, label_aware_grid = lesc_grid[:1], lib_grid[:1], label_aware_grid[1:]
-    lib_fit = _memoised_logits(_lib_logits)
+    lib_fit = _memoised(_lib_logits)
     specs = [
         MethodSpec("l/sum(l)", _baseline("l/sum(l)")),
         MethodSpec("softmax(l/T)", _label_logits, readouts=TemperatureReadouts(), picture=PAPER_PICTURE),
@@ -125,7 +168,8 @@ def default_methods(quick: bool = False) -> Dict[str, MethodSpec]:
         MethodSpec("LEVI", _baseline("LEVI"), seeded=True),
         MethodSpec("LIB", lib_fit, grid=lib_grid, seeded=True, readouts=TemperatureReadouts(), picture=PAPER_PICTURE),
         MethodSpec("LIB+l", lib_fit, grid=lib_grid, seeded=True, readouts=TwoTemperatureReadouts()),
-        MethodSpec("LA-LIB", _label_aware_logits, grid=label_aware_grid, seeded=True, readouts=LABEL_AWARE_READOUTS),
+        MethodSpec("LA-LIB", _label_aware_logits, grid=label_aware_grid, seeded=True, readouts=LABEL_AWARE_READOUTS,
+                   posterior=_label_aware_posterior, posterior_readout=True),
     ]
     if quick:  # the slowest baselines stay out of the quick mode
         specs = [spec for spec in specs if spec.name not in ("gLESC", "LEVI")]

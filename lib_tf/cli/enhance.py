@@ -7,6 +7,7 @@ from pathlib import Path
 from ..data import LDLDataset
 from ..distribute import STRATEGIES
 from ..enhancer import LABEL_AWARE_DEFAULTS
+from ..metrics import METRIC_NAMES, higher_is_better
 from ..hparams import MODELS
 from ._arguments import add_dataset_arguments, add_settings_arguments, format_table, load_dataset_argument, read_matrix
 from ._arguments import tuned_settings
@@ -135,8 +136,19 @@ def cmd_enhance(args) -> int:
                                                       if settings["label_temperature"] is not None else "")
         print(f"read-out {readout}, picked by KL on a revealed {args.reveal:.0%} ({settings['n_revealed']} instances); "
               f"figures below are on the other {settings['n'] - settings['n_revealed']}")
+    choice = settings["readout_choice"]
+    if choice:
+        label_term = f", T_l={choice['label_temperature']:g}" if choice["label_temperature"] is not None else ""
+        print(f"read-out chosen without ground truth: these instances get the binarisation posterior's mean "
+              f"(expected KL {choice['posterior_expected_kl']:.4f}); new ones T={choice['temperature']:g}{label_term} "
+              f"(expected KL {choice['expected_kl']:.4f})" + ("" if choice["scale_identified"] else
+              "; the labels did not pin how sharp the truth is, so a prior over it decided"))
     if settings["metrics"]:
-        print(format_table(list(settings["metrics"].items())))
+        rows = list(settings["metrics"].items())
+        print(format_table(rows))
+        worse = [m for m in METRIC_NAMES if not _at_least_as_good(m, rows[0][1][m], settings["metrics"]["l / sum(l)"][m])]
+        if worse:
+            print(f"note: {rows[0][0]} is worse than l / sum(l) on {', '.join(worse)}")
     for path in result.files:
         if path.suffix == ".png":
             print(f"wrote {path}")
@@ -146,3 +158,7 @@ def cmd_enhance(args) -> int:
     else:
         print(f"trained in {result.seconds:.1f} s; wrote distributions.npy, distributions.csv and settings.json to {out}")
     return 0
+
+
+def _at_least_as_good(metric: str, value: float, reference: float) -> bool:
+    return value >= reference if higher_is_better(metric) else value <= reference

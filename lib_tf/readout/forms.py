@@ -14,7 +14,7 @@ distributions, in float64 NumPy, and the grids of their temperatures.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Dict, List
 
 import numpy as np
@@ -167,6 +167,12 @@ class TemperatureReadouts(_Readouts):
     def at_grid_end(self, name: str) -> bool:
         return float(name) in (min(self.grid), max(self.grid))
 
+    def extended(self, candidate):
+        """The form with its grid carried one step past the end ``candidate`` lies on (half the
+        smallest T, twice the largest), or None where it lies inside."""
+        grid = _extended_grid(self.grid, candidate)
+        return None if grid is None else replace(self, grid=grid)
+
 
 @dataclass(frozen=True)
 class TwoTemperatureReadouts(_Readouts):
@@ -207,3 +213,22 @@ class TwoTemperatureReadouts(_Readouts):
         ends = ({min(self.logit_grid), max(self.logit_grid)},
                 {min(self.label_grid), max(t for t in self.label_grid if math.isfinite(t))})
         return any(float(value) in end for value, end in zip(name.split("/"), ends))
+
+    def extended(self, candidate):
+        """The form with the grid of each temperature of ``candidate`` that lies on an end of
+        its grid carried one step past it (inf, which drops a term, is no end), or None."""
+        logit_grid = _extended_grid(self.logit_grid, candidate[0]) or self.logit_grid
+        label_grid = _extended_grid(self.label_grid, candidate[1]) or self.label_grid
+        if (logit_grid, label_grid) == (self.logit_grid, self.label_grid):
+            return None
+        return replace(self, logit_grid=logit_grid, label_grid=label_grid)
+
+
+def _extended_grid(grid, value):
+    """``grid`` with half its smallest finite value added where ``value`` is that value, twice
+    its largest finite one where ``value`` is that; None where ``value`` is inside (or inf)."""
+    finite = [t for t in grid if math.isfinite(t)]
+    if not math.isfinite(value) or min(finite) < value < max(finite):
+        return None
+    extra = min(finite) / 2 if value == min(finite) else max(finite) * 2
+    return tuple(sorted({*grid, extra}, key=lambda t: (not math.isfinite(t), t)))

@@ -10,7 +10,11 @@ is what tells the choices apart:
   ``revealed`` objective, ``lib-tf enhance --reveal``; the benchmark applies
   :func:`best_candidate` to the measures it stores for every read-out);
 - without truth, :func:`select_readout_without_truth`: a criterion computed from the logical
-  labels alone (:func:`consistency_loss`; the tuner's ``unsupervised`` objective).
+  labels alone: the expected KL divergence under the binarisation posterior
+  (:func:`posterior_criterion`, :mod:`lib_tf.readout.posterior`), or the older
+  :func:`consistency_loss`.
+
+A choice that lands on a grid's end carries the grid on (:func:`choose_extending`).
 
 NumPy only (no TensorFlow).
 """
@@ -21,6 +25,7 @@ import numpy as np
 from ..data.validation import check_distributions, check_same_shape
 from ..metrics import MEASURES, higher_is_better
 from .forms import TemperatureReadouts
+from .posterior import fit_binarisation_posterior
 
 #: The measure choices are made on unless a caller names another.
 SELECTION_METRIC = "Kullback-Leibler"
@@ -49,7 +54,37 @@ def best_candidate(candidates, values, metric=None):
     return candidates[int(np.argmax(values) if maximise else np.argmin(values))]
 
 
-def select_readout(logits, distributions, logical_labels=None, form=PAPER_READOUTS, metric: str = SELECTION_METRIC):
+#: How many times a choice on a grid's end may carry the grid on (each time one step past it).
+MAX_GRID_EXTENSIONS = 6
+
+
+def choose_extending(form, value_of, metric=None, extend: bool = True):
+    """The best candidate of ``form`` by ``value_of(distributions)`` (:func:`best_candidate`).
+
+    Where the best lies on an end of its grid, the grid is carried one step past that end
+    (``form.extended``) and the choice made again, up to :data:`MAX_GRID_EXTENSIONS` times, so
+    that a choice is never an artefact of where a grid stops.
+
+    Returns
+    -------
+    tuple
+        ``(candidate, value, form, clipped)``: the candidate, its value, the form it was
+        chosen from, and whether it still lies on a grid end.
+    """
+    for extensions in range(MAX_GRID_EXTENSIONS + 1):
+        candidates = form.candidates()
+        values = [value_of(form, candidate) for candidate in candidates]
+        chosen = best_candidate(candidates, values, metric)
+        wider = form.extended(chosen) if extend and extensions < MAX_GRID_EXTENSIONS else None
+        if wider is None:
+            break
+        form = wider
+    value = values[candidates.index(chosen)]
+    return chosen, value, form, form.at_grid_end(form.name(chosen))
+
+
+def select_readout(logits, distributions, logical_labels=None, form=PAPER_READOUTS, metric: str = SELECTION_METRIC,
+                   extend: bool = True):
     """The candidate of ``form`` whose read-out is best on ``metric`` against known distributions.
 
     Parameters
@@ -65,6 +100,8 @@ def select_readout(logits, distributions, logical_labels=None, form=PAPER_READOU
         The candidates (default: ``softmax(z / T)`` over :data:`~lib_tf.readout.forms.TEMPERATURE_GRID`).
     metric : str
         One of the six measures.
+    extend : bool, default=True
+        Carry a grid on past an end the choice lies on (:func:`choose_extending`).
 
     Returns
     -------
@@ -78,9 +115,10 @@ def select_readout(logits, distributions, logical_labels=None, form=PAPER_READOU
     if logical_labels is not None:
         shapes["logical_labels"] = np.asarray(logical_labels)
     check_same_shape(**shapes)
-    measure, candidates = MEASURES[metric][0], form.candidates()
-    values = [measure(distributions, form.read_out(logits, logical_labels, c)) for c in candidates]
-    return best_candidate(candidates, values, metric)
+    measure = MEASURES[metric][0]
+    chosen, _, _, _ = choose_extending(
+        form, lambda f, c: measure(distributions, f.read_out(logits, logical_labels, c)), metric, extend)
+    return chosen
 
 
 def consistency_loss(distributions, logical_labels, average: bool = True):
@@ -106,10 +144,28 @@ def consistency_loss(distributions, logical_labels, average: bool = True):
     return float(loss.mean()) if average else loss
 
 
-def select_readout_without_truth(logits, logical_labels, form=PAPER_READOUTS, criterion=consistency_loss):
+def select_readout_without_truth(logits, logical_labels, form=PAPER_READOUTS, criterion=consistency_loss,
+                                 extend: bool = True):
     """The candidate of ``form`` whose read-out has the lowest ``criterion(distributions,
-    logical_labels)`` (default :func:`consistency_loss`): no ground truth used; logits and
-    logical labels (n, c). Ties go to the earlier candidate."""
-    candidates = form.candidates()
-    values = [criterion(form.read_out(logits, logical_labels, c), logical_labels) for c in candidates]
-    return best_candidate(candidates, values)
+    logical_labels)`` (default :func:`consistency_loss`; :func:`posterior_criterion` for the
+    binarisation posterior's expected KL): no ground truth used; logits and logical labels
+    (n, c). Ties go to the earlier candidate; a choice on a grid's end carries the grid on
+    (``extend``, :func:`choose_extending`)."""
+    chosen, _, _, _ = choose_extending(
+        form, lambda f, c: criterion(f.read_out(logits, logical_labels, c), logical_labels), None, extend)
+    return chosen
+
+
+def posterior_criterion(posterior):
+    """The criterion ``(distributions, logical_labels) -> float`` of a fitted
+    :class:`~lib_tf.readout.posterior.BinarisationPosterior`: the expected KL divergence of the
+    distributions from the truth behind the labels (the labels are the posterior's own)."""
+    return lambda distributions, logical_labels: posterior.expected_kl(distributions)
+
+
+def select_label_softmax_without_truth(logical_labels, form=PAPER_READOUTS, random_state: int = 0):
+    """T of the feature-free label softmax ``softmax(l / T)`` chosen without truth: the least
+    expected KL under the binarisation posterior centred on the labels themselves (n, c)."""
+    labels = np.asarray(logical_labels, dtype=np.float64)
+    posterior = fit_binarisation_posterior(labels, labels, random_state=random_state)
+    return select_readout_without_truth(labels, labels, form, posterior_criterion(posterior))
