@@ -302,7 +302,7 @@ class LabelEnhancer(BaseEnhancer):
 
         With ``readout="truth-free"`` the fitted instances (``L`` omitted or theirs) get
         ``distributions_``, the posterior mean; every other instance gets the fitted read-out
-        (what an export serves)."""
+        (:meth:`read_out`, what an export serves)."""
         if not hasattr(self, "model_"):
             return super().transform(X)
         X = self._check_width(X)
@@ -316,6 +316,19 @@ class LabelEnhancer(BaseEnhancer):
             why = "model='label-aware' reads them" if self._label_aware else "label_temperature is set"
             raise ValueError(f"{why}, so transform(X, L) needs the logical labels L of X")
         return self._readout(X, self._check_labels(X, L))
+
+    def read_out(self, X, L=None) -> np.ndarray:
+        """The fitted read-out (n, c) of any instances ``X`` (with their logical labels ``L`` where
+        it reads them): the model at ``temperature_`` and ``label_temperature_``, what an export
+        serves. Unlike :meth:`transform`, it never answers with ``distributions_``."""
+        self._check_fitted()
+        X = self._check_width(X)
+        if self._needs_labels():
+            if L is None:
+                why = "model='label-aware' reads them" if self._label_aware else "label_temperature is set"
+                raise ValueError(f"{why}, so read_out(X, L) needs the logical labels L of X")
+            L = self._check_labels(X, L)
+        return self._readout(X, L)
 
     def _check_labels(self, X, L):
         L = check_logical_labels(L, "L")

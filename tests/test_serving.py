@@ -230,10 +230,11 @@ def served_label_aware(data_dir, tmp_path_factory):
         yield {"data": data, "enhancer": enhancer, **servers}
 
 
-def test_label_aware_model_through_every_client_is_its_transform_and_beats_label_shares(served_label_aware):
-    """The served LA-LIB answers what ``transform(X, L)`` gives, through REST (both forms, both
-    signatures) and gRPC (both signatures), and that answer recovers SJAFFE's ground truth
-    better than ``l / sum(l)`` on all six measures."""
+def test_label_aware_model_through_every_client_is_its_read_out_and_beats_label_shares(served_label_aware):
+    """The served LA-LIB answers what its fitted read-out (``read_out(X, L)``, at the temperatures
+    its truth-free fit chose) gives, through REST (both forms, both signatures) and gRPC (both
+    signatures), and that answer recovers SJAFFE's ground truth better than ``l / sum(l)`` on
+    all six measures."""
     data, enhancer = served_label_aware["data"], served_label_aware["enhancer"]
     X, L, truth = data.features, data.logical_labels, data.distributions
     rest, target = served_label_aware["rest"], served_label_aware["grpc"]
@@ -242,7 +243,7 @@ def test_label_aware_model_through_every_client_is_its_transform_and_beats_label
                for signature, body in (("serving_default", serving.rest_body), ("serving_examples", serving.rest_examples_body))}
     answers["gRPC serving_default"] = serving.predict_grpc(target, serving.predict_request(X, MODEL, logical_labels=L))
     answers["gRPC serving_examples"] = serving.predict_grpc(target, serving.examples_request(MODEL, X, logical_labels=L))
-    expected, gap = enhancer.transform(X, L), enhancer.gap_deviation(X, L)
+    expected, gap = enhancer.read_out(X, L), enhancer.gap_deviation(X, L)
     label_shares = score(truth, L / L.sum(1, keepdims=True))
     for client, out in answers.items():
         np.testing.assert_allclose(out["label_distribution"], expected, atol=1e-5, err_msg=client)
