@@ -1,13 +1,14 @@
 """``LabelEnhancer``: LIB behind the scikit-learn style interface of every baseline."""
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
 
 from .base import BaseEnhancer
 from .data.validation import FLOAT32_RANGE, check_distributions, check_logical_labels, check_same_rows
-from .hparams import LABEL_ENHANCER_CONSTRAINTS, preset_params, rename_deprecated
+from .hparams import LABEL_ENHANCER_CONSTRAINTS, LABEL_ENHANCER_PARAMETERS, preset_params, rename_deprecated
 from .model.epochs import auto_epochs
 from .readout.forms import (FEATURE_TEMPERATURE_GRID, LABEL_TEMPERATURE_GRID, TEMPERATURE_GRID, TemperatureReadouts,
                             TwoTemperatureReadouts, softmax_two_temperatures, softmax_with_temperature)
@@ -27,8 +28,9 @@ class LabelEnhancer(BaseEnhancer):
     """Label enhancement with LIB: ``fit(X, L)`` then ``transform(X)`` -> distributions (n, c).
 
     A scikit-learn estimator (``get_params``, ``set_params``, ``clone``); the constructor only
-    stores its arguments, which ``fit`` checks against ``_parameter_constraints``
-    (:data:`lib_tf.hparams.LABEL_ENHANCER_CONSTRAINTS`).
+    stores its keyword arguments, which ``fit`` checks against ``_parameter_constraints``.
+    Each parameter is declared once, with its default and constraints, in
+    :data:`lib_tf.hparams.LABEL_ENHANCER_PARAMETERS`.
 
     Parameters
     ----------
@@ -123,42 +125,21 @@ class LabelEnhancer(BaseEnhancer):
     min_labels = 2  # a softmax over one label has nothing to learn
     _parameter_constraints = LABEL_ENHANCER_CONSTRAINTS
 
-    def __init__(self, *, alpha=0.001, beta=1.0, temperature=1.0, label_temperature=None, epochs=None, batch_size=128,
-                 learning_rate=1e-3, latent_dim=256, hidden_units=256, depth=3, head_units=None, activation="sigmoid",
-                 assignment="squared", gap_on="logits", reduction="mean", pretrain_epochs=0, network_dtype="float32",
-                 random_state=None, verbose=0, model="paper", rule_projection=True, label_dropout=0.0, readout="given",
-                 readout_folds=3, **deprecated):
-        self.alpha = alpha
-        self.beta = beta
-        self.temperature = temperature
-        self.label_temperature = label_temperature
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.latent_dim = latent_dim
-        self.hidden_units = hidden_units
-        self.depth = depth
-        self.head_units = head_units
-        self.activation = activation
-        self.assignment = assignment
-        self.gap_on = gap_on
-        self.reduction = reduction
-        self.pretrain_epochs = pretrain_epochs
-        self.network_dtype = network_dtype
-        self.random_state = random_state
-        self.verbose = verbose
-        self.model = model
-        self.rule_projection = rule_projection
-        self.label_dropout = label_dropout
-        self.readout = readout
-        self.readout_folds = readout_folds
-        # ``seed`` is the former name of ``random_state``: an alias, not a parameter (get_params
-        # and clone see random_state only); anything else is a mistyped name.
-        unknown = sorted(set(deprecated) - {"seed"})
+    def __init__(self, **params):
+        # The parameters and their defaults are declared once, in LABEL_ENHANCER_PARAMETERS
+        # (the signature below is made from it). ``seed`` is the former name of
+        # ``random_state``: an alias, not a parameter; anything else is a mistyped name.
+        unknown = sorted(set(params) - set(LABEL_ENHANCER_PARAMETERS) - {"seed"})
         if unknown:
             raise TypeError(f"LabelEnhancer got unexpected keyword arguments {unknown}")
-        if deprecated:
-            self.random_state = rename_deprecated(deprecated)["random_state"]
+        params = rename_deprecated(params) if "seed" in params else params
+        for name, (default, _) in LABEL_ENHANCER_PARAMETERS.items():
+            setattr(self, name, params.get(name, default))
+
+    __init__.__signature__ = inspect.Signature(
+        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        + [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+           for name, (default, _) in LABEL_ENHANCER_PARAMETERS.items()])
 
     def set_params(self, **params):
         """scikit-learn's ``set_params``; the former name ``seed`` sets ``random_state`` (with a

@@ -39,35 +39,39 @@ READOUTS = ("given", "truth-free")
 
 PRESETS_FILE = Path(__file__).resolve().parent / "presets.json"
 
-#: LabelEnhancer's parameter constraints (scikit-learn's ``_parameter_constraints``; checked by
-#: ``LabelEnhancer.fit`` and by :func:`validate_hparams`). One entry per constructor argument.
-LABEL_ENHANCER_CONSTRAINTS = {
-    "alpha": [NON_NEGATIVE_FINITE],
-    "beta": [NON_NEGATIVE_FINITE],
-    "temperature": [POSITIVE_FINITE],
+#: LabelEnhancer's parameters, the one declaration of each: name -> (default, constraints).
+#: LabelEnhancer's signature is made from it, ``fit`` and :func:`validate_hparams` check the
+#: constraints (scikit-learn's ``_parameter_constraints``), the model factory passes on the
+#: ones a model takes, and the export's card and ``settings.json`` record ``get_params()``.
+LABEL_ENHANCER_PARAMETERS = {
+    "alpha": (0.001, [NON_NEGATIVE_FINITE]),
+    "beta": (1.0, [NON_NEGATIVE_FINITE]),
+    "temperature": (1.0, [POSITIVE_FINITE]),
     # inf (or None) drops the labels' term of the read-out
-    "label_temperature": [None, Interval(Real, 0, None, closed="neither"), Options(Real, {math.inf})],
-    "epochs": [None, POSITIVE_INT],
-    "batch_size": [POSITIVE_INT],
-    "learning_rate": [POSITIVE_FINITE],
-    "latent_dim": [POSITIVE_INT],
-    "hidden_units": [POSITIVE_INT],
-    "depth": [POSITIVE_INT],
-    "head_units": [None, POSITIVE_INT],
-    "activation": [str, callable],
-    "assignment": [StrOptions(set(ASSIGNMENTS))],
-    "gap_on": [StrOptions(set(GAP_TARGETS))],
-    "reduction": [StrOptions(set(REDUCTIONS))],
-    "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
-    "network_dtype": [StrOptions(set(NETWORK_DTYPES))],
-    "random_state": [None, SEED],
-    "verbose": [Interval(Integral, 0, 1, closed="both"), "boolean"],
-    "model": [StrOptions(set(MODELS))],
-    "rule_projection": ["boolean"],
-    "label_dropout": [Interval(Real, 0, 1, closed="left")],
-    "readout": [StrOptions(set(READOUTS))],
-    "readout_folds": [Interval(Integral, 2, None, closed="left")],
+    "label_temperature": (None, [None, Interval(Real, 0, None, closed="neither"), Options(Real, {math.inf})]),
+    "epochs": (None, [None, POSITIVE_INT]),
+    "batch_size": (128, [POSITIVE_INT]),
+    "learning_rate": (1e-3, [POSITIVE_FINITE]),
+    "latent_dim": (256, [POSITIVE_INT]),
+    "hidden_units": (256, [POSITIVE_INT]),
+    "depth": (3, [POSITIVE_INT]),
+    "head_units": (None, [None, POSITIVE_INT]),
+    "activation": ("sigmoid", [str, callable]),
+    "assignment": ("squared", [StrOptions(set(ASSIGNMENTS))]),
+    "gap_on": ("logits", [StrOptions(set(GAP_TARGETS))]),
+    "reduction": ("mean", [StrOptions(set(REDUCTIONS))]),
+    "pretrain_epochs": (0, [Interval(Integral, 0, None, closed="left")]),
+    "network_dtype": ("float32", [StrOptions(set(NETWORK_DTYPES))]),
+    "random_state": (None, [None, SEED]),
+    "verbose": (0, [Interval(Integral, 0, 1, closed="both"), "boolean"]),
+    "model": ("paper", [StrOptions(set(MODELS))]),
+    "rule_projection": (True, ["boolean"]),
+    "label_dropout": (0.0, [Interval(Real, 0, 1, closed="left")]),
+    "readout": ("given", [StrOptions(set(READOUTS))]),
+    "readout_folds": (3, [Interval(Integral, 2, None, closed="left")]),
 }
+#: The constraints alone (checked by ``LabelEnhancer.fit`` and :func:`validate_hparams`).
+LABEL_ENHANCER_CONSTRAINTS = {name: constraints for name, (_, constraints) in LABEL_ENHANCER_PARAMETERS.items()}
 
 #: Former names of LabelEnhancer arguments, still read (with a FutureWarning): old -> new.
 DEPRECATED_NAMES = {"seed": "random_state"}

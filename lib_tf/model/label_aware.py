@@ -2,6 +2,7 @@
 field's binarisation rule (ours, not the paper's; measurements in ``benchmarks/LABEL_AWARE.md``)."""
 from __future__ import annotations
 
+import inspect
 import math
 
 import keras
@@ -157,7 +158,9 @@ class LabelAwareLIB(LIB):
         return self
 
     def get_config(self):
+        """LIB's config and every argument of this constructor (each stored under its own name),
+        so that an argument added to it is saved without being named twice."""
         config = super().get_config()
-        config.update(label_temperature=self.label_temperature, rule_projection=self.rule_projection,
-                      label_dropout=self.label_dropout)
+        own = set(inspect.signature(LabelAwareLIB.__init__).parameters) - {"self", "n_labels", "kwargs"}
+        config.update({name: getattr(self, name) for name in sorted(own)})
         return config
