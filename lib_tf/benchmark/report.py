@@ -224,7 +224,7 @@ def _grid_end_lines(table: dict, specs: dict) -> List[str]:
             hits = []
             for dataset, row in by_dataset.items():
                 if method in row:
-                    chosen = [r for r in row[method]["temperatures"] if spec.readouts.at_grid_end(r)]
+                    chosen = [r for r in row[method]["temperatures"] if spec.at_grid_end(r)]
                     if chosen:
                         hits.append(f"{dataset} ({', '.join(sorted(set(chosen)))}: {len(chosen)} of "
                                     f"{len(row[method]['temperatures'])} seeds)")
