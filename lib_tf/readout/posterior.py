@@ -229,6 +229,8 @@ def scale_weights(logits, logical_labels, slope, noise, draws=128, random_state=
     edge = SCALE_STEPS[np.flatnonzero(allowed).max()]
     within = (SCALE_STEPS <= edge) & (SCALE_STEPS >= edge / 2.0 ** SCALE_OCTAVES)
     identified = not allowed[SCALE_STEPS == edge / 2.0 ** SCALE_OCTAVES].any() if within.any() else True
+    if not identified:  # a flat prior over the octaves: whole octaves are enough to average over
+        within &= np.isclose(np.log2(edge / SCALE_STEPS) % 1.0, 0.0)
     weights = np.where(within, np.exp(profile - profile[within].max()), 0.0)
     weights = weights / weights.sum()
     return {float(step): float(w) for step, w in zip(SCALE_STEPS, weights) if w > 1e-3}, bool(identified)
@@ -264,10 +266,10 @@ class BinarisationPosterior:
     Attributes
     ----------
     mean : ndarray (n, c)
-        E[d | z, l]; rows no tie-free distribution binarises into hold a rule-consistent
-        fallback (the labels' shares).
+        E[d | z, l]; a row no tie-free distribution binarises into holds the uniform
+        distribution (its labels can only come from ties).
     negative_entropy : ndarray (n,)
-        E[sum_j d_j log d_j | z, l] (0 on the fallback rows).
+        E[sum_j d_j log d_j | z, l].
     slope, noise : ndarray (c,)
     scales : dict
         Relative scale -> posterior weight (see :func:`scale_weights`).
@@ -335,7 +337,9 @@ def fit_binarisation_posterior(fit_logits, logical_labels, read_logits=None, ite
         negative_entropy = negative_entropy + weight * part_negative_entropy
     total = sum(weights.values())
     mean, negative_entropy = mean / total, negative_entropy / total
+    # A row no tie-free distribution binarises into (k of c relevant with 2 (k - 1) >= c) is
+    # binarised from ties: with every degree equal, the stable sort marks the first k columns.
     unsolvable = ~solvable_rows(labels > 0.5)
-    mean[unsolvable] = labels[unsolvable] / labels[unsolvable].sum(axis=1, keepdims=True)
-    negative_entropy[unsolvable] = 0.0
+    mean[unsolvable] = 1.0 / labels.shape[1]
+    negative_entropy[unsolvable] = -np.log(labels.shape[1])
     return BinarisationPosterior(mean, negative_entropy, slope, noise, weights, identified)
