@@ -67,10 +67,7 @@ _N_ITER = "fits (to read n_iter_) on scikit-learn's targets: " + _TARGETS
 EXCLUDED_FOR = {
     **{name: {"check_transformer_n_iter": _N_ITER} for name in ("FCM", "LP", "LESC", "gLESC")},
     **{name: {"check_transformer_n_iter": _N_ITER, "check_fit2d_1sample": _WORDING} for name in ("ML", "GLLE")},
-    "LIB": {"check_fit2d_1sample": _TARGETS,
-            "check_do_not_raise_errors_in_init_or_set_params":
-                "passes every name of the signature, LabelEnhancer's **deprecated catch-all included, which takes "
-                "only 'seed' (the former name of random_state) and rightly refuses any other name"},
+    "LIB": {"check_fit2d_1sample": _TARGETS},
 }
 #: Checks allowed to skip themselves, and why.
 SKIPPED = {"check_array_api_input": "needs SCIPY_ARRAY_API=1 and an array-API library; LE computes in NumPy/TF"}
