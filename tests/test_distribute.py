@@ -135,8 +135,7 @@ def test_killed_run_resumes_from_its_last_epoch_and_ends_where_an_uninterrupted_
 def test_label_aware_lib_over_two_cpu_devices_recovers_better_than_label_shares(tmp_path):
     """``lib-tf enhance --model label-aware --strategy mirrored`` on in-memory data, two logical
     CPU devices: LA-LIB's metrics beat ``l / sum(l)`` on Chebyshev and KL."""
-    sys.path.insert(0, str(JOBS.parent))
-    from distribute_jobs import toy
+    from distribute_jobs import toy  # beside this file (pytest puts its folder on the path)
 
     X, L, D = toy(n=256, sharpness=0.5)
     for name, array in (("x", X), ("l", L), ("d", D)):
@@ -193,6 +192,20 @@ def test_cli_strategy_on_in_memory_data_writes_scored_distributions(tmp_path, ca
     assert "Chebyshev" in capsys.readouterr().out
 
 
+def _enhance_on_two_workers(*args):
+    """``lib-tf enhance --strategy multi-worker --batch-size 32 --quiet ARGS`` as two worker
+    processes on 127.0.0.1; their (stdout, stderr), once both exited 0."""
+    workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
+    processes = []
+    for index in range(2):
+        config = json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "lib_tf.cli", "enhance", "--strategy", "multi-worker", "--batch-size", "32",
+             "--quiet", *map(str, args)],
+            env=_env(TF_CONFIG=config), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    return _finish_all(processes)
+
+
 def test_two_workers_run_the_cli_on_tfrecord_shards_and_only_the_chief_writes(tmp_path):
     """``lib-tf enhance --input ... --strategy multi-worker``: TFRecord shards are split by
     file between the workers (4 shards, 2 workers); the chief writes one prediction shard
@@ -205,16 +218,8 @@ def test_two_workers_run_the_cli_on_tfrecord_shards_and_only_the_chief_writes(tm
     L = (rng.random((200, 4)) > 0.5).astype(np.float32)
     L[:, 0] = 1
     write_shards(tmp_path / "shards", X, L, format="tfrecord", rows_per_shard=50)
-    workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
     out = tmp_path / "out"
-    processes = []
-    for index in range(2):
-        config = json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
-        processes.append(subprocess.Popen(
-            [sys.executable, "-m", "lib_tf.cli", "enhance", "--input", str(tmp_path / "shards" / "*.tfrecord"),
-             "--strategy", "multi-worker", "--epochs", "2", "--batch-size", "32", "--quiet", "--out", str(out)],
-            env=_env(TF_CONFIG=config), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-    outputs = _finish_all(processes)
+    outputs = _enhance_on_two_workers("--input", tmp_path / "shards" / "*.tfrecord", "--epochs", 2, "--out", out)
     assert "the chief writes the outputs" in outputs[1][0]
     settings = json.loads((out / "settings.json").read_text())
     assert settings["workers"] == 2 and settings["replicas"] == 2 and settings["n"] == 200
@@ -228,8 +233,7 @@ def test_two_workers_train_label_aware_lib_on_npy_shards_better_than_label_share
     """``lib-tf enhance --model label-aware --input ... --strategy multi-worker`` on NumPy shard
     pairs (split by data between the two workers): the chief's prediction shards, read out
     with each shard's labels, beat ``l / sum(l)`` on Chebyshev and KL."""
-    sys.path.insert(0, str(JOBS.parent))
-    from distribute_jobs import toy
+    from distribute_jobs import toy  # beside this file (pytest puts its folder on the path)
     from lib_tf.baselines.reference import label_shares
     from lib_tf.data.streaming.prediction import read_prediction_shards
     from lib_tf.data.streaming.writers import write_shards
@@ -237,16 +241,9 @@ def test_two_workers_train_label_aware_lib_on_npy_shards_better_than_label_share
 
     X, L, D = toy(n=256, sharpness=0.5)
     write_shards(tmp_path / "shards", X, L, format="npy", rows_per_shard=100)
-    workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
     out = tmp_path / "out"
-    processes = []
-    for index in range(2):
-        config = json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
-        processes.append(subprocess.Popen(
-            [sys.executable, "-m", "lib_tf.cli", "enhance", "--input", str(tmp_path / "shards" / "*.npy"),
-             "--model", "label-aware", "--strategy", "multi-worker", "--epochs", "6", "--batch-size", "32", "--quiet",
-             "--out", str(out)], env=_env(TF_CONFIG=config), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-    _finish_all(processes)
+    _enhance_on_two_workers("--input", tmp_path / "shards" / "*.npy", "--model", "label-aware", "--epochs", 6,
+                            "--out", out)
     settings = json.loads((out / "settings.json").read_text())
     assert settings["workers"] == 2 and settings["model"] == "label-aware" and settings["n"] == 256
     recovered = read_prediction_shards([out / p for p in settings["prediction_shards"]])

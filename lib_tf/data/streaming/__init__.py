@@ -12,8 +12,8 @@ Two shard formats:
   dtype. A glob may match either file of a pair (``shards/*.npy`` works).
 
 Readers return ``tf.data.Dataset`` objects of batches (``(features, logical_labels)``, or
-features only for the standardisation pass and for a prediction that reads no labels), finite (one pass = one
-epoch), float32. Memory is bounded by the batch size, the shuffle buffer and the prefetch
+features only for the standardisation pass and for a prediction that reads no labels),
+finite (one pass = one epoch), float32. Memory is bounded by the batch size, the shuffle buffer and the prefetch
 depth, never by the number of instances. Shuffling on disk is approximate, as everywhere with
 streaming: shard order is reshuffled every epoch, shards are interleaved, and a shuffle buffer
 of ``shuffle_buffer`` instances mixes them; ``shuffle_buffer=0`` reads shards in sorted order,
