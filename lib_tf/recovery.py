@@ -4,7 +4,9 @@ folder: what ``lib-tf enhance`` runs, whichever way it trains.
 Training: :class:`lib_tf.LabelEnhancer` for data in memory (the paper's LIB or the label-aware
 model, optionally with the read-out picked on a revealed share of the ground truth), or
 :func:`lib_tf.distribute.train_distributed` for shards and for any ``tf.distribute`` strategy
-(the paper's LIB, checkpointed so that a killed run resumes).
+(either model, checkpointed so that a killed run resumes; read out at the settings'
+temperatures: a ``readout="truth-free"`` setting, as :meth:`LabelEnhancer.label_aware` gives,
+is recorded as ``"given"``, since that choice is an in-memory fit of its own).
 
 The folder holds ``settings.json`` (one shape for both: :data:`SETTINGS_KEYS`) and either
 ``distributions.npy`` + ``distributions.csv`` (data in memory) or ``predictions/`` with one
@@ -154,15 +156,21 @@ def _train(data, params: dict, *, reveal: float, with_labels: bool, strategy, ba
     read-out picked on the revealed share if any). ``params``: LabelEnhancer's complete
     parameters, less ``verbose``."""
     if not isinstance(data, LDLDataset) or strategy is not None:
+        # no truth-free choice here: the model reads out at the settings' temperatures, and the
+        # settings say so (so that they refit this result)
+        params = {**params, "readout": "given"}
         in_memory = isinstance(data, LDLDataset)
         arrays = {"features": data.features, "logical_labels": data.logical_labels} if in_memory else {}
         trained = train_distributed(params, shards=None if arrays else data, strategy=strategy or "default",
                                     backup_dir=backup_dir, verbose=2 if verbose else 0, **arrays)
         distributions = None
         if arrays and trained.chief:
-            distributions = trained.model.predict(np.asarray(data.features, np.float32), batch_size=4096, verbose=0)
+            inputs = trained.model.inputs_from(np.asarray(data.features, np.float32),
+                                               np.asarray(data.logical_labels, np.float32))
+            distributions = trained.model.predict(inputs, batch_size=4096, verbose=0)
         shape = (trained.n_instances, trained.n_features, trained.n_labels)
-        return _Trained(trained.model, params, "LIB", shape, trained.epochs, trained.seconds, trained.history,
+        name = "LA-LIB" if params["model"] == "label-aware" else "LIB"
+        return _Trained(trained.model, params, name, shape, trained.epochs, trained.seconds, trained.history,
                         distributions, np.arange(trained.n_instances), params["temperature"], strategy=trained.strategy,
                         replicas=trained.replicas, workers=trained.workers, chief=trained.chief)
     if reveal:  # the revealed truth picks the read-out: no truth-free choice to make first

@@ -248,7 +248,7 @@ def test_the_factory_builds_either_model_from_every_setting_that_names_one_of_it
     # what does not reach the model is how it is trained, seeded or chosen; everything else is a
     # model argument, so a new declared one reaches every caller of build_model unnamed
     assert set(LABEL_ENHANCER_CONSTRAINTS) - reached == {"epochs", "batch_size", "learning_rate", "random_state",
-                                                         "verbose", "model"}
+                                                         "verbose", "model", "readout", "readout_folds"}
     paper = build_model(3, {**settings, "model": "paper"})
     assert type(paper) is LIB and not hasattr(paper, "label_dropout") and paper.get_config()["alpha"] == 0.5
     with pytest.raises(ValueError, match="model must be one of"):

@@ -34,7 +34,8 @@ def add_enhance_parser(subparsers):
     enhance.add_argument("--alpha", type=float, help="weight of the label-gap term (default: paper 0.001, label-aware 1)")
     enhance.add_argument("--beta", type=float, help="weight of the KL / bottleneck term (default: paper 1, label-aware 10)")
     enhance.add_argument("--temperature", type=float, help="read-out temperature T of the model's logits "
-                                                           "(default: paper 1, label-aware its shipped one)")
+                                                           "(default: paper 1; label-aware chosen without ground truth, "
+                                                           "1 with --input/--strategy)")
     enhance.add_argument("--reveal", type=float, default=0.0,
                          help="pick T on this share of instances' ground truth and score on the rest (e.g. 0.1)")
     enhance.add_argument("--with-labels", action="store_true",
@@ -113,9 +114,6 @@ def cmd_enhance(args) -> int:
 
     params = enhancer_params(args)
     distributed = bool(args.input or args.strategy)
-    if distributed and params.get("model", "paper") != "paper":
-        raise ValueError(f"--model {params['model']} is not available with --input/--strategy: streamed and "
-                         "distributed training fit the paper's LIB")
     data = load_input(args)
     if not args.input:
         print(data)
@@ -131,6 +129,11 @@ def cmd_enhance(args) -> int:
               f"d={settings['d']}, c={settings['c']}")
     if distributed:
         print(f"strategy {settings['strategy']} ({settings['replicas']} replica(s), {settings['workers']} worker(s))")
+        if params.get("readout") == "truth-free":
+            label_term = settings["label_temperature"]
+            print(f"read-out: the model's own at T={settings['temperature']:g}"
+                  + (f", T_l={label_term:g}" if label_term is not None else ", no label term")
+                  + " (the truth-free choice needs the data in memory, without --input/--strategy)")
     if settings["n_revealed"]:
         readout = f"T={settings['temperature']:g}" + (f", label temperature T_l={settings['label_temperature']:g}"
                                                       if settings["label_temperature"] is not None else "")

@@ -75,6 +75,10 @@ class LabelAwareLIB(LIB):
         if label_temperature is not None and not label_temperature > 0:
             raise ValueError(f"label_temperature must be positive (inf or None drops the term), got {label_temperature!r}")
 
+    def inputs_from(self, features, logical_labels):
+        """``{"features": (n, d), "logical_labels": (n, c)}``: the model reads both."""
+        return {FEATURES: features, LOGICAL_LABELS: logical_labels}
+
     def _feature_shape(self, input_shape) -> tuple:
         return tuple(input_shape[FEATURES] if isinstance(input_shape, dict) else input_shape[0])
 
@@ -134,8 +138,16 @@ class LabelAwareLIB(LIB):
         return self.readout(self.distribution_head(posterior.loc), logical_labels)
 
     def adapt(self, inputs):
-        """Fit the feature standardisation on the training features (the labels are not scaled)."""
-        features, logical_labels = unpack_inputs(inputs)
+        """Fit the feature standardisation on the training features (the labels are not scaled):
+        given what the model reads (``{"features": ..., "logical_labels": ...}`` or the pair), or
+        the raw features alone (an array (n, d), or a ``tf.data.Dataset`` of feature batches such
+        as the streamed standardisation pass reads from shards)."""
+        if isinstance(inputs, tf.data.Dataset):
+            features = inputs.map(lambda batch: batch[FEATURES]) if isinstance(inputs.element_spec, dict) else inputs
+        elif isinstance(inputs, (dict, tuple, list)):
+            features, _ = unpack_inputs(inputs)
+        else:
+            features = inputs
         self.normalizer.adapt(features)
         if not self.built:
             width = int(self.normalizer.mean.shape[0])

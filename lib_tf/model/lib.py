@@ -177,6 +177,11 @@ class LIB(keras.Model):
     def metrics(self):
         return list(self.trackers.values())
 
+    def inputs_from(self, features, logical_labels):
+        """What the model reads of a batch of instances (arrays or tensors): their raw features
+        (n, d); a model that reads the logical labels (n, c) too takes both."""
+        return features
+
     def _feature_shape(self, input_shape) -> tuple:
         """The shape of the raw features among what the model reads (here: all of it)."""
         return tuple(input_shape)

@@ -12,8 +12,8 @@ Two shard formats:
   dtype. A glob may match either file of a pair (``shards/*.npy`` works).
 
 Readers return ``tf.data.Dataset`` objects of batches (``(features, logical_labels)``, or
-features only for the standardisation pass and for prediction), finite (one pass = one
-epoch), float32. Memory is bounded by the batch size, the shuffle buffer and the prefetch
+features only for the standardisation pass and for a prediction that reads no labels),
+finite (one pass = one epoch), float32. Memory is bounded by the batch size, the shuffle buffer and the prefetch
 depth, never by the number of instances. Shuffling on disk is approximate, as everywhere with
 streaming: shard order is reshuffled every epoch, shards are interleaved, and a shuffle buffer
 of ``shuffle_buffer`` instances mixes them; ``shuffle_buffer=0`` reads shards in sorted order,
@@ -23,5 +23,6 @@ One job per module: :mod:`~lib_tf.data.streaming.shards` (finding shards and the
 :mod:`~lib_tf.data.streaming.readers`, :mod:`~lib_tf.data.streaming.writers` and
 :mod:`~lib_tf.data.streaming.prediction`. The TFRecord reader and writer are also those of
 :mod:`lib_tf.tfx` (gzipped files, keys of its choosing). NumPy + TensorFlow only; nothing here
-knows of models: prediction takes any callable from a feature batch to an output batch.
+knows of models: prediction takes any callable from a feature batch (or a batch of features
+and logical labels, for a read-out that reads them) to an output batch.
 """
