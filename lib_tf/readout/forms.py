@@ -110,8 +110,9 @@ def rule_consistent(distributions, logical_labels) -> np.ndarray:
     smallest_relevant = np.where(relevant, within_relevant, np.inf).min(axis=1, keepdims=True)
     largest_rest = np.where(relevant, -np.inf, within_rest).max(axis=1, keepdims=True)
     upper = np.minimum(1.0, 0.5 / np.maximum(1.0 - smallest_relevant, 1e-12))
-    lower = np.minimum(upper, np.maximum(0.5 + RULE_MARGIN, largest_rest / (smallest_relevant + largest_rest)))
-    moved = np.clip(mass, lower, upper)
+    with np.errstate(invalid="ignore"):  # rows with every label relevant (no rest) are returned as they are, below
+        lower = np.minimum(upper, np.maximum(0.5 + RULE_MARGIN, largest_rest / (smallest_relevant + largest_rest)))
+        moved = np.clip(mass, lower, upper)
     result = moved * within_relevant + (1.0 - moved) * within_rest
     every_label_relevant = relevant.all(axis=1)
     result[every_label_relevant] = P[every_label_relevant]
