@@ -22,7 +22,9 @@ command that found them, into ``lib_tf/presets.json`` (label-aware: as ``NAME-la
 ``--section objectives`` instead runs one random search per objective that uses no ground
 truth (``--objectives``), the same trials for each (same seeds, same held-out 20%), with the
 true KL on all instances kept per trial (diagnostics only, never used to choose), and reports
-how well each objective tracks it (Spearman over the trials) and what its pick is worth.
+how well each objective tracks it (Spearman over the trials) and what its pick is worth. (The
+former ``unsupervised`` objective's figures beside ``truth-free`` in ``benchmarks/TUNING.md``
+were measured so at commit 8db3881, the last that had it.)
 
 Results merge into ``benchmarks/tuning_results.json`` (one entry per data set and section),
 so data sets can be run one at a time.
@@ -95,6 +97,31 @@ def section_key(model):
     return "revealed" if model == "paper" else f"revealed ({model})"
 
 
+def truth_free_readout(params, X, L, D, hidden, seed):
+    """``params`` read out without truth (``readout="truth-free"``, the temperatures left out),
+    scored on the hidden rows."""
+    settings = {k: v for k, v in params.items() if k not in ("temperature", "label_temperature")}
+    enhancer = LabelEnhancer(**{**settings, "readout": "truth-free", "random_state": seed}).fit(X, L)
+    return score(D[hidden], enhancer.distributions_[hidden])
+
+
+def print_revealed(name, args, summary, best, defaults, tuned, figures):
+    label_aware = args.model == "label-aware"
+    shipped_name, _ = SHIPPED[args.model]
+    print(f"\n{name}: search {summary['search_seconds']:.0f} s ({summary['trials_done']} trials, {args.tuner}); "
+          f"best {json.dumps(best)}")
+    print("  " + " " * 48 + "".join(f"{m[:9]:>10}" for m in METRIC_NAMES))
+    print(row(f"{shipped_name}, {figures['fixed_readout']}", figures["fixed"]))
+    print(row(f"{shipped_name}, read-out on revealed ({','.join(readout_text(r['T_revealed'], label_aware) for r in defaults)})",
+              figures["revealed T"]))
+    print(row(f"tuned (revealed), read-out {readout_text(tuned[0]['T_fixed'], label_aware)}", figures["tuned"]))
+    if "tuned truth-free" in figures:
+        print(row("tuned settings, truth-free read-out", figures["tuned truth-free"]))
+    print(f"  tuned beats: {figures['wins']}", flush=True)
+    print(f"  revealed KL: best trial {summary['best_score']:.5f}, refit with its settings (seed 0) "
+          f"{tuned[0]['revealed_kl_at_fixed_T']:.5f}", flush=True)
+
+
 def run_revealed(name, args, command):
     data = load_ldl(name)
     X, L, D = data.features, data.logical_labels, data.distributions
@@ -110,32 +137,29 @@ def run_revealed(name, args, command):
     best = run_search(data, kind=args.tuner, trials=args.trials, objective="revealed", reveal=SHARE, seed=0, out=out,
                       overwrite=not args.resume, max_epochs=args.max_epochs, progress=trial_printer("revealed"),
                       command=tune_command(name, args, out), fixed={"model": args.model} if label_aware else None)
-    search_seconds = time.perf_counter() - start
-    summary = json.loads((out / "search_summary.json").read_text())
+    summary = {**json.loads((out / "search_summary.json").read_text()), "search_seconds": time.perf_counter() - start}
     tuned = [fit_and_score(LabelEnhancer, best, X, L, D, revealed, hidden, s, label_aware) for s in args.seeds]
-    d_fixed, d_rev, t_fixed = mean(defaults, "at_fixed_T"), mean(defaults, "at_revealed_T"), mean(tuned, "at_fixed_T")
-    print(f"\n{name}: search {search_seconds:.0f} s ({summary['trials_done']} trials, {args.tuner}); "
-          f"best {json.dumps(best)}")
-    print("  " + " " * 48 + "".join(f"{m[:9]:>10}" for m in METRIC_NAMES))
-    fixed_text = "truth-free read-out" if label_aware else "T=1"
-    print(row(f"{shipped_name}, {fixed_text}", d_fixed))
-    print(row(f"{shipped_name}, read-out on revealed ({','.join(readout_text(r['T_revealed'], label_aware) for r in defaults)})", d_rev))
-    print(row(f"tuned (revealed), read-out {readout_text(tuned[0]['T_fixed'], label_aware)}", t_fixed))
-    wins = {against: {m: (t_fixed[m] < ref[m]) for m in ("Kullback-Leibler", "Chebyshev")}
-            for against, ref in (("defaults fixed", d_fixed), ("defaults revealed T", d_rev))}
-    print(f"  tuned beats: {wins}", flush=True)
-    print(f"  revealed KL: best trial {summary['best_score']:.5f}, refit with its settings (seed 0) "
-          f"{tuned[0]['revealed_kl_at_fixed_T']:.5f}", flush=True)
+    figures = {"fixed": mean(defaults, "at_fixed_T"), "fixed_readout": "truth-free read-out" if label_aware else "T=1",
+               "revealed T": mean(defaults, "at_revealed_T"), "tuned": mean(tuned, "at_fixed_T")}
+    if label_aware:  # the shipped settings read out without truth: read the tuned ones so too
+        runs = [truth_free_readout(best, X, L, D, hidden, s) for s in args.seeds]
+        figures["tuned truth-free"] = {m: float(np.mean([r[m] for r in runs])) for m in METRIC_NAMES}
+    figures["wins"] = {against: {m: (figures["tuned"][m] < figures[ref][m]) for m in ("Kullback-Leibler", "Chebyshev")}
+                       for against, ref in (("defaults fixed", "fixed"), ("defaults revealed T", "revealed T"))}
+    print_revealed(name, args, summary, best, defaults, tuned, figures)
+    search_seconds = summary["search_seconds"] if not args.resume else None  # a resumed search's time is not its own
     return {"model": args.model, "n": len(X), "revealed": len(revealed), "scored": len(hidden), "seeds": args.seeds,
-            "tuner": args.tuner, "trials": summary["trials_done"], "search_seconds": round(search_seconds, 1),
+            "tuner": args.tuner, "trials": summary["trials_done"],
+            "search_seconds": round(search_seconds, 1) if search_seconds is not None else None,
             "best_revealed_kl": summary["best_score"], "hparams": best,
-            "defaults": {"fixed": d_fixed, "fixed_readout": fixed_text, "revealed T": d_rev,
-                         "T_revealed": [r["T_revealed"] for r in defaults],
+            "defaults": {"fixed": figures["fixed"], "fixed_readout": figures["fixed_readout"],
+                         "revealed T": figures["revealed T"], "T_revealed": [r["T_revealed"] for r in defaults],
                          "fit_seconds": [round(r["seconds"], 1) for r in defaults]},
-            "tuned": {"at its T": t_fixed, "refit_revealed_kl": [r["revealed_kl_at_fixed_T"] for r in tuned],
+            "tuned": {"at its T": figures["tuned"], "truth-free read-out": figures.get("tuned truth-free"),
+                      "refit_revealed_kl": [r["revealed_kl_at_fixed_T"] for r in tuned],
                       "fit_seconds": [round(r["seconds"], 1) for r in tuned],
                       "per_seed_kl": [r["at_fixed_T"]["Kullback-Leibler"] for r in tuned]},
-            "tuned_beats": wins, "tune_command": tune_command(name, args, out), "command": command}
+            "tuned_beats": figures["wins"], "tune_command": tune_command(name, args, out), "command": command}
 
 
 def search_with_truth_kept(data, objective, args):
@@ -272,6 +296,9 @@ def main():
     for name in args.datasets:
         if args.section == "revealed":
             entry = run_revealed(name, args, command)
+            earlier = results.get(section_key(args.model), {}).get(name, {})
+            if entry["search_seconds"] is None:  # resumed: the time of the run that searched
+                entry["search_seconds"] = earlier.get("search_seconds")
             results.setdefault(section_key(args.model), {})[name] = entry
             if args.presets:
                 write_preset(name, entry)

@@ -19,7 +19,7 @@ from ..hparams import validate_hparams
 from ..metrics import chebyshev, kullback_leibler
 from ..readout.forms import TEMPERATURE_GRID, TemperatureReadouts, TwoTemperatureReadouts
 from ..readout.posterior import fit_binarisation_posterior
-from ..readout.selection import choose_extending, consistency_loss, select_readout, select_readout_without_truth
+from ..readout.selection import choose_extending, select_readout
 from .objectives import DEFAULT_SHARES, LINEAR_SCALE, LOG_SCALE, OBJECTIVES, SPACES
 
 
@@ -30,7 +30,7 @@ class LIBHyperModel(keras_tuner.HyperModel):
     ----------
     n_labels : int
         Number of labels c.
-    objective : {"revealed", "truth-free", "unsupervised"}
+    objective : {"revealed", "truth-free"}
         What a trial is scored on (see :mod:`lib_tf.tuning`).
     max_epochs : int
         Largest number of epochs of a trial (the budget).
@@ -202,11 +202,7 @@ class LIBHyperModel(keras_tuner.HyperModel):
         if self.objective == "revealed":
             readout = temperature or select_readout(logits[first], D[first], L[first], form=form)
             return readout, kullback_leibler(D[first], form.read_out(logits[first], L[first], readout))
-        if self.objective == "truth-free":
-            return self._score_without_truth(model, X[first], L[first], logits[first], temperature)
-        rest = np.setdiff1d(np.arange(len(X)), first)
-        readout = temperature or select_readout_without_truth(logits[rest], L[rest])
-        return readout, consistency_loss(form.read_out(logits[first], L[first], readout), L[first])
+        return self._score_without_truth(model, X[first], L[first], logits[first], temperature)
 
     def _score_without_truth(self, model, X, L, logits, temperature):
         """(read-out, expected KL) on held-out rows X, L (m, d), (m, c) with the trial's logits

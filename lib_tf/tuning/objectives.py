@@ -8,10 +8,10 @@ from __future__ import annotations
 from ..model.epochs import auto_epochs
 
 #: Objective name -> the metric a trial reports for it (minimised).
-OBJECTIVES = {"revealed": "revealed_kl", "truth-free": "heldout_expected_kl", "unsupervised": "heldout_consistency"}
+OBJECTIVES = {"revealed": "revealed_kl", "truth-free": "heldout_expected_kl"}
 #: Objective name -> the share of the instances it sets apart by default: revealed (their
 #: ground truth is the trial's score) or held out (not trained on; the trial is scored on them).
-DEFAULT_SHARES = {"revealed": 0.1, "truth-free": 0.2, "unsupervised": 0.2}
+DEFAULT_SHARES = {"revealed": 0.1, "truth-free": 0.2}
 #: Search-space entries sampled on a log scale, on a linear one; every other entry is a choice.
 LOG_SCALE = ("alpha", "beta", "learning_rate")
 LINEAR_SCALE = ("label_dropout",)

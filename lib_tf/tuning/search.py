@@ -133,7 +133,7 @@ def run_search(dataset, kind="bayesian", trials=30, objective="revealed", reveal
         The tuner.
     trials : int
         Most trials.
-    objective : {"revealed", "truth-free", "unsupervised"}
+    objective : {"revealed", "truth-free"}
         What a trial is scored on (see :mod:`lib_tf.tuning`).
     reveal : float, optional
         Share of the instances revealed (``revealed``, default 0.1) or held out
