@@ -116,11 +116,12 @@ class LIBHyperModel(keras_tuner.HyperModel):
             return TwoTemperatureReadouts(drop_logits=False, rule_projection=self.fixed.get("rule_projection", True))
         return TemperatureReadouts()
 
-    def _range(self, name):
+    def value_range(self, name):
+        """(low, high) of a ranged entry of the space (a one-element entry is both)."""
         return (self.space[name] * 2)[:2] if len(self.space[name]) == 1 else self.space[name]
 
     def _float(self, hp, name):
-        low, high = self._range(name)
+        low, high = self.value_range(name)
         if low == high:
             return hp.Fixed(name, float(low))
         return hp.Float(name, float(low), float(high), sampling="log" if name in LOG_SCALE else "linear")

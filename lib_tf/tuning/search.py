@@ -28,7 +28,7 @@ def default_values(hypermodel, n_instances=None) -> dict:
     values = {}
     for name, space in hypermodel.space.items():
         if name in LOG_SCALE + LINEAR_SCALE:
-            low, high = (space * 2)[:2] if len(space) == 1 else space
+            low, high = hypermodel.value_range(name)
             values[name] = float(min(max(defaults[name], low), high))
         else:
             values[name] = int(min(space, key=lambda v: (abs(v - defaults[name]), v)))
