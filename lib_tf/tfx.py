@@ -169,8 +169,9 @@ def hyperparameter_values(hyperparameters) -> dict:
     raise TypeError(f"cannot read hyperparameters of type {type(hyperparameters).__name__}")
 
 
-_SEARCHED = ("alpha", "beta", "learning_rate", "latent_dim", "hidden_units", "batch_size", "epochs", "temperature",
-             "random_state", "verbose")
+#: What the Tuner sets for every trial itself, so not passed through as fixed settings (each
+#: model's space, :data:`lib_tf.tuning.objectives.SPACES`, is searched unless given).
+_SET_BY_TUNER = ("epochs", "temperature", "random_state", "verbose")
 
 
 def _epochs(config: Mapping, fn_steps, n: int, batch_size: int):
@@ -205,12 +206,15 @@ def _with_complete_best_hyperparameters(tuner):
 # -- the entry points -------------------------------------------------------------------------
 def tuner_fn(fn_args) -> TunerFnResult:
     """TFX Tuner entry point: a Keras Tuner tuner over :class:`lib_tf.tuning.hypermodel.LIBHyperModel`
-    (alpha, beta, learning rate, latent size, width, batch size, epochs; T picked per trial)
+    (alpha, beta, learning rate, latent size, width, batch size, epochs; the read-out picked per
+    trial; ``"model": "label-aware"`` in ``custom_config["enhancer"]`` searches LA-LIB's space)
     and the keyword arguments for ``tuner.search``.
 
     The objective is that of ``lib-tf tune``, computed inside the train split (LE is
     transductive): ``revealed`` (KL on the ground truth of a revealed 10% of the instances)
-    when the train examples carry distributions, else ``unsupervised``. Settings given in
+    when the train examples carry distributions, else ``truth-free`` (the expected KL under the
+    binarisation posterior on a held-out 20%; the best settings then read out with
+    ``readout="truth-free"``). Settings given in
     ``custom_config["enhancer"]`` are fixed, not searched; ``custom_config["tuner"]`` picks
     random (default), bayesian or hyperband; ``custom_config["space"]`` overrides ranges.
     ``tuner.get_best_hyperparameters()`` gives complete LabelEnhancer arguments (T included),
@@ -222,20 +226,21 @@ def tuner_fn(fn_args) -> TunerFnResult:
     feature_key, label_key, distribution_key = _keys(config)
     X, L, D = read_examples(fn_args.train_files, feature_key, label_key, distribution_key)
     enhancer = hparams.validate_hparams(dict(config.get("enhancer", {})))
+    searched = tuning.SPACES[enhancer.get("model", "paper")]
     space = {name: tuple(values) for name, values in (config.get("space") or {}).items()}
-    for name in ("alpha", "beta", "learning_rate", "latent_dim", "hidden_units", "batch_size"):
+    for name in searched:
         if name in enhancer:  # fixed by the user: a one-value range
             space[name] = (enhancer[name],)
     max_epochs = _epochs(config, getattr(fn_args, "train_steps", None), len(X), int(enhancer.get("batch_size", 128)))
     max_epochs = max_epochs or tuning.default_max_epochs(len(X))
-    objective = "revealed" if D is not None else "unsupervised"
+    objective = "revealed" if D is not None else "truth-free"
     tuner = tuning.make_tuner(
         config.get("tuner", "random"), L.shape[1], getattr(fn_args, "working_dir", None) or "lib_tuning",
         objective=objective, trials=int(config.get("max_trials", 10)), max_epochs=max_epochs,
         min_epochs=max_epochs if "epochs" in enhancer else None, seed=int(config.get("tuner_seed", 0)),
         overwrite=True, project_name=config.get("project_name", "lib"), space=space,
         temperature=enhancer.get("temperature", "select"),
-        fixed={k: v for k, v in enhancer.items() if k not in _SEARCHED})
+        fixed={k: v for k, v in enhancer.items() if k not in _SET_BY_TUNER and k not in searched})
     fit_kwargs = {"x": X.astype(np.float32), "y": L.astype(np.float32), "verbose": 0}
     if D is not None:
         fit_kwargs["distributions"] = D

@@ -77,6 +77,16 @@ def test_rule_consistent_label_softmax_binarises_back_into_its_labels():
     assert not np.array_equal(binarize(softmax_with_temperature(L, 8.0)), L)  # without the move it does not
 
 
+def test_consistency_loss_is_zero_exactly_on_distributions_that_binarise_into_the_labels():
+    from lib_tf.data import binarize
+    from lib_tf.readout.selection import consistency_loss
+
+    D = np.random.default_rng(0).dirichlet(np.ones(3), size=40)
+    L = binarize(D)
+    assert consistency_loss(D, L) == 0  # the truth binarises into its own logical labels
+    assert consistency_loss(np.full_like(D, 1 / 3), L) > 0
+
+
 def test_rule_consistent_tensorflow_twin_equals_numpy():
     import tensorflow as tf
 

@@ -115,10 +115,10 @@ def test_run_fn_without_tuner_takes_epochs_from_train_steps_and_never_overwrites
         tfx.run_fn(fn_args)
 
 
-def test_tuner_fn_without_ground_truth_uses_the_unsupervised_objective(examples, tmp_path):
+def test_tuner_fn_without_ground_truth_uses_the_truth_free_objective(examples, tmp_path):
     root, _ = examples
     result = tfx.tuner_fn(_fn_args(root, tmp_path, distribution_key=None))
-    assert result.tuner.oracle.objective.name == "heldout_consistency"
+    assert result.tuner.oracle.objective.name == "heldout_expected_kl"
     assert "distributions" not in result.fit_kwargs and result.tuner.hypermodel.max_epochs == 2
 
 

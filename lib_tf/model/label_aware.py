@@ -160,6 +160,18 @@ class LabelAwareLIB(LIB):
         return [(np.asarray(features, np.float32), int(self.normalizer.mean.shape[0])),
                 (np.asarray(logical_labels, np.float32), self.n_labels)]
 
+    def predict_logits_without_own_labels(self, x, logical_labels, batch_size=4096):
+        """Logits (n, c) of raw features ``x`` (n, d) whose column j is read with label j hidden
+        (0, as ``label_dropout`` hides labels in training) and the other labels of
+        ``logical_labels`` (n, c) shown: no label's logit is made from that label's value."""
+        labels = np.asarray(logical_labels, np.float32)
+        logits = np.empty(labels.shape, dtype=np.float64)
+        for label in range(labels.shape[1]):
+            hidden = labels.copy()
+            hidden[:, label] = 0.0
+            logits[:, label] = self.predict_logits({FEATURES: x, LOGICAL_LABELS: hidden}, batch_size)[:, label]
+        return logits
+
     def set_temperature(self, temperature: float, label_temperature=None):
         """Change the read-out temperatures T and T_l (None or inf drops the label term)."""
         temperature = float(temperature)

@@ -378,6 +378,12 @@ class LIB(keras.Model):
         """The label-distribution head's logits z at the posterior mean, (n, c)."""
         return self._at_posterior_mean(x, batch_size)[0]
 
+    def predict_logits_without_own_labels(self, x, logical_labels, batch_size=4096):
+        """Logits (n, c) in which no label's logit was made with that label's value: LIB never
+        reads the labels, so its logits at the posterior mean (``logical_labels`` (n, c) unread).
+        What the binarisation posterior is fitted on (:mod:`lib_tf.readout.posterior`)."""
+        return self.predict_logits(x, batch_size)
+
     def set_temperature(self, temperature: float):
         """Change the read-out temperature T (no retraining: only the read-out changes)."""
         if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0):
