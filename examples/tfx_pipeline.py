@@ -62,6 +62,8 @@ def main():
     parser.add_argument("--root", default="tfx_lib", help="folder for the pipeline's artifacts and metadata")
     parser.add_argument("--serving-dir", default=None, help="model base folder for TF Serving")
     parser.add_argument("--max-trials", type=int, default=10)
+    parser.add_argument("--model", choices=("paper", "label-aware"), default="paper",
+                        help="the paper's LIB, or LA-LIB (its export reads each example's logical labels too)")
     args = parser.parse_args()
 
     data = lib_tf.load_ldl(args.dataset)
@@ -75,7 +77,8 @@ def main():
         "model_name": data.name.lower(),
         "max_trials": args.max_trials,
         "tuner": "bayesian",
-        # "enhancer": {"depth": 3} would fix settings; everything LIBHyperModel searches is searched.
+        # Settings under "enhancer" are fixed ({"depth": 3}); everything LIBHyperModel searches is searched.
+        "enhancer": {"model": args.model},
         # The defaults, written out: the keys under which the tf.Example rows keep their values.
         "feature_key": "features", "label_key": "logical_labels", "distribution_key": "label_distribution",
     }

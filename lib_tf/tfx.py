@@ -24,9 +24,10 @@ The keys' defaults and the encoding (float lists) are those of :mod:`lib_tf.cont
 
 Other ``custom_config`` entries: ``enhancer`` (``LabelEnhancer`` arguments fixed for the
 Trainer and, where the hypermodel searches them, for the Tuner too, e.g.
-``{"hidden_units": 64, "epochs": 100}``), ``model_name``, ``data_name``, ``label_names``; for
-the Tuner ``tuner`` ["random"], ``max_trials`` [10], ``tuner_seed`` [0], ``space`` (overrides
-of :data:`lib_tf.tuning.DEFAULT_SPACE`), ``project_name``. ``train_steps`` sets the epochs
+``{"hidden_units": 64, "epochs": 100}``; ``{"model": "label-aware"}`` trains and tunes LA-LIB,
+from its shipped settings), ``model_name``, ``data_name``, ``label_names``; for the Tuner
+``tuner`` ["random"], ``max_trials`` [10], ``tuner_seed`` [0], ``space`` (overrides of the
+model's space, :data:`lib_tf.tuning.SPACES`), ``project_name``. ``train_steps`` sets the epochs
 (of the Trainer, and the Tuner's epoch budget) unless ``enhancer`` gives ``epochs``.
 """
 from __future__ import annotations
@@ -247,11 +248,32 @@ def tuner_fn(fn_args) -> TunerFnResult:
     return TunerFnResult(tuner=_with_complete_best_hyperparameters(tuner), fit_kwargs=fit_kwargs)
 
 
+def trainer_params(enhancer: Mapping, tuned: Mapping) -> dict:
+    """The ``LabelEnhancer`` arguments of :func:`run_fn`: ``tuned`` (the Tuner's values) over
+    ``enhancer`` (``custom_config["enhancer"]``) over ``random_state=0``, and for the label-aware
+    model its shipped settings beneath them all (:meth:`LabelEnhancer.label_aware`: its grid
+    point and the truth-free read-out), as ``lib-tf enhance --model label-aware`` starts from
+    them. A temperature the Tuner picked (its ``revealed`` objective) is read out as given, not
+    chosen again without truth."""
+    from .enhancer import LABEL_AWARE_DEFAULTS
+
+    model = {**enhancer, **tuned}.get("model", "paper")
+    params = {"random_state": 0, **(LABEL_AWARE_DEFAULTS if model == "label-aware" else {}), **enhancer, **tuned}
+    if "temperature" in tuned and "readout" not in tuned:
+        params["readout"] = "given"
+    return params
+
+
 def run_fn(fn_args):
     """TFX Trainer entry point: fit a ``LabelEnhancer`` on ``fn_args.train_files`` with
     ``fn_args.hyperparameters`` (the Tuner's best, when it ran) over the fixed parameters of
-    ``custom_config["enhancer"]``, and write the serving export (both signatures, warm-up,
-    model card) to ``fn_args.serving_model_dir``. Returns that folder."""
+    ``custom_config["enhancer"]`` (:func:`trainer_params`; ``{"model": "label-aware"}`` fits
+    LA-LIB, which reads the examples' logical labels in training, at read-out and in its
+    signatures), and write the serving export (both signatures, warm-up, model card) to
+    ``fn_args.serving_model_dir``. Returns that folder.
+
+    The export's ``serving_examples`` reads a label-aware model's labels under the contract's
+    ``"logical_labels"`` key (one float list), whatever ``label_key`` the training files use."""
     from .enhancer import LabelEnhancer
     from .metrics import score
 
@@ -259,8 +281,7 @@ def run_fn(fn_args):
     config = _config(fn_args)
     feature_key, label_key, distribution_key = _keys(config)
     X, L, D = read_examples(fn_args.train_files, feature_key, label_key, distribution_key)
-    params = {"random_state": 0, **config.get("enhancer", {}),
-              **hyperparameter_values(getattr(fn_args, "hyperparameters", None))}
+    params = trainer_params(config.get("enhancer", {}), hyperparameter_values(getattr(fn_args, "hyperparameters", None)))
     enhancer = LabelEnhancer().set_params(**params)
     epochs = _epochs({"enhancer": params}, getattr(fn_args, "train_steps", None), len(X), enhancer.batch_size)
     if epochs:
@@ -270,9 +291,9 @@ def run_fn(fn_args):
     if D is not None:
         metrics["train"] = score(D, enhancer.distributions_)
     if getattr(fn_args, "eval_files", None):
-        X_eval, _, D_eval = read_examples(fn_args.eval_files, feature_key, label_key, distribution_key)
-        if D_eval is not None:
-            metrics["eval"] = score(D_eval, enhancer.transform(X_eval))
+        X_eval, L_eval, D_eval = read_examples(fn_args.eval_files, feature_key, label_key, distribution_key)
+        if D_eval is not None:  # the labels: what the label-aware model reads (the paper model ignores them)
+            metrics["eval"] = score(D_eval, enhancer.transform(X_eval, L_eval))
     metrics = {split: {k: float(v) for k, v in values.items()} for split, values in metrics.items()} or None
     return write_saved_model(
         enhancer, fn_args.serving_model_dir, model_name=config.get("model_name", "lib"),

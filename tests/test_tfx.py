@@ -115,6 +115,74 @@ def test_run_fn_without_tuner_takes_epochs_from_train_steps_and_never_overwrites
         tfx.run_fn(fn_args)
 
 
+@pytest.fixture(scope="module")
+def toy_examples(tmp_path_factory):
+    """ExampleGen files of a set whose truth the features carry (a softmax of a linear map of
+    them), its logical labels the truth's binarisation: 240 train and 60 eval rows."""
+    from lib_tf import binarize
+
+    root = tmp_path_factory.mktemp("toy")
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 5)) * 3 + 1
+    logits = X @ rng.normal(size=(5, 4)) / 6
+    truth = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
+    L = binarize(truth).astype(float)
+    for name, rows in (("train", slice(0, 240)), ("eval", slice(240, None))):
+        tfx.write_examples(root / f"Split-{name}" / "data_tfrecord-00000-of-00001.gz", X[rows], L[rows], truth[rows])
+    return root, X[240:], L[240:], truth[240:]
+
+
+def _beats_label_shares(truth, L, recovered):
+    """Distributions (rows sum to 1) better than ``l / sum(l)`` on Chebyshev and KL."""
+    from lib_tf.baselines.reference import label_shares
+    from lib_tf.metrics import score
+
+    np.testing.assert_allclose(recovered.sum(1), 1, atol=1e-5)
+    ours, naive = score(truth, recovered), score(truth, label_shares(L))
+    assert ours["Chebyshev"] < naive["Chebyshev"] and ours["Kullback-Leibler"] < naive["Kullback-Leibler"], (ours, naive)
+    return ours
+
+
+def test_label_aware_tuner_fn_then_run_fn_serves_better_than_label_shares(toy_examples, tmp_path):
+    """``{"model": "label-aware"}``: the Tuner searches LA-LIB's space (its shipped settings first),
+    the Trainer fits the best at the read-out the Tuner picked, and the export, fed the eval
+    split's own tf.Examples (features and logical labels), beats l / sum(l) on their truth."""
+    root, X_eval, L_eval, truth_eval = toy_examples
+    fn_args = _fn_args(root, tmp_path, max_trials=2)
+    fn_args.custom_config["enhancer"] = {"model": "label-aware", "epochs": 10}
+    result = tfx.tuner_fn(fn_args)
+    assert result.tuner.hypermodel.label_aware and result.tuner.oracle.objective.name == "revealed_kl"
+    result.tuner.search(**result.fit_kwargs)
+    best = result.tuner.get_best_hyperparameters()[0].values
+    assert best["model"] == "label-aware" and 0 <= best["label_dropout"] <= 0.75 and best["temperature"] > 0
+    fn_args.hyperparameters = json.loads(json.dumps(result.tuner.get_best_hyperparameters()[0].get_config()))
+    path = Path(tfx.run_fn(fn_args))
+    card = read_model_card(path)
+    assert card["hyperparameters"]["model"] == "label-aware" and card["hyperparameters"]["readout"] == "given"
+    assert card["temperature"] == best["temperature"]
+    records = [r.numpy() for r in tf.data.TFRecordDataset(
+        sorted(str(p) for p in (root / "Split-eval").iterdir()), compression_type="GZIP")]
+    served = tf.saved_model.load(str(path)).signatures["serving_examples"](examples=tf.constant(records))
+    ours = _beats_label_shares(truth_eval, L_eval, served["label_distribution"].numpy())
+    assert card["metrics"]["eval"]["Kullback-Leibler"] == pytest.approx(ours["Kullback-Leibler"], rel=1e-3)
+
+
+def test_label_aware_run_fn_without_tuner_or_truth_reads_out_truth_free(toy_examples, tmp_path):
+    """Without a Tuner and without ground truth, ``{"model": "label-aware"}`` is
+    ``LabelEnhancer.label_aware()``: its read-out chosen truth-free; served through
+    ``serving_default`` with the labels, it beats l / sum(l) on the eval split's truth."""
+    root, X_eval, L_eval, truth_eval = toy_examples
+    fn_args = _fn_args(root, tmp_path, distribution_key=None)
+    fn_args.custom_config["enhancer"] = {"model": "label-aware", "epochs": 10}
+    path = Path(tfx.run_fn(fn_args))
+    card = read_model_card(path)
+    assert card["metrics"] is None and card["hyperparameters"]["readout"] == "truth-free"
+    assert card["hyperparameters"]["label_dropout"] == 0.5  # the shipped setting
+    served = tf.saved_model.load(str(path)).signatures["serving_default"](
+        features=tf.constant(X_eval, tf.float32), logical_labels=tf.constant(L_eval, tf.float32))
+    _beats_label_shares(truth_eval, L_eval, served["label_distribution"].numpy())
+
+
 def test_tuner_fn_without_ground_truth_uses_the_truth_free_objective(examples, tmp_path):
     root, _ = examples
     result = tfx.tuner_fn(_fn_args(root, tmp_path, distribution_key=None))
