@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..data import LDLDataset
 from ..distribute import STRATEGIES
-from ..hparams import DEFAULT_MODEL, MODELS
+from ..hparams import DEFAULT_MODEL, MODELS, with_model_defaults
 from ..metrics import METRIC_NAMES, higher_is_better
 from ._arguments import add_dataset_arguments, add_settings_arguments, format_table, load_dataset_argument, read_matrix
 from ._arguments import tuned_settings
@@ -128,7 +128,7 @@ def cmd_enhance(args) -> int:
               f"d={settings['d']}, c={settings['c']}")
     if distributed:
         print(f"strategy {settings['strategy']} ({settings['replicas']} replica(s), {settings['workers']} worker(s))")
-        if params.get("readout") == "truth-free":
+        if with_model_defaults(params)["readout"] == "truth-free":
             label_term = settings["label_temperature"]
             print(f"read-out: the model's own at T={settings['temperature']:g}"
                   + (f", T_l={label_term:g}" if label_term is not None else ", no label term")
