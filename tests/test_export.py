@@ -454,3 +454,14 @@ def test_a_bare_models_card_lists_every_constructor_argument(label_aware_export,
     config = enhancer.model_.get_config()
     assert card["hyperparameters"] == {k: v for k, v in config.items() if k not in ("name", "trainable", "dtype")}
     assert {"label_dropout", "pretrain_epochs", "network_dtype", "temperature"} <= set(card["hyperparameters"])
+
+
+def test_examples_with_labels_serialize_to_the_same_bytes_in_every_process():
+    """A label-aware tf.Example holds two keys; their order once followed each process's string
+    hashing, so a rebuilt export's warm-up file differed from the first (fault injection found it)."""
+    code = ("import hashlib, numpy as np; from lib_tf.contract import serialize_examples; "
+            "print(hashlib.sha1(b''.join(serialize_examples(np.ones((2, 3)), 'features', np.eye(3)[:2]))).hexdigest())")
+    digests = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed, "TF_CPP_MIN_LOG_LEVEL": "3"}).stdout.split()[-1]
+               for seed in ("1", "2")}
+    assert len(digests) == 1
