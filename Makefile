@@ -16,7 +16,7 @@ $(VENV)/.installed: setup.py constraints.txt
 	touch $@
 
 demo: $(VENV)/.installed
-	$(VENV)/bin/lib-tf enhance --dataset Artificial --alpha 1 --beta 10 --reveal 0.1 --figure --overwrite --out demo_output
+	$(VENV)/bin/lib-tf enhance --dataset Artificial --model paper --alpha 1 --beta 10 --reveal 0.1 --figure --overwrite --out demo_output
 
 # Two test processes: most of the suite's time is single-threaded (TensorFlow starting in
 # subprocesses and kernels, graph tracing), which two processes overlap on a 2-core machine;

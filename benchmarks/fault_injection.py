@@ -281,7 +281,7 @@ class Tally:
 
 
 def prepare(work: Path):
-    (work / "tiny.json").write_text(json.dumps({"epochs": 2, "hidden_units": 8, "latent_dim": 4, "seed": 0}))
+    (work / "tiny.json").write_text(json.dumps({"model": "paper", "epochs": 2, "hidden_units": 8, "latent_dim": 4, "seed": 0}))
 
 
 def reference_result(scenario, work: Path):

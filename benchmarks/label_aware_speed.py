@@ -13,7 +13,7 @@ import time
 
 from lib_tf import LabelEnhancer
 from lib_tf.data import load_ldl
-from lib_tf.enhancer import LABEL_AWARE_DEFAULTS
+from lib_tf.hparams import MODEL_DEFAULTS
 
 
 def main(argv=None) -> int:
@@ -21,9 +21,9 @@ def main(argv=None) -> int:
     parser.add_argument("--datasets", nargs="+", default=["Yeast_alpha", "SBU_3DFE", "Movie"])
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
-    settings = {k: v for k, v in LABEL_AWARE_DEFAULTS.items() if k not in ("model", "label_temperature", "label_dropout")}
+    settings = {k: v for k, v in MODEL_DEFAULTS["label-aware"].items() if k not in ("model", "label_temperature", "label_dropout")}
     print(f"command: python benchmarks/label_aware_speed.py --datasets {' '.join(args.datasets)} --repeats {args.repeats}")
-    print(f"shared settings: {settings}; LA-LIB adds label_dropout {LABEL_AWARE_DEFAULTS['label_dropout']}")
+    print(f"shared settings: {settings}; LA-LIB adds label_dropout {MODEL_DEFAULTS['label-aware']['label_dropout']}")
     print("| data set | LIB median s | LA-LIB median s | ratio LA-LIB / LIB |")
     print("|---|---|---|---|")
     for name in args.datasets:
@@ -31,7 +31,7 @@ def main(argv=None) -> int:
         times = {"paper": [], "label-aware": []}
         for repeat in range(args.repeats):
             for model in times:
-                extra = {"label_dropout": LABEL_AWARE_DEFAULTS["label_dropout"]} if model == "label-aware" else {}
+                extra = {"label_dropout": MODEL_DEFAULTS["label-aware"]["label_dropout"]} if model == "label-aware" else {}
                 enhancer = LabelEnhancer(model=model, random_state=repeat, **settings, **extra)
                 start = time.perf_counter()
                 enhancer.fit(data.features, data.logical_labels)

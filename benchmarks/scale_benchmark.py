@@ -173,9 +173,9 @@ def model_settings(args) -> dict:
     if args.model == "paper":
         settings = {"model": "paper", "alpha": 0.01, "beta": 0.01}
     else:
-        from lib_tf.enhancer import LABEL_AWARE_DEFAULTS
+        from lib_tf.hparams import MODEL_DEFAULTS
 
-        settings = {**LABEL_AWARE_DEFAULTS, "readout": "given", "temperature": 1.0, "label_temperature": None}
+        settings = {"model": "label-aware", **MODEL_DEFAULTS["label-aware"], "readout": "given", "temperature": 1.0, "label_temperature": None}
     given = {name: getattr(args, name) for name in ("alpha", "beta") if getattr(args, name) is not None}
     return {**settings, **given, "random_state": 0}
 

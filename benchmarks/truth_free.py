@@ -29,7 +29,7 @@ from scipy.stats import spearmanr
 
 from lib_tf import LabelEnhancer, load_ldl
 from lib_tf.data import EXTRA_DATASETS, PAPER_DATASETS, split_instances
-from lib_tf.enhancer import LABEL_AWARE_DEFAULTS
+from lib_tf.hparams import MODEL_DEFAULTS
 from lib_tf.metrics import kullback_leibler
 from lib_tf.readout.forms import TwoTemperatureReadouts
 from lib_tf.readout.selection import consistency_loss
@@ -84,7 +84,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="JSON file for the results (kept runs are reused)")
     args = parser.parse_args(argv)
     done = json.loads(args.out.read_text()) if args.out and args.out.exists() else {}
-    print(f"LA-LIB {LABEL_AWARE_DEFAULTS}, settings {SETTINGS}, seed {args.seed}")
+    print(f"LA-LIB {MODEL_DEFAULTS['label-aware']}, settings {SETTINGS}, seed {args.seed}")
     print("| data set | candidates | Spearman expected KL | Spearman consistency | blind KL (hidden 90%) "
           "| expected-KL pick | vs blind | consistency pick | vs blind |")
     print("|---|---|---|---|---|---|---|---|---|")

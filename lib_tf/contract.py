@@ -112,7 +112,8 @@ def serialize_example(columns: Mapping[Key, Sequence[float]]) -> bytes:
             raise ValueError(f"{len(names)} keys for {len(values)} values")
         for name, value in zip(names, values):
             feature[name] = tf.train.Feature(float_list=tf.train.FloatList(value=[value]))
-    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
+    # deterministic: the feature map's order is otherwise per process (two keys for a label-aware model)
+    return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString(deterministic=True)
 
 
 def parse_floats(serialized, columns: Sequence[tuple]) -> list:

@@ -55,6 +55,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .hparams import with_model_defaults
+
 STRATEGIES = ("default", "mirrored", "multi-worker")
 
 
@@ -286,7 +288,8 @@ def train_distributed(params: dict, *, shards=None, features=None, logical_label
         read-out belongs to :class:`lib_tf.LabelEnhancer`) and ``readout="truth-free"`` (an
         in-memory fit of its own; the label-aware model's read-out here is its own at
         ``temperature`` and ``label_temperature``, which :meth:`lib_tf.LabelEnhancer.label_aware`
-        leaves at 1 and None). Missing ones take the model's defaults.
+        leaves at 1 and None). Missing ones take the model's defaults
+        (:func:`lib_tf.hparams.with_model_defaults`), but ``readout``, which is ``"given"`` here.
     shards : str or ShardSet, optional
         Glob pattern, paths or :class:`~lib_tf.data.streaming.shards.ShardSet` of the training
         shards; or else
@@ -310,10 +313,11 @@ def train_distributed(params: dict, *, shards=None, features=None, logical_label
 
     if (shards is None) == (features is None):
         raise ValueError("give shards or features (with logical_labels), not both and not neither")
-    if params.get("model", "paper") == "paper" and params.get("label_temperature") is not None:
+    params = with_model_defaults({**params, "readout": params.get("readout") or "given"})
+    if params["model"] == "paper" and params.get("label_temperature") is not None:
         raise ValueError("label_temperature is not available for the paper's model in streamed or distributed "
                          "training: it reads out softmax(z / T) (model='label-aware' reads the labels)")
-    if params.get("readout", "given") != "given":
+    if params["readout"] != "given":
         raise ValueError(f"readout={params['readout']!r} is not available for streamed or distributed training: "
                          "pass readout='given' (the model's read-out at temperature and label_temperature)")
     strategy_name = strategy or "default"

@@ -8,21 +8,12 @@ import numpy as np
 
 from .base import BaseEnhancer
 from .data.validation import FLOAT32_RANGE, check_distributions, check_logical_labels, check_same_rows
-from .hparams import LABEL_ENHANCER_CONSTRAINTS, LABEL_ENHANCER_PARAMETERS, preset_params, rename_deprecated
+from .hparams import (LABEL_ENHANCER_CONSTRAINTS, LABEL_ENHANCER_PARAMETERS, preset_params, rename_deprecated,
+                      with_model_defaults)
 from .model.epochs import auto_epochs
 from .readout.forms import (FEATURE_TEMPERATURE_GRID, LABEL_TEMPERATURE_GRID, TEMPERATURE_GRID, TemperatureReadouts,
                             TwoTemperatureReadouts, softmax_two_temperatures, softmax_with_temperature)
 from .readout.selection import SELECTION_METRIC, select_readout
-
-#: The label-aware model's network sizes: narrower than the paper's 256, which measured better
-#: on 3 of 4 data sets and about 2x faster (benchmarks/LABEL_AWARE.md).
-LABEL_AWARE_SIZES = {"latent_dim": 64, "head_units": 64}
-#: The label-aware model's shipped settings (:meth:`LabelEnhancer.label_aware`): the grid point of
-#: benchmarks/LABEL_AWARE.md, read out as the binarisation posterior chooses for each data set
-#: (``readout="truth-free"``, benchmarks/TRUTH_FREE.md): no temperature is shipped.
-LABEL_AWARE_DEFAULTS = {"model": "label-aware", "alpha": 1.0, "beta": 10.0, **LABEL_AWARE_SIZES, "label_dropout": 0.5,
-                        "readout": "truth-free"}
-
 
 class LabelEnhancer(BaseEnhancer):
     """Label enhancement with LIB: ``fit(X, L)`` then ``transform(X)`` -> distributions (n, c).
@@ -30,14 +21,19 @@ class LabelEnhancer(BaseEnhancer):
     A scikit-learn estimator (``get_params``, ``set_params``, ``clone``); the constructor only
     stores its keyword arguments, which ``fit`` checks against ``_parameter_constraints``.
     Each parameter is declared once, with its default and constraints, in
-    :data:`lib_tf.hparams.LABEL_ENHANCER_PARAMETERS`.
+    :data:`lib_tf.hparams.LABEL_ENHANCER_PARAMETERS`. A default of None for ``alpha``, ``beta``,
+    ``latent_dim``, ``head_units``, ``label_dropout`` and ``readout`` means the model's own
+    (:data:`lib_tf.hparams.MODEL_DEFAULTS`; the fit's values are ``settings_``): the paper's
+    for ``model="paper"``, the label-aware LIB's shipped ones for ``model="label-aware"``, the
+    default, which wins without ground truth (README, "What the measurements say").
 
     Parameters
     ----------
-    alpha : float >= 0, default=0.001
-        Weight of LIB's gap term (see :class:`lib_tf.model.LIB`).
-    beta : float >= 0, default=1.0
-        Weight of LIB's KL term.
+    alpha : float >= 0 or None, default=None
+        Weight of LIB's gap term (see :class:`lib_tf.model.LIB`); None: 0.001 (paper), 1.0
+        (label-aware).
+    beta : float >= 0 or None, default=None
+        Weight of LIB's KL term; None: 1.0 (paper), 10.0 (label-aware).
     temperature : float > 0, default=1.0
         Read-out temperature ``T`` of ``softmax(z / T)``; the fitted value is
         ``temperature_`` (:meth:`select_temperature` may change it, never this argument).
@@ -51,11 +47,13 @@ class LabelEnhancer(BaseEnhancer):
     batch_size : int >= 1, default=128
     learning_rate : float > 0, default=1e-3
         Adam's learning rate.
-    latent_dim, hidden_units, depth : int >= 1, default=256, 256, 3
+    latent_dim : int >= 1 or None, default=None
+        Size of h; None: 256 (paper), 64 (label-aware).
+    hidden_units, depth : int >= 1, default=256, 3
         Network sizes of :class:`lib_tf.model.LIB`.
     head_units : int >= 1 or None, default=None
         Hidden width of the three networks that read h (decoder, distribution and gap
-        heads); None: ``hidden_units``.
+        heads); None: ``hidden_units`` (paper), 64 (label-aware).
     activation : str or callable, default="sigmoid"
         Keras activation of the hidden layers.
     assignment : {"squared", "cross_entropy"}, default="squared"
@@ -72,17 +70,18 @@ class LabelEnhancer(BaseEnhancer):
         constructor.)
     verbose : {0, 1}, default=0
         0 silent, 1 a progress bar over epochs.
-    model : {"paper", "label-aware"}, default="paper"
+    model : {"paper", "label-aware"}, default="label-aware"
         ``"paper"`` fits :class:`lib_tf.model.LIB`; ``"label-aware"`` fits
         :class:`lib_tf.model.LabelAwareLIB`, whose posterior reads each instance's logical
         labels too and whose read-out ``rule_consistent(softmax(z / T + l / T_l), l)`` uses them
-        (with ``rule_projection``), so it needs ``L`` wherever it reads out. :meth:`label_aware`
-        gives it with its shipped settings.
+        (with ``rule_projection``), so it needs ``L`` wherever it reads out.
     rule_projection : bool, default=True
         Label-aware model: move the read-out into the binarisation rule's interval.
-    label_dropout : float in [0, 1), default=0.0
-        Label-aware model: share of the labels hidden from its encoder during training.
-    readout : {"given", "truth-free"}, default="given"
+    label_dropout : float in [0, 1) or None, default=None
+        Label-aware model: share of the labels hidden from its encoder during training; None:
+        0.5 (0 for the paper's model, which reads no labels).
+    readout : {"given", "truth-free"} or None, default=None
+        None: ``"given"`` (paper), ``"truth-free"`` (label-aware).
         ``"given"``: read out with ``temperature`` and ``label_temperature``. ``"truth-free"``:
         chosen from X and L alone. ``readout_folds`` more fits, each on the other folds, give
         every instance logits made without it (and, label-aware, without its own label); the
@@ -95,6 +94,9 @@ class LabelEnhancer(BaseEnhancer):
 
     Attributes
     ----------
+    settings_ : dict
+        The settings of the fit: ``get_params()`` with the model's defaults in place of None
+        (what the export's model card and ``settings.json`` record).
     model_ : keras.Model
         The trained :class:`lib_tf.model.LIB` or :class:`lib_tf.model.LabelAwareLIB`.
     temperature_ : float
@@ -150,10 +152,11 @@ class LabelEnhancer(BaseEnhancer):
 
     @classmethod
     def label_aware(cls, **overrides):
-        """A LabelEnhancer with the label-aware model's shipped settings
-        (:data:`LABEL_AWARE_DEFAULTS`, chosen without ground truth of the data at hand);
-        ``overrides`` replace single settings, e.g. ``random_state=1``."""
-        return cls(**{**LABEL_AWARE_DEFAULTS, **overrides})
+        """A LabelEnhancer of the label-aware model with its shipped settings
+        (:data:`lib_tf.hparams.MODEL_DEFAULTS`, chosen without ground truth of the data at hand;
+        what ``LabelEnhancer()`` fits too); ``overrides`` replace single settings, e.g.
+        ``random_state=1``."""
+        return cls(**{"model": "label-aware", **overrides})
 
     @classmethod
     def from_preset(cls, name: str, **overrides):
@@ -172,12 +175,13 @@ class LabelEnhancer(BaseEnhancer):
         return {"features": X, "logical_labels": L.astype(np.float32)} if self._label_aware else X
 
     def _fit(self, X, L):
+        self.settings_ = {k: v for k, v in with_model_defaults(self.get_params()).items() if k != "verbose"}
         self.model_, history, self.epochs_ = self._train(X, L)
         self.history_ = history.history
         self.temperature_ = self.temperature
         self.label_temperature_ = self.label_temperature
         self._fitted_L = L
-        if self.readout == "truth-free":
+        if self.settings_["readout"] == "truth-free":
             return self._fit_readout_without_truth(X, L)
         return self._readout(X, L)
 
@@ -189,7 +193,7 @@ class LabelEnhancer(BaseEnhancer):
 
         # The arguments were checked by fit (_parameter_constraints).
         epochs = auto_epochs(len(X), self.batch_size) if self.epochs is None else int(self.epochs)
-        model = build_model(L.shape[1], self.get_params())
+        model = build_model(L.shape[1], self.settings_)
         progress = [EpochProgress(epochs)] if self.verbose else []
         history = train(model, self._inputs(X, L), L, epochs=epochs, batch_size=self.batch_size,
                         learning_rate=self.learning_rate, seed=self.random_state, settings=self._optimisation_settings(),
@@ -247,7 +251,7 @@ class LabelEnhancer(BaseEnhancer):
     def _optimisation_settings(self) -> str:
         """The settings a diverging fit is to change, as ``name=value, ...``."""
         names = ("model", "learning_rate", "alpha", "beta", "batch_size", "epochs", "network_dtype", "random_state")
-        return ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
+        return ", ".join(f"{name}={self.settings_[name]!r}" for name in names)
 
     def _readout(self, X, L):
         # From the logits, not model.predict: that builds a new input pipeline (and after a
@@ -281,7 +285,7 @@ class LabelEnhancer(BaseEnhancer):
         X = self._check_width(X)
         fitted_rows = X.shape == self._fitted_X.shape and np.array_equal(X, self._fitted_X)
         labels_fitted = L is None or np.array_equal(np.asarray(L, dtype=np.float64), self._fitted_L)
-        if fitted_rows and (L is None and self._needs_labels() or self.readout == "truth-free" and labels_fitted):
+        if fitted_rows and (L is None and self._needs_labels() or self.settings_["readout"] == "truth-free" and labels_fitted):
             return self.distributions_.copy()
         if not self._needs_labels():
             return super().transform(X)

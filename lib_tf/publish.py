@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Optional
 
 from .contract import DEFAULT_FEATURE_KEY
-from .enhancer import LABEL_AWARE_DEFAULTS, LabelEnhancer
+from .enhancer import LabelEnhancer
 from .export import export
 from .export.card import reproducible_build
 from .export.versions import VersionExistsError, next_version, remove_abandoned_staging
 from .export.writer import folder_size
+from .hparams import DEFAULT_MODEL
 from .metrics import score
 
 
@@ -39,7 +40,7 @@ class Published:
     size_bytes: int
 
 
-def train_and_export(dataset, base_dir, params: dict, *, model: str = "paper", version: Optional[int] = None,
+def train_and_export(dataset, base_dir, params: dict, *, model: str = DEFAULT_MODEL, version: Optional[int] = None,
                      feature_key=DEFAULT_FEATURE_KEY, label_names=None, verbose: int = 0) -> Published:
     """Fit a LabelEnhancer on ``dataset`` and export it as a new version under ``base_dir``.
 
@@ -53,7 +54,7 @@ def train_and_export(dataset, base_dir, params: dict, *, model: str = "paper", v
     params : dict
         LabelEnhancer arguments on top of the model's shipped settings (``random_state`` 0 unless given).
     model : {"paper", "label-aware"}
-        Which model; ``"label-aware"`` starts from :data:`lib_tf.enhancer.LABEL_AWARE_DEFAULTS`.
+        Which model, with its shipped settings (:data:`lib_tf.hparams.MODEL_DEFAULTS`).
     version : int, optional
         Version number (default: the next free one). An existing version is never
         overwritten.
@@ -78,8 +79,7 @@ def train_and_export(dataset, base_dir, params: dict, *, model: str = "paper", v
                          f"overwritten (the next free one is {next_version(base_dir)})")
     if label_names is not None and len(label_names) != dataset.n_labels:
         raise ValueError(f"--label-names has {len(label_names)} names but {dataset.name} has {dataset.n_labels} labels")
-    shipped = LABEL_AWARE_DEFAULTS if model == "label-aware" else {}
-    enhancer = LabelEnhancer(random_state=0, **shipped).set_params(**params)  # unknown names: a clear ValueError
+    enhancer = LabelEnhancer(random_state=0, model=model).set_params(**params)  # unknown names: a clear ValueError
     enhancer.set_params(verbose=verbose)
     start = time.perf_counter()
     enhancer.fit(dataset.features, dataset.logical_labels)

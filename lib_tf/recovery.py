@@ -34,6 +34,7 @@ from .data import LDLDataset, split_instances
 from .data.streaming.shards import as_shard_set
 from .distribute import predict_streaming, train_distributed, worker_role
 from .enhancer import LabelEnhancer
+from .hparams import with_model_defaults
 from .metrics import score
 from .readout.selection import select_label_softmax_without_truth, select_readout
 
@@ -276,9 +277,10 @@ def recover_to_folder(data, out, params: dict, *, reveal: float = 0.0, with_labe
     """
     out = Path(out)
     streamed = not isinstance(data, LDLDataset)
-    # complete, with LabelEnhancer's defaults (an unknown name is a ValueError naming it); the
-    # verbosity is the caller's, not a setting of the result
-    params = {k: v for k, v in LabelEnhancer().set_params(**params).get_params().items() if k != "verbose"}
+    # complete, with LabelEnhancer's defaults and the model's in place of None (an unknown name
+    # is a ValueError naming it); the verbosity is the caller's, not a setting of the result
+    params = with_model_defaults({k: v for k, v in LabelEnhancer().set_params(**params).get_params().items()
+                                  if k != "verbose"})
     _check(data, reveal, with_labels, figure, streamed or strategy is not None)
     if strategy != "multi-worker" or worker_role()[2]:  # the chief (or the only process) writes
         check_free(out, streamed, overwrite)

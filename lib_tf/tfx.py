@@ -250,15 +250,13 @@ def tuner_fn(fn_args) -> TunerFnResult:
 
 def trainer_params(enhancer: Mapping, tuned: Mapping) -> dict:
     """The ``LabelEnhancer`` arguments of :func:`run_fn`: ``tuned`` (the Tuner's values) over
-    ``enhancer`` (``custom_config["enhancer"]``) over ``random_state=0``, and for the label-aware
-    model its shipped settings beneath them all (:meth:`LabelEnhancer.label_aware`: its grid
-    point and the truth-free read-out), as ``lib-tf enhance --model label-aware`` starts from
-    them. A temperature the Tuner picked (its ``revealed`` objective) is read out as given, not
-    chosen again without truth."""
-    from .enhancer import LABEL_AWARE_DEFAULTS
-
-    model = {**enhancer, **tuned}.get("model", "paper")
-    params = {"random_state": 0, **(LABEL_AWARE_DEFAULTS if model == "label-aware" else {}), **enhancer, **tuned}
+    ``enhancer`` (``custom_config["enhancer"]``) over ``random_state=0`` and ``model="paper"``
+    (the model :func:`tuner_fn` searches unless told); the model's own defaults fill in the rest
+    (:func:`lib_tf.hparams.with_model_defaults`: for ``{"model": "label-aware"}`` its grid point
+    and the truth-free read-out, as ``lib-tf enhance`` starts from them). A temperature the
+    Tuner picked (its ``revealed`` objective) is read out as given, not chosen again without
+    truth."""
+    params = {"random_state": 0, "model": "paper", **enhancer, **tuned}
     if "temperature" in tuned and "readout" not in tuned:
         params["readout"] = "given"
     return params

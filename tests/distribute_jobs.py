@@ -85,7 +85,7 @@ def mirrored_cli(*args):
     two_cpus()
     from lib_tf.cli import main
 
-    sys.exit(main(["enhance", *args]))
+    sys.exit(main(["enhance", "--model", "paper", *args]))
 
 
 def mirrored(out):

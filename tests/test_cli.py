@@ -16,7 +16,7 @@ def test_enhance_writes_results_scores_and_refuses_to_overwrite(tmp_path, capsys
         (np.save if name.endswith("npy") else lambda p, a: np.savetxt(p, a, delimiter=","))(tmp_path / name, array)
     out = tmp_path / "out"
     args = ["enhance", "--features", str(tmp_path / "x.npy"), "--labels", str(tmp_path / "l.csv"),
-            "--distributions", str(tmp_path / "d.npy"), "--epochs", "2", "--quiet", "--out", str(out)]
+            "--distributions", str(tmp_path / "d.npy"), "--epochs", "2", "--model", "paper", "--quiet", "--out", str(out)]
     assert main(args) == 0
     recovered = np.load(out / "distributions.npy")
     assert recovered.shape == (40, 3)
@@ -66,7 +66,7 @@ def test_a_kill_while_writing_leaves_no_result_that_looks_finished(tmp_path, cap
     np.save(tmp_path / "l.npy", L)
     out = tmp_path / "out"
     args = ["enhance", "--features", str(tmp_path / "x.npy"), "--labels", str(tmp_path / "l.npy"), "--epochs", "1",
-            "--quiet", "--out", str(out)]
+            "--model", "paper", "--quiet", "--out", str(out)]
     real_dumps = json.dumps
 
     def killed(*a, **k):  # the settings are the one JSON the command writes
@@ -87,7 +87,7 @@ def test_a_diverging_training_exits_2_naming_its_settings_and_writes_nothing(tmp
     rng = np.random.default_rng(2)
     np.save(tmp_path / "x.npy", rng.normal(size=(30, 3)))
     np.save(tmp_path / "l.npy", np.eye(3)[rng.integers(0, 3, 30)])
-    (tmp_path / "diverge.json").write_text(json.dumps({"learning_rate": 1e30, "epochs": 4, "hidden_units": 8, "latent_dim": 4}))
+    (tmp_path / "diverge.json").write_text(json.dumps({"model": "paper", "learning_rate": 1e30, "epochs": 4, "hidden_units": 8, "latent_dim": 4}))
     out = tmp_path / "out"
     assert main(["enhance", "--features", str(tmp_path / "x.npy"), "--labels", str(tmp_path / "l.npy"),
                  "--hparams", str(tmp_path / "diverge.json"), "--quiet", "--out", str(out)]) == 2

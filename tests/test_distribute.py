@@ -183,7 +183,7 @@ def test_cli_strategy_on_in_memory_data_writes_scored_distributions(tmp_path, ca
 
     out = tmp_path / "out"
     assert main(["enhance", "--dataset", "Artificial", "--strategy", "default", "--epochs", "1", "--batch-size", "256",
-                 "--quiet", "--out", str(out)]) == 0
+                 "--model", "paper", "--quiet", "--out", str(out)]) == 0
     settings = json.loads((out / "settings.json").read_text())
     assert settings["strategy"] == "default" and settings["n"] == 2601 and settings["epochs_run"] == 1
     recovered = np.load(out / "distributions.npy")
@@ -201,7 +201,7 @@ def _enhance_on_two_workers(*args):
         config = json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
         processes.append(subprocess.Popen(
             [sys.executable, "-m", "lib_tf.cli", "enhance", "--strategy", "multi-worker", "--batch-size", "32",
-             "--quiet", *map(str, args)],
+             "--model", "paper", "--quiet", *map(str, args)],
             env=_env(TF_CONFIG=config), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     return _finish_all(processes)
 

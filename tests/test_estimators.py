@@ -72,7 +72,7 @@ EXCLUDED_FOR = {
 #: Checks allowed to skip themselves, and why.
 SKIPPED = {"check_array_api_input": "needs SCIPY_ARRAY_API=1 and an array-API library; LE computes in NumPy/TF"}
 
-SMALL_LIB = dict(epochs=2, latent_dim=4, hidden_units=8, batch_size=16)
+SMALL_LIB = dict(model="paper", epochs=2, latent_dim=4, hidden_units=8, batch_size=16)
 
 
 def small(name):

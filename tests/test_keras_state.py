@@ -46,7 +46,7 @@ def test_every_label_enhancer_fit_releases_its_train_step_even_outside_the_bench
     nothing of its training stays (benchmarks/memory_growth.py measures the process)."""
     X, L = _toy()
     graphs_before, registered_before = _train_step_graphs(), set(_custom_gradient_registry())
-    enhancer = LabelEnhancer(epochs=1, hidden_units=8, latent_dim=4, random_state=0).fit(X, L)
+    enhancer = LabelEnhancer(model="paper", epochs=1, hidden_units=8, latent_dim=4, random_state=0).fit(X, L)
     assert _new_registrations(registered_before) == set()
     assert enhancer.transform(X[:5]).shape == (5, 3)
     del enhancer

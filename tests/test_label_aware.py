@@ -16,7 +16,9 @@ def sjaffe(data_dir):
 def fitted(sjaffe):
     from lib_tf import LabelEnhancer
 
-    return LabelEnhancer(model="label-aware", alpha=1.0, beta=10.0, epochs=150, random_state=0, **SMALL).fit(
+    # the read-out given (T = 1, no labels' term) and every label shown: what select_temperature starts from
+    return LabelEnhancer(model="label-aware", alpha=1.0, beta=10.0, epochs=150, random_state=0, readout="given",
+                         label_dropout=0.0, **SMALL).fit(
         sjaffe.features, sjaffe.logical_labels)
 
 
@@ -111,13 +113,23 @@ def test_label_dropout_is_checked_and_kept_in_the_config():
     assert LabelAwareLIB.from_config(model.get_config()).label_dropout == 0.5
 
 
-def test_shipped_settings_are_the_label_aware_model_with_overrides():
+def test_the_default_is_the_label_aware_model_and_each_model_fills_in_its_own_defaults():
     from lib_tf import LabelEnhancer
-    from lib_tf.enhancer import LABEL_AWARE_DEFAULTS
+    from lib_tf.hparams import MODEL_DEFAULTS, with_model_defaults
+    from lib_tf.model import LIB, LabelAwareLIB
+    from lib_tf.model.factory import build_model
 
-    enhancer = LabelEnhancer.label_aware(random_state=3)
-    assert enhancer.get_params()["model"] == "label-aware" and enhancer.random_state == 3
-    assert all(enhancer.get_params()[name] == value for name, value in LABEL_AWARE_DEFAULTS.items())
+    assert LabelEnhancer().get_params() == LabelEnhancer.label_aware().get_params()
+    enhancer = LabelEnhancer.label_aware(random_state=3, alpha=2.0)
+    settings = with_model_defaults(enhancer.get_params())
+    assert settings["model"] == "label-aware" and settings["random_state"] == 3 and settings["alpha"] == 2.0
+    assert all(settings[name] == value for name, value in MODEL_DEFAULTS["label-aware"].items() if name != "alpha")
+    # one argument away, the paper's LIB with the paper's settings, not the label-aware model's
+    paper = with_model_defaults(LabelEnhancer(model="paper").get_params())
+    assert (paper["alpha"], paper["beta"], paper["latent_dim"], paper["readout"]) == (0.001, 1.0, 256, "given")
+    model = build_model(4, paper)
+    assert type(model) is LIB and model.latent_dim == 256 and model.alpha == 0.001
+    assert type(build_model(4, {})) is LabelAwareLIB  # settings that name no model build the default one
 
 
 def test_truth_free_fit_beats_the_label_softmax_chosen_with_truth_on_sjaffe(sjaffe):

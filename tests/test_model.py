@@ -124,7 +124,7 @@ def test_distribution_metrics_callback_logs_all_six():
 def test_short_fit_on_sjaffe_beats_the_naive_answer(data_dir):
     data = load_ldl("SJAFFE")
     D, L = data.distributions, data.logical_labels
-    enhancer = LabelEnhancer(alpha=0.001, beta=1.0, epochs=100, random_state=0, latent_dim=64, hidden_units=64)
+    enhancer = LabelEnhancer(model="paper", alpha=0.001, beta=1.0, epochs=100, random_state=0, latent_dim=64, hidden_units=64)
     recovered = enhancer.fit_transform(data.features, L)
     ours, naive = score(D, recovered), score(D, L / L.sum(1, keepdims=True))
     # l / sum(l): Chebyshev .213, KL 10.1; a working LIB lands near .09 and .05 at T = 1
@@ -141,10 +141,10 @@ def test_short_fit_on_sjaffe_beats_the_naive_answer(data_dir):
 def test_enhancer_validates_input():
     X, L = _toy()
     with pytest.raises(ValueError, match="row counts differ"):
-        LabelEnhancer(epochs=1).fit(X[:10], L)
+        LabelEnhancer(model="paper", epochs=1).fit(X[:10], L)
     with pytest.raises(ValueError, match=r"L must hold logical labels"):
-        LabelEnhancer(epochs=1).fit(X, L * 2)
-    enhancer = LabelEnhancer(epochs=1, random_state=0, **SMALL).fit(X, L)
+        LabelEnhancer(model="paper", epochs=1).fit(X, L * 2)
+    enhancer = LabelEnhancer(model="paper", epochs=1, random_state=0, **SMALL).fit(X, L)
     with pytest.raises(ValueError, match="X has 3 features, but LabelEnhancer was fitted with 5"):
         enhancer.transform(X[:, :3])
 
@@ -155,7 +155,7 @@ def test_enhancer_two_temperature_readout_is_picked_and_needs_labels(tmp_path):
 
     X, L = _toy()
     D = (L + 0.3 * np.abs(X[:, :4])) / (L + 0.3 * np.abs(X[:, :4])).sum(1, keepdims=True)
-    enhancer = LabelEnhancer(random_state=0, epochs=3, latent_dim=16, hidden_units=32).fit(X, L)
+    enhancer = LabelEnhancer(model="paper", random_state=0, epochs=3, latent_dim=16, hidden_units=32).fit(X, L)
     features_only = score(D, enhancer.select_temperature(X, D).transform(X))["Kullback-Leibler"]
     enhancer.select_temperature(X, D, L=L)
     assert enhancer.label_temperature_ is not None and enhancer.label_temperature is None
@@ -177,7 +177,7 @@ def test_repeated_readouts_and_temperature_choices_do_not_retrace(monkeypatch):
 
     X, L = _toy()
     D = (L + 0.3) / (L + 0.3).sum(1, keepdims=True)
-    enhancer = LabelEnhancer(epochs=1, random_state=0, **SMALL).fit(X, L)
+    enhancer = LabelEnhancer(model="paper", epochs=1, random_state=0, **SMALL).fit(X, L)
     traced = []
     real = tracing_compilation._create_concrete_function  # called once per new trace
 
@@ -224,7 +224,7 @@ def test_a_diverging_fit_stops_with_an_error_naming_its_settings():
     from lib_tf.model.training import TrainingDivergedError
 
     X, L = _toy()
-    enhancer = LabelEnhancer(epochs=4, learning_rate=1e30, random_state=0, **SMALL)
+    enhancer = LabelEnhancer(model="paper", epochs=4, learning_rate=1e30, random_state=0, **SMALL)
     with pytest.raises(TrainingDivergedError, match=r"training diverged: the loss is nan by epoch \d+ with "
                                                     r"model='paper', learning_rate=1e\+30, alpha=0.001"):
         enhancer.fit(X, L)
@@ -259,7 +259,7 @@ def test_the_factory_seeds_like_a_fit_so_two_builds_start_alike():
     from lib_tf.model.factory import build_model
 
     X, _ = _toy()
-    first, second = (build_model(4, {"random_state": 7, **SMALL}) for _ in range(2))
+    first, second = (build_model(4, {"model": "paper", "random_state": 7, **SMALL}) for _ in range(2))
     for model in (first, second):
         model.adapt(X)
     np.testing.assert_array_equal(first.predict_logits(X), second.predict_logits(X))

@@ -141,7 +141,7 @@ def served(tmp_path_factory):
     X = rng.normal(size=(30, 4))
     L = (rng.random((30, 3)) > 0.5).astype(float)
     L[:, 1] = 1
-    enhancer = LabelEnhancer(epochs=2, hidden_units=8, latent_dim=4, random_state=1).fit(X, L)
+    enhancer = LabelEnhancer(model="paper", epochs=2, hidden_units=8, latent_dim=4, random_state=1).fit(X, L)
     base = tmp_path_factory.mktemp("served") / MODEL
     version_dir = export(enhancer, base)
     with _servers(base) as servers:

@@ -153,7 +153,7 @@ def test_cli_enhance_streams_shards_and_writes_prediction_shards(tmp_path, capsy
     write_shards(tmp_path / "shards", X, L, format="tfrecord", rows_per_shard=25)
     out = tmp_path / "out"
     args = ["enhance", "--input", str(tmp_path / "shards" / "*.tfrecord"), "--epochs", "2", "--batch-size", "16",
-            "--quiet", "--out", str(out)]
+            "--model", "paper", "--quiet", "--out", str(out)]
     assert main(args) == 0
     settings = json.loads((out / "settings.json").read_text())
     assert settings["n"] == 60 and settings["epochs_run"] == 2 and settings["c"] == 4

@@ -126,13 +126,17 @@ def test_label_aware_space_is_refused_to_the_paper_model_and_fixed_readouts_to_l
 def test_hparams_json_round_trip_and_validation(tmp_path):
     from lib_tf import LabelEnhancer
 
-    params = {"alpha": 0.05, "beta": 2.0, "temperature": 1.5, "learning_rate": 0.003, "latent_dim": 32,
-              "hidden_units": 64, "batch_size": 64, "epochs": 50, "random_state": 0}
+    params = {"model": "paper", "alpha": 0.05, "beta": 2.0, "temperature": 1.5, "learning_rate": 0.003,
+              "latent_dim": 32, "hidden_units": 64, "batch_size": 64, "epochs": 50, "random_state": 0}
     path = save_hparams(params, tmp_path / "h.json")
     assert json.loads(path.read_text()) == params  # a plain dict of constructor arguments
     loaded = load_hparams(path)
     assert loaded == params
     assert {k: LabelEnhancer(**loaded).get_params()[k] for k in params} == params
+    # a file from before the label-aware default names no model: read as the default, said aloud
+    (tmp_path / "old.json").write_text(json.dumps({"alpha": 0.05}))
+    with pytest.warns(UserWarning, match="names no model: read as the default model='label-aware'"):
+        assert load_hparams(tmp_path / "old.json") == {"alpha": 0.05}
     for bad, message in (({"alpha": -1}, "alpha"), ({"gamma": 1}, "unknown"), ({"epochs": 2.5}, "epochs"),
                          ({"temperature": 0}, "temperature"), ([1, 2], "JSON object")):
         with pytest.raises(ValueError, match=message):

@@ -1,5 +1,5 @@
-"""The benchmark: methods x data sets x seeds under three protocols (paper, blind,
-zero-truth), ranks, a report beside the paper's Table 2 and pictures.
+"""The benchmark: methods x data sets x seeds under four protocols (paper, blind,
+zero-truth, self), ranks, a report beside the paper's Table 2 and pictures.
 
 - :mod:`~lib_tf.benchmark.methods`: each method's fit, parameter grid and read-out form;
 - :mod:`~lib_tf.benchmark.store`: the append-only store of finished runs;

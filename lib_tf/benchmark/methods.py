@@ -12,7 +12,7 @@ import numpy as np
 
 from ..baselines import get_method
 from ..baselines.glle import LAMBDA_GRID as GLLE_LAMBDA_GRID
-from ..enhancer import LABEL_AWARE_SIZES
+from ..hparams import MODEL_DEFAULTS
 from ..readout.forms import TemperatureReadouts, TwoTemperatureReadouts, values_in_words
 from ..readout.posterior import fit_binarisation_posterior
 
@@ -155,7 +155,8 @@ def default_methods(quick: bool = False) -> Dict[str, MethodSpec]:
     lib_grid = [{"alpha": a, "beta": b} for a in (0.001, 1.0) for b in (1.0, 10.0)]
     # LA-LIB at its shipped setting only, as LabelEnhancer.label_aware() fits it: its truth-free
     # criterion does not choose label_dropout well (benchmarks/TRUTH_FREE.md), so no protocol does
-    label_aware_grid = [{**LABEL_AWARE_SIZES, "alpha": 1.0, "beta": 10.0, "label_dropout": 0.5}]
+    shipped = MODEL_DEFAULTS["label-aware"]
+    label_aware_grid = [{name: shipped[name] for name in ("latent_dim", "head_units", "alpha", "beta", "label_dropout")}]
     if quick:
         lesc_grid, lib_grid = lesc_grid[:1], lib_grid[:1]
     lib_fit = _memoised(_lib_logits)

@@ -13,8 +13,9 @@ Finished runs can be packed into ``runs.jsonl.gz`` beside it (:func:`archive_run
 lines, gzip-compressed, about a quarter of the size), which the store reads first and never
 writes; new runs are still appended to ``runs.jsonl``.
 
-That is what the three protocols read: ``paper`` and ``zero-truth`` score on all instances,
-``blind`` picks on the revealed share and scores on the rest. Measures are stored to six
+That is what the four protocols read: ``paper``, ``zero-truth`` and ``self`` score on all
+instances, ``blind`` picks on the revealed share and scores on the rest; ``self`` chooses by
+each read-out's truth-free criterion value (``self_values``). Measures are stored to six
 significant digits (the report prints three decimals).
 """
 from __future__ import annotations

@@ -13,7 +13,7 @@ from ..data import EXTRA_DATASETS
 def add_benchmark_parser(subparsers):
     """Register ``lib-tf benchmark`` on the ``lib-tf`` sub-command parsers."""
     parser = subparsers.add_parser("benchmark", help="methods x data sets x seeds, ranks, report and pictures",
-                                   description="Methods x data sets x seeds under three protocols, with ranks, "
+                                   description="Methods x data sets x seeds under four protocols, with ranks, "
                                                "a report and pictures; resumable (finished runs are kept).")
     parser.add_argument("--methods", nargs="*", help="default: every method of the table")
     parser.add_argument("--datasets", nargs="*", help="names or .mat paths (default: the paper's 13 and "

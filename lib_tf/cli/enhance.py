@@ -6,14 +6,13 @@ from pathlib import Path
 
 from ..data import LDLDataset
 from ..distribute import STRATEGIES
-from ..enhancer import LABEL_AWARE_DEFAULTS
+from ..hparams import DEFAULT_MODEL, MODELS, with_model_defaults
 from ..metrics import METRIC_NAMES, higher_is_better
-from ..hparams import MODELS
 from ._arguments import add_dataset_arguments, add_settings_arguments, format_table, load_dataset_argument, read_matrix
 from ._arguments import tuned_settings
 
 #: The flags that ``--hparams`` / ``--preset`` replace, with their defaults.
-SETTING_FLAGS = {"model": "paper", "alpha": None, "beta": None, "temperature": None, "epochs": None, "batch_size": 128}
+SETTING_FLAGS = {"model": DEFAULT_MODEL, "alpha": None, "beta": None, "temperature": None, "epochs": None, "batch_size": 128}
 
 
 def add_enhance_parser(subparsers):
@@ -28,9 +27,9 @@ def add_enhance_parser(subparsers):
                         "<stem>.features.npy + <stem>.logical_labels.npy, e.g. 'shards/*.tfrecord'")
     enhance.add_argument("--labels", help=".npy or .csv logical labels (n x c, 0/1)")
     enhance.add_argument("--distributions", help="optional .npy or .csv ground truth, for scoring")
-    enhance.add_argument("--model", choices=MODELS, default="paper",
-                         help="paper: the paper's LIB; label-aware: LIB whose posterior reads the logical labels too, "
-                              "with its shipped settings (LabelEnhancer.label_aware()), which the flags below change")
+    enhance.add_argument("--model", choices=MODELS, default=DEFAULT_MODEL,
+                         help=f"label-aware: LIB whose posterior reads the logical labels too, with its shipped "
+                              f"settings, which the flags below change; paper: the paper's LIB (default {DEFAULT_MODEL})")
     enhance.add_argument("--alpha", type=float, help="weight of the label-gap term (default: paper 0.001, label-aware 1)")
     enhance.add_argument("--beta", type=float, help="weight of the KL / bottleneck term (default: paper 1, label-aware 10)")
     enhance.add_argument("--temperature", type=float, help="read-out temperature T of the model's logits "
@@ -79,7 +78,7 @@ def enhancer_params(args) -> dict:
     """
     tuned = tuned_settings(args)
     if not (args.hparams or args.preset):
-        shipped = dict(LABEL_AWARE_DEFAULTS) if args.model == "label-aware" else {}
+        shipped = {"model": args.model}  # the model's own defaults fill in the rest
         flags = {name: getattr(args, name) for name in ("alpha", "beta", "temperature") if getattr(args, name) is not None}
         return {**shipped, **flags, "epochs": args.epochs, "batch_size": args.batch_size, "random_state": args.seed}
     changed = [f"--{name.replace('_', '-')}" for name, default in SETTING_FLAGS.items() if getattr(args, name) != default]
@@ -129,7 +128,7 @@ def cmd_enhance(args) -> int:
               f"d={settings['d']}, c={settings['c']}")
     if distributed:
         print(f"strategy {settings['strategy']} ({settings['replicas']} replica(s), {settings['workers']} worker(s))")
-        if params.get("readout") == "truth-free":
+        if with_model_defaults(params)["readout"] == "truth-free":
             label_term = settings["label_temperature"]
             print(f"read-out: the model's own at T={settings['temperature']:g}"
                   + (f", T_l={label_term:g}" if label_term is not None else ", no label term")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..contract import DEFAULT_FEATURE_KEY
-from ..hparams import MODELS
+from ..hparams import DEFAULT_MODEL, MODELS
 from ._arguments import add_dataset_arguments, add_settings_arguments, load_dataset_argument, tuned_settings
 
 
@@ -18,10 +18,10 @@ def add_export_parser(subparsers):
                     "serving_examples (serialized tf.Example), warm-up requests and a model card.")
     add_dataset_arguments(parser)
     add_settings_arguments(parser, "each changes single settings of --model")
-    parser.add_argument("--model", choices=MODELS, default="paper",
-                        help="paper: the paper's LIB (signatures take features); label-aware: LIB whose posterior "
-                             "reads the logical labels, with its shipped settings (signatures take features and "
-                             "logical_labels); --hparams/--preset change single settings")
+    parser.add_argument("--model", choices=MODELS, default=DEFAULT_MODEL,
+                        help=f"label-aware: LIB whose posterior reads the logical labels, with its shipped settings "
+                             f"(signatures take features and logical_labels); paper: the paper's LIB (signatures take "
+                             f"features); --hparams/--preset change single settings (default {DEFAULT_MODEL})")
     parser.add_argument("--out", help="model base folder (default saved_models/<data set name>)")
     parser.add_argument("--version", type=int, help="version number (default: the next free one; "
                                                      "an existing version is never overwritten)")

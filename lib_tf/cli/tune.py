@@ -93,7 +93,7 @@ def cmd_tune(args) -> int:
     params = run_search(dataset, kind=args.tuner, trials=args.trials, objective=args.objective, reveal=args.reveal,
                         seed=args.seed, out=args.out, overwrite=args.overwrite, max_epochs=args.max_epochs,
                         min_epochs=args.min_epochs, progress=None if args.quiet else trial_printer(args.objective),
-                        command=command, fixed={"model": args.model} if args.model != "paper" else None)
+                        command=command, fixed={"model": args.model})
     if params is not None:
         print(f"best hyper-parameters: {json.dumps(params)}\nwrote {Path(args.out) / HPARAMS_FILE}; "
               f"use it with: lib-tf enhance --dataset {dataset.name} --hparams {Path(args.out) / HPARAMS_FILE}")

@@ -42,12 +42,13 @@ def export_timestamp() -> str:
 
 
 def card_hyperparameters(model_or_enhancer, model) -> dict:
-    """The card's ``hyperparameters``: every argument of a fitted ``LabelEnhancer``
-    (``get_params()`` but ``verbose``) and the epochs it ran as ``epochs_run``; of a bare model,
+    """The card's ``hyperparameters``: every setting of a fitted ``LabelEnhancer``
+    (``settings_``: ``get_params()`` but ``verbose``, the model's defaults in place of None) and
+    the epochs it ran as ``epochs_run``; of a bare model,
     its constructor arguments (``get_config()`` without what every Keras layer's config has).
     A new hyper-parameter appears on the card without a change here."""
     if hasattr(model_or_enhancer, "get_params"):
-        params = {k: v for k, v in model_or_enhancer.get_params().items() if k != "verbose"}
+        params = dict(model_or_enhancer.settings_)
         if getattr(model_or_enhancer, "epochs_", None) is not None:
             params["epochs_run"] = int(model_or_enhancer.epochs_)
         return params

@@ -54,5 +54,7 @@ def write_warmup_requests(path: Union[str, os.PathLike], rows: np.ndarray, model
     with tf.io.TFRecordWriter(str(path)) as writer:
         for request in requests:
             log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
-            writer.write(log.SerializeToString())
+            # deterministic: a map of two inputs (a label-aware model's) is otherwise written in a
+            # per-process order, and a rebuilt export would differ in this file alone
+            writer.write(log.SerializeToString(deterministic=True))
     return len(requests)

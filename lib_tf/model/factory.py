@@ -14,6 +14,7 @@ import inspect
 
 import keras
 
+from ..hparams import with_model_defaults
 from .label_aware import LabelAwareLIB
 from .lib import LIB
 
@@ -24,8 +25,8 @@ _NOT_SETTINGS = {"self", "n_labels", "kwargs", "seed"}
 
 
 def model_class(settings: dict) -> type:
-    """The class ``settings["model"]`` names (default ``"paper"``: :class:`LIB`)."""
-    name = settings.get("model", "paper")
+    """The class ``settings["model"]`` names (default :data:`lib_tf.hparams.DEFAULT_MODEL`)."""
+    name = with_model_defaults(settings)["model"]
     if name not in MODEL_CLASSES:
         raise ValueError(f"model must be one of {tuple(MODEL_CLASSES)}, got {name!r}")
     return MODEL_CLASSES[name]
@@ -53,7 +54,8 @@ def build_model(n_labels: int, settings: dict, strategy=None):
     n_labels : int
         c, the number of labels.
     settings : dict
-        LabelEnhancer constructor arguments (missing ones take the model's defaults). A
+        LabelEnhancer constructor arguments (missing ones, and None for a model-dependent one,
+        take the model's defaults: :func:`lib_tf.hparams.with_model_defaults`). A
         ``random_state`` that is not None seeds Python, NumPy and TensorFlow first
         (``keras.utils.set_random_seed``), so that a refit with the same settings repeats.
     strategy : tf.distribute.Strategy, optional
@@ -63,6 +65,7 @@ def build_model(n_labels: int, settings: dict, strategy=None):
     -------
     LIB or LabelAwareLIB
     """
+    settings = with_model_defaults(settings)
     cls = model_class(settings)
     if settings.get("random_state") is not None:
         keras.utils.set_random_seed(int(settings["random_state"]))

@@ -79,8 +79,10 @@ class LIBHyperModel(keras_tuner.HyperModel):
             raise ValueError(f"temperature must be 'select', 'search' or a positive number, got {temperature!r}")
         if int(max_epochs) < 1:
             raise ValueError(f"max_epochs must be positive, got {max_epochs}")
-        self.fixed = dict(fixed or {})
-        self.model_name = self.fixed.get("model", "paper")
+        # the model always named: a trial's settings and the best ones then build and refit it
+        # whatever LabelEnhancer's default model is
+        self.fixed = {"model": "paper", **dict(fixed or {})}
+        self.model_name = self.fixed["model"]
         if self.model_name not in SPACES:
             raise ValueError(f"fixed['model'] must be one of {tuple(SPACES)}, got {self.model_name!r}")
         if self.label_aware and temperature != "select":
@@ -246,6 +248,7 @@ class LIBHyperModel(keras_tuner.HyperModel):
         elif self.objective == "truth-free":
             params["readout"] = "truth-free"
         else:
+            params["readout"] = "given"
             params["temperature"] = float(trial.metrics.get_last_value("temperature"))
             label_temperature = trial.metrics.get_last_value("label_temperature") if self.label_aware else math.inf
             if not math.isinf(label_temperature):

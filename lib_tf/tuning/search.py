@@ -9,7 +9,7 @@ import os
 import time
 from pathlib import Path
 
-from ..hparams import save_hparams
+from ..hparams import save_hparams, with_model_defaults
 from .objectives import DEFAULT_SHARES, LINEAR_SCALE, LOG_SCALE, OBJECTIVES, default_max_epochs
 
 TUNERS = ("random", "bayesian", "hyperband")
@@ -20,11 +20,10 @@ SUMMARY_FILE = "search_summary.json"
 def default_values(hypermodel, n_instances=None) -> dict:
     """The shipped settings of ``hypermodel``'s model as values of its search space (clipped into
     the ranges, nearest choice; epochs: the automatic count for ``n_instances`` within the
-    budget): LabelEnhancer's defaults, or :meth:`LabelEnhancer.label_aware`'s."""
+    budget): the model's defaults (:func:`lib_tf.hparams.with_model_defaults`)."""
     from ..enhancer import LabelEnhancer
 
-    shipped = LabelEnhancer.label_aware() if hypermodel.label_aware else LabelEnhancer()
-    defaults = shipped.get_params()
+    defaults = with_model_defaults(LabelEnhancer(model=hypermodel.model_name).get_params())
     values = {}
     for name, space in hypermodel.space.items():
         if name in LOG_SCALE + LINEAR_SCALE:
@@ -63,9 +62,8 @@ def make_tuner(kind: str, n_labels: int, directory, objective: str = "revealed",
     (2 to 10). ``seed`` seeds the trials and, as ``seed + 1``, the oracle
     (Keras Tuner reads 0 as "no seed"). ``progress(tuner, trial)`` is called after each trial.
     With ``start_from_defaults`` (random and Bayesian search), the first trial of a fresh
-    search is the model's shipped settings within the space and budget (LabelEnhancer's defaults,
-    or ``LabelEnhancer.label_aware()``'s: :func:`default_values`; pass ``n_instances`` for the
-    default epoch count), so a search never ends worse than them on its own objective.
+    search is the model's shipped settings within the space and budget (:func:`default_values`;
+    pass ``n_instances`` for the default epoch count), so a search never ends worse than them on its own objective.
     """
     import keras_tuner as kt  # here, not at the top: importing lib_tf.tuning stays free of TensorFlow
 
