@@ -11,6 +11,7 @@ from ..data.member_batches import member_batches
 from ..data.validation import FLOAT32_RANGE, check_feature_range, check_features, check_logical_labels, check_same_rows
 from .batched import PER_MEMBER, BatchedLIB
 from .epochs import auto_epochs
+from .label_aware import LabelAwareLIB
 from .lib import LIB, model_arguments
 from .options import MODELS
 from .training import train
@@ -23,64 +24,76 @@ LABEL_AWARE_ARGUMENTS = ("label_temperature", "rule_projection", "label_dropout"
 IGNORED = ("verbose",)
 
 
+def _model_defaults() -> dict:
+    """The single models' constructor defaults (LIB's, and LabelAwareLIB's own arguments)."""
+    return {name: parameter.default for cls in (LIB, LabelAwareLIB)
+            for name, parameter in inspect.signature(cls.__init__).parameters.items()
+            if parameter.default is not inspect.Parameter.empty}
+
+
 def _known_settings() -> set:
-    model = set(inspect.signature(LIB.__init__).parameters) - {"self", "n_labels", "kwargs", "seed"}
-    return model | set(LABEL_AWARE_ARGUMENTS) | set(TRAINING_DEFAULTS) | set(IGNORED) | {"model", "random_state"}
+    return (set(_model_defaults()) - {"seed"}) | set(TRAINING_DEFAULTS) | set(IGNORED) | {"model", "random_state"}
+
+
+def _normalised(setting: dict, index: int) -> tuple[dict, dict]:
+    """(training settings with the model kind, member model arguments) of one settings dict,
+    every default written out and head_units None as the hidden_units it means."""
+    unknown = sorted(set(setting) - _known_settings())
+    if unknown:
+        raise ValueError(f"settings[{index}] has unknown names {unknown}; known: {sorted(_known_settings())}")
+    training = {"model": setting.get("model", "paper"),
+                **{name: setting.get(name, default) for name, default in TRAINING_DEFAULTS.items()}}
+    if training["model"] not in MODELS:
+        raise ValueError(f"settings[{index}]['model'] must be one of {MODELS}, got {training['model']!r}")
+    names = set(inspect.signature(LIB.__init__).parameters) - {"self", "n_labels", "kwargs"}
+    if training["model"] == "label-aware":
+        names |= set(LABEL_AWARE_ARGUMENTS)
+    defaults = _model_defaults()
+    member = {name: defaults[name] for name in names} | model_arguments(setting)
+    member.update({name: setting[name] for name in LABEL_AWARE_ARGUMENTS if name in names and name in setting})
+    if member["head_units"] is None:
+        member["head_units"] = member["hidden_units"]
+    return training, member
+
+
+def graph_key(setting: dict) -> tuple:
+    """What settings must share to train in one graph: settings with equal keys can be
+    members of one :class:`~lib_tf.model.batched.BatchedLIB` (group a mixed list by it)."""
+    training, member = _normalised(dict(setting), 0)
+    shared = {name: value for name, value in member.items() if name not in PER_MEMBER}
+    return tuple(sorted({**training, **shared}.items(), key=lambda item: item[0]))
 
 
 def split_settings(settings) -> tuple[bool, dict, list]:
     """(label_aware, training settings, each member's model arguments) of LabelEnhancer-style
     settings dicts (``LabelEnhancer.get_params()``); a key a dict leaves out takes the single
-    model's default (``LIB``'s, ``LabelAwareLIB``'s; epochs None, batch_size 128,
-    learning_rate 1e-3). ``random_state`` None draws a seed from Python's ``random`` (which
-    ``keras.utils.set_random_seed`` seeds).
+    model's default (``LIB``'s, ``LabelAwareLIB``'s; model "paper", epochs None, batch_size
+    128, learning_rate 1e-3). ``random_state`` None draws a seed from Python's ``random``
+    (which ``keras.utils.set_random_seed`` seeds).
 
     Raises ValueError naming the setting: an unknown name, or a setting that must be the same
-    for all members (all but :data:`~lib_tf.model.batched.PER_MEMBER` and ``random_state``)
-    and is not.
+    for all members (all but :data:`~lib_tf.model.batched.PER_MEMBER` and ``random_state``:
+    see :func:`graph_key`) and is not.
     """
-    settings = [dict(s) for s in settings]
     if not settings:
         raise ValueError("settings must hold at least one settings dict")
-    known = _known_settings()
-    for index, setting in enumerate(settings):
-        unknown = sorted(set(setting) - known)
-        if unknown:
-            raise ValueError(f"settings[{index}] has unknown names {unknown}; known: {sorted(known)}")
-    _require_same(settings, ["model", *TRAINING_DEFAULTS])
-    model = settings[0].get("model", "paper")
-    if model not in MODELS:
-        raise ValueError(f"settings[0]['model'] must be one of {MODELS}, got {model!r}")
-    training = {name: settings[0].get(name, default) for name, default in TRAINING_DEFAULTS.items()}
-    label_aware = model == "label-aware"
-    members = []
-    for setting in settings:
-        member = model_arguments(setting)
-        if label_aware:
-            member.update({name: setting[name] for name in LABEL_AWARE_ARGUMENTS if name in setting})
-        if member.get("seed") is None:
+    trainings, members = zip(*(_normalised(dict(setting), index) for index, setting in enumerate(settings)))
+    _require_same(trainings, trainings[0])
+    _require_same(members, sorted(set(members[0]) - set(PER_MEMBER)))
+    for member in members:
+        if member["seed"] is None:
             member["seed"] = random.randint(0, 2**31 - 2)
-        members.append(member)
-    shared = sorted(({name for member in members for name in member} - set(PER_MEMBER)))
-    _require_same([_with_head_units(member) for member in members], shared)
-    return label_aware, training, members
+    return trainings[0]["model"] == "label-aware", dict(trainings[0]), list(members)
 
 
-def _with_head_units(member: dict) -> dict:
-    """``member`` with head_units None written as the hidden_units it means."""
-    if member.get("head_units") is None and "hidden_units" in member:
-        return {**member, "head_units": member["hidden_units"]}
-    return member
-
-
-def _require_same(settings: list, names) -> None:
+def _require_same(settings, names) -> None:
     for name in names:
-        values = [s.get(name, "(default)") for s in settings]
-        for index, value in enumerate(values):
-            if value != values[0]:
+        for index, setting in enumerate(settings):
+            if setting[name] != settings[0][name]:
                 raise ValueError(
-                    f"settings must agree on {name!r} to train in one graph: settings[0] has {values[0]!r}, "
-                    f"settings[{index}] has {value!r}; fit groups that differ in it separately")
+                    f"settings must agree on {name!r} to train in one graph: settings[0] has {settings[0][name]!r}, "
+                    f"settings[{index}] has {setting[name]!r}; fit groups that differ in it separately "
+                    "(lib_tf.model.batched_fit.graph_key)")
 
 
 def fit_members(features, logical_labels, settings, *, callbacks=(), verbose=0) -> BatchedLIB:
@@ -134,6 +147,9 @@ def fit_members(features, logical_labels, settings, *, callbacks=(), verbose=0) 
     label_aware, training, members = split_settings(settings)
     batch_size = int(training["batch_size"])
     epochs = auto_epochs(len(features), batch_size) if training["epochs"] is None else int(training["epochs"])
+    if not (epochs > 0 and batch_size > 0 and training["learning_rate"] > 0):
+        raise ValueError(f"epochs, batch_size and learning_rate must be positive, got {epochs!r}, {batch_size!r}, "
+                         f"{training['learning_rate']!r}")
     model = BatchedLIB(logical_labels.shape[1], members, label_aware=label_aware)
     features, logical_labels = features.astype(np.float32), logical_labels.astype(np.float32)
     inputs = {"features": features, "logical_labels": logical_labels} if label_aware else features
