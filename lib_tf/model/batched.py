@@ -28,6 +28,10 @@ from .standardize import Standardize
 PER_MEMBER = ("alpha", "beta", "label_dropout", "min_gap_deviation", "seed", "temperature", "label_temperature",
               "rule_projection", "readout_samples")
 
+#: What every member shares (the single models' attributes of those names must be equal).
+SHARED = ("latent_dim", "hidden_units", "head_units", "depth", "activation", "assignment", "gap_on", "reduction",
+          "pretrain_epochs", "pretrain_learning_rate", "network_dtype")
+
 
 def _member_class(label_aware: bool):
     return LabelAwareLIB if label_aware else LIB
@@ -137,10 +141,14 @@ class BatchedLIB(keras.Model):
                 raise ValueError(f"members[{index}] needs an integer seed, got {member.get('seed')!r}")
         cls = _member_class(self.label_aware)
         self._templates = _Untracked(tuple(cls(self.n_labels, **member) for member in self.members))  # checks each
-        template = self.member_template(0)
-        for name in ("latent_dim", "hidden_units", "head_units", "depth", "activation", "assignment", "gap_on",
-                     "reduction", "pretrain_epochs", "pretrain_learning_rate", "network_dtype"):
-            setattr(self, name, getattr(template, name))
+        for name in SHARED:
+            values = [getattr(self.member_template(k), name) for k in range(self.size)]
+            for index, value in enumerate(values):
+                if value != values[0]:
+                    raise ValueError(f"members must agree on {name!r} to train in one graph: members[0] has "
+                                     f"{values[0]!r}, members[{index}] has {value!r}; fit groups that differ in it "
+                                     "separately (lib_tf.model.batched_fit.graph_key)")
+            setattr(self, name, values[0])
         if self.network_dtype != "float32":
             raise ValueError(f"network_dtype={self.network_dtype!r} is not supported in batched fits (float32 only)")
         self._per_member = {name: [getattr(self.member_template(k), name) for k in range(self.size)]

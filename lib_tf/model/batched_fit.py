@@ -64,36 +64,30 @@ def graph_key(setting: dict) -> tuple:
     return tuple(sorted({**training, **shared}.items(), key=lambda item: item[0]))
 
 
-def split_settings(settings) -> tuple[bool, dict, list]:
+def _split_settings(settings) -> tuple[bool, dict, list]:
     """(label_aware, training settings, each member's model arguments) of LabelEnhancer-style
     settings dicts (``LabelEnhancer.get_params()``); a key a dict leaves out takes the single
     model's default (``LIB``'s, ``LabelAwareLIB``'s; model "paper", epochs None, batch_size
     128, learning_rate 1e-3). ``random_state`` None draws a seed from Python's ``random``
     (which ``keras.utils.set_random_seed`` seeds).
 
-    Raises ValueError naming the setting: an unknown name, or a setting that must be the same
-    for all members (all but :data:`~lib_tf.model.batched.PER_MEMBER` and ``random_state``:
-    see :func:`graph_key`) and is not.
+    Raises ValueError naming the setting: an unknown name, or a training setting (model,
+    epochs, batch_size, learning_rate) that differs; BatchedLIB refuses differing model
+    arguments (all but :data:`~lib_tf.model.batched.PER_MEMBER`: see :func:`graph_key`).
     """
     if not settings:
         raise ValueError("settings must hold at least one settings dict")
     trainings, members = zip(*(_normalised(dict(setting), index) for index, setting in enumerate(settings)))
-    _require_same(trainings, trainings[0])
-    _require_same(members, sorted(set(members[0]) - set(PER_MEMBER)))
+    for name in trainings[0]:  # the model's own arguments are BatchedLIB's to check
+        for index, training in enumerate(trainings):
+            if training[name] != trainings[0][name]:
+                raise ValueError(
+                    f"settings must agree on {name!r} to train in one graph: settings[0] has {trainings[0][name]!r}, "
+                    f"settings[{index}] has {training[name]!r}; fit groups that differ in it separately (graph_key)")
     for member in members:
         if member["seed"] is None:
             member["seed"] = random.randint(0, 2**31 - 2)
     return trainings[0]["model"] == "label-aware", dict(trainings[0]), list(members)
-
-
-def _require_same(settings, names) -> None:
-    for name in names:
-        for index, setting in enumerate(settings):
-            if setting[name] != settings[0][name]:
-                raise ValueError(
-                    f"settings must agree on {name!r} to train in one graph: settings[0] has {settings[0][name]!r}, "
-                    f"settings[{index}] has {setting[name]!r}; fit groups that differ in it separately "
-                    "(lib_tf.model.batched_fit.graph_key)")
 
 
 def fit_members(features, logical_labels, settings, *, callbacks=(), verbose=0) -> BatchedLIB:
@@ -107,7 +101,7 @@ def fit_members(features, logical_labels, settings, *, callbacks=(), verbose=0) 
     logical_labels : array (n, c)
         0/1, every row with a 1.
     settings : sequence of dict
-        LabelEnhancer-style settings (:func:`split_settings`): members may differ in alpha,
+        LabelEnhancer-style settings (:func:`_split_settings`): members may differ in alpha,
         beta, label_dropout, random_state, min_gap_deviation and the read-out (temperature,
         label_temperature, rule_projection); everything else must agree.
     callbacks : sequence of keras.callbacks.Callback
@@ -144,7 +138,7 @@ def fit_members(features, logical_labels, settings, *, callbacks=(), verbose=0) 
     check_same_rows(features=features, logical_labels=logical_labels)
     if logical_labels.shape[1] < 2:
         raise ValueError(f"logical_labels has {logical_labels.shape[1]} label (column); LIB needs at least 2")
-    label_aware, training, members = split_settings(settings)
+    label_aware, training, members = _split_settings(settings)
     batch_size = int(training["batch_size"])
     epochs = auto_epochs(len(features), batch_size) if training["epochs"] is None else int(training["epochs"])
     if not (epochs > 0 and batch_size > 0 and training["learning_rate"] > 0):
