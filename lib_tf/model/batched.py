@@ -47,10 +47,16 @@ class _Untracked:
 
 @keras.saving.register_keras_serializable(package="lib_tf")
 class StackedDense(keras.layers.Layer):
-    """K dense layers side by side as one einsum: ``(K, n, in)`` -> ``(K, n, units)``; an input
-    ``(n, in)`` shared by all members gives the same. Member k's kernel starts as
-    ``GlorotUniform(seed=kernel_seeds[k])`` draws for ``(in, units)``, the values a
-    ``keras.layers.Dense`` with that seeded initializer gets; biases start at 0."""
+    """K dense layers side by side as one batched matmul, the einsum ``kni,kio->kno``:
+    ``(K, n, in)`` -> ``(K, n, units)``; an input ``(n, in)`` shared by all members gives the
+    same. Member k's kernel starts as ``GlorotUniform(seed=kernel_seeds[k])`` draws for
+    ``(in, units)``, the values a ``keras.layers.Dense`` with that seeded initializer gets;
+    biases ``(K, 1, units)`` start at 0.
+
+    Written as ``tf.matmul`` (BatchMatMulV2), not ``tf.einsum``: the Einsum kernel transposes
+    operands for the backward pass's equations, where BatchMatMulV2's gradient only flips its
+    adjoint flags (measured, forward and backward of one layer at batch 128 on 2 cores: 1.1 ms
+    against 1.4-1.8 ms at K = 1, 1.2 against 1.4 ms at K = 16 and 64 x 64)."""
 
     def __init__(self, units: int, kernel_seeds, activation=None, **kwargs):
         super().__init__(**kwargs)
@@ -61,7 +67,7 @@ class StackedDense(keras.layers.Layer):
     def build(self, input_shape):
         shape = (len(self.kernel_seeds), int(input_shape[-1]), self.units)
         self.kernel = self.add_weight(shape=shape, initializer=self._member_glorot, name="kernel")
-        self.bias = self.add_weight(shape=shape[::2], initializer="zeros", name="bias")
+        self.bias = self.add_weight(shape=(shape[0], 1, self.units), initializer="zeros", name="bias")
         self.built = True
 
     def _member_glorot(self, shape, dtype=None):
@@ -69,8 +75,7 @@ class StackedDense(keras.layers.Layer):
                          for seed in self.kernel_seeds])
 
     def call(self, inputs):
-        equation = "ni,kio->kno" if len(inputs.shape) == 2 else "kni,kio->kno"
-        return self.activation(tf.einsum(equation, inputs, self.kernel) + self.bias[:, None, :])
+        return self.activation(tf.matmul(inputs, self.kernel) + self.bias)  # (n, in) broadcasts over K
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "kernel_seeds": self.kernel_seeds,
@@ -401,7 +406,7 @@ class BatchedLIB(keras.Model):
         single.normalizer.set_weights(self.normalizer.get_weights())
         for single_layer, stacked in zip(single._dense_layers(), self._dense_layers()):
             single_layer.kernel.assign(stacked.kernel[k])
-            single_layer.bias.assign(stacked.bias[k])
+            single_layer.bias.assign(stacked.bias[k, 0])
         single.sample_seed.state.assign(self.seed_state[k])
         single.joint_stage.assign(self.joint_stage)
         single.standardization_adapted.assign(self.standardization_adapted)
