@@ -17,28 +17,38 @@ def member_batches(features, labels, batch_size: int, seeds):
     from the arrays, reproduces it. Members sharing a seed share a stream. All members' batches
     have the same size at each step (the last of an epoch may be smaller). The caller's
     global seed is restored afterwards.
+
+    Each stream yields a whole epoch's permutation at once, cut into steps afterwards: the
+    shuffle's per-element work is the same, but zipping K streams of batches costs a
+    per-element pull for every member and step (Yeast-sized rows, K = 16: 4-7 ms of CPU per
+    step against 3 ms).
     """
     import tensorflow as tf
     from tensorflow.python.eager import context  # the global seed in force, to restore it (no public getter)
 
     n = int(labels.shape[0])
+    steps = math.ceil(n / batch_size)
     distinct = sorted(set(int(seed) for seed in seeds))
     previous = context.global_seed()
-    streams = []
+    orders = []
     try:
         for seed in distinct:
             tf.random.set_seed(seed)  # read when the shuffle is created, as in the single fit
-            streams.append(tf.data.Dataset.range(n).shuffle(n, seed=seed, reshuffle_each_iteration=True)
-                           .batch(batch_size).repeat())
+            # batch(n): one element per epoch, the whole permutation; the order is the one
+            # batch(batch_size) would cut into steps, at a fraction of the per-element work
+            orders.append(tf.data.Dataset.range(n).shuffle(n, seed=seed, reshuffle_each_iteration=True).batch(n).repeat())
     finally:
         tf.random.set_seed(previous)
     stream_of_member = tf.constant([distinct.index(int(seed)) for seed in seeds])
     features = tf.nest.map_structure(lambda array: tf.constant(array, tf.float32), features)
     labels = tf.constant(labels, tf.float32)
 
-    def gather(*indices):
-        rows = tf.gather(tf.stack(indices), stream_of_member)  # (K, b)
+    def epoch_steps(*permutations):
+        rows = tf.gather(tf.stack(permutations), stream_of_member)  # (K, n)
+        return tf.data.Dataset.range(steps).map(lambda step: rows[:, step * batch_size:(step + 1) * batch_size])
+
+    def gather(rows):  # (K, b)
         return tf.nest.map_structure(lambda array: tf.gather(array, rows), features), tf.gather(labels, rows)
 
-    dataset = tf.data.Dataset.zip(tuple(streams)).map(gather)
-    return dataset.prefetch(tf.data.AUTOTUNE), math.ceil(n / batch_size)
+    dataset = tf.data.Dataset.zip(tuple(orders)).flat_map(epoch_steps).map(gather)
+    return dataset.prefetch(tf.data.AUTOTUNE), steps
