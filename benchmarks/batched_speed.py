@@ -27,6 +27,7 @@ is visible) and the load average before and after.
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import statistics
@@ -83,6 +84,15 @@ def single_fit(X, L, params, callbacks):
     return model, history
 
 
+def device_peak_mb():
+    """Peak memory TensorFlow allocated on the first GPU, MB (None on a CPU)."""
+    import tensorflow as tf
+
+    if not tf.config.list_physical_devices("GPU"):
+        return None
+    return tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20
+
+
 def child(args) -> None:
     """One configuration: prints a JSON line of its figures."""
     import resource
@@ -127,6 +137,7 @@ def child(args) -> None:
         "first_call_s": ends[0] - start, "after_last_call_s": end - ends[-1],
         "floor_step_ms": 1e3 * flops_per_step / rate, "floor_fit_s": fit_flops / rate, "gflops": rate / 1e9,
         "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "device": device_name(),
+        "device_peak_mb": device_peak_mb(),
         "diverged": diverged,
     }))
 
@@ -141,25 +152,48 @@ def run_child(config, args) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def steady_seconds(run: dict) -> float:
+    """A fit's seconds without the stalls of a shared machine: up to its first graph call's
+    end, then every step at the median step time."""
+    return run["first_call_s"] + run["steps"] * run["step_ms"] / 1e3
+
+
 def report(configs, results, args) -> None:
     print(f"\nmedians of {args.repeats} interleaved runs; K 'one': the single-setting path (LabelEnhancer's); "
           "x K=1 and throughput against it (else against batched K=1); per setting = fit seconds / K; "
-          "floor = FLOPs of the K members' dense layers / matmul rate measured in the same child")
+          "floor = FLOPs of the K members' dense layers / matmul rate measured in the same child; steady = "
+          "seconds to the first graph call's end + steps x median ms/step (what the fit takes without stalls)")
     print(f"{'data set':<12} {'sizes':<5} {'K':>3} {'steps':>5} {'fit s':>7} {'per setting':>11} {'x K=1':>6} "
-          f"{'through.':>8} {'ms/step':>8} {'floor ms':>8} {'step/fl':>7} {'fit/fl':>6} {'GFLOP/s':>7} {'RSS MB':>7} {'div':>3}")
+          f"{'through.':>8} {'steady':>7} {'x K=1':>6} {'ms/step':>8} {'floor ms':>8} {'step/fl':>7} {'fit/fl':>6} {'GFLOP/s':>7} {'RSS MB':>7} {'div':>3}")
     for dataset, size, members in configs:
         runs = results[(dataset, size, members)]
         med = {key: statistics.median(r[key] for r in runs) for key in
                ("seconds", "step_ms", "floor_step_ms", "floor_fit_s", "gflops", "maxrss_mb") if runs[0][key] is not None}
         reference = results.get((dataset, size, 0)) or results.get((dataset, size, 1))
         base = statistics.median(r["seconds"] for r in reference) if reference else float("nan")
+        base_steady = statistics.median(steady_seconds(r) for r in reference) if reference else float("nan")
+        steady = statistics.median(steady_seconds(r) for r in runs)
         step = med.get("step_ms", float("nan"))
         k = max(1, members)
         print(f"{dataset:<12} {size:<5} {members or 'one':>3} {runs[0]['steps']:>5} {med['seconds']:7.1f} "
               f"{med['seconds'] / k:11.2f} {med['seconds'] / base:6.2f} {base * k / med['seconds']:8.1f} "
+              f"{steady:7.1f} {steady / base_steady:6.2f} "
               f"{step:8.2f} {med['floor_step_ms']:8.2f} {step / med['floor_step_ms']:7.2f} "
               f"{med['seconds'] / med['floor_fit_s']:6.2f} {med['gflops']:7.0f} {med['maxrss_mb']:7.0f} "
-              f"{max(r['diverged'] for r in runs):>3}")
+              f"{max(r['diverged'] for r in runs):>3}"
+              + (f" GPU peak {statistics.median(r['device_peak_mb'] for r in runs):.0f} MB"
+                 if runs[0].get("device_peak_mb") is not None else ""))
+
+
+def report_from(args) -> None:
+    """The tables of the runs an earlier invocation printed (``repeat i: (config) {figures}``)."""
+    results = {}
+    for line in Path(args.report_from).read_text().splitlines():
+        if line.startswith("repeat ") and ": (" in line:
+            config, figures = line.split(": ", 1)[1].split(") ", 1)
+            results.setdefault(ast.literal_eval(config + ")"), []).append(ast.literal_eval(figures))
+    args.repeats = max(len(runs) for runs in results.values())
+    report(list(results), results, args)
 
 
 def main(argv=None) -> None:
@@ -171,6 +205,7 @@ def main(argv=None) -> None:
     parser.add_argument("--epochs", type=int, default=10, help="epochs per fit; 0: the default fit's (auto)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seeds", choices=["distinct", "shared"], default="distinct")
+    parser.add_argument("--report-from", help="print the tables of an earlier run's output (its 'repeat' lines)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--dataset", help=argparse.SUPPRESS)
     parser.add_argument("--size", help=argparse.SUPPRESS)
@@ -178,6 +213,8 @@ def main(argv=None) -> None:
     if args.child:
         args.members = args.members[0]
         return child(args)
+    if args.report_from:
+        return report_from(args)
     os.environ.setdefault("LIB_TF_DATA", str(ROOT.parent / "shared" / "ldl"))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
