@@ -17,7 +17,7 @@ alpha and beta from the paper's grid {0.001, 0.01, 0.1, 1, 10} (member 0 at alph
 and initial weights) or 0 for all (``--seeds shared``).
 
     python benchmarks/batched_speed.py [--datasets Yeast_alpha SBU_3DFE] [--sizes la paper]
-        [--members 0 1 4 16 64] [--epochs 10] [--repeats 3] [--seeds distinct]
+        [--members 0 1 4 16 64] [--epochs 10] [--repeats 3] [--seeds distinct [shared]]
 
 ``--members 0`` is one setting through the single-setting path (as ``LabelEnhancer.fit``); ``--epochs 0``
 runs the default fit's length (about 2,000 steps). The parent and its children
@@ -143,9 +143,9 @@ def child(args) -> None:
 
 
 def run_child(config, args) -> dict:
-    dataset, size, members = config
+    dataset, size, members, seeds = config
     command = [sys.executable, __file__, "--child", "--dataset", dataset, "--size", size, "--members", str(members),
-               "--epochs", str(args.epochs), "--seeds", args.seeds]
+               "--epochs", str(args.epochs), "--seeds", seeds]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} exited {done.returncode}:\n{done.stderr[-3000:]}")
@@ -163,19 +163,19 @@ def report(configs, results, args) -> None:
           "x K=1 and throughput against it (else against batched K=1); per setting = fit seconds / K; "
           "floor = FLOPs of the K members' dense layers / matmul rate measured in the same child; steady = "
           "seconds to the first graph call's end + steps x median ms/step (what the fit takes without stalls)")
-    print(f"{'data set':<12} {'sizes':<5} {'K':>3} {'steps':>5} {'fit s':>7} {'per setting':>11} {'x K=1':>6} "
+    print(f"{'data set':<12} {'sizes':<5} {'seeds':<8} {'K':>3} {'steps':>5} {'fit s':>7} {'per setting':>11} {'x K=1':>6} "
           f"{'through.':>8} {'steady':>7} {'x K=1':>6} {'ms/step':>8} {'floor ms':>8} {'step/fl':>7} {'fit/fl':>6} {'GFLOP/s':>7} {'RSS MB':>7} {'div':>3}")
-    for dataset, size, members in configs:
-        runs = results[(dataset, size, members)]
+    for dataset, size, members, seeds in configs:
+        runs = results[(dataset, size, members, seeds)]
         med = {key: statistics.median(r[key] for r in runs) for key in
                ("seconds", "step_ms", "floor_step_ms", "floor_fit_s", "gflops", "maxrss_mb") if runs[0][key] is not None}
-        reference = results.get((dataset, size, 0)) or results.get((dataset, size, 1))
+        reference = results.get((dataset, size, 0, seeds)) or results.get((dataset, size, 1, seeds))
         base = statistics.median(r["seconds"] for r in reference) if reference else float("nan")
         base_steady = statistics.median(steady_seconds(r) for r in reference) if reference else float("nan")
         steady = statistics.median(steady_seconds(r) for r in runs)
         step = med.get("step_ms", float("nan"))
         k = max(1, members)
-        print(f"{dataset:<12} {size:<5} {members or 'one':>3} {runs[0]['steps']:>5} {med['seconds']:7.1f} "
+        print(f"{dataset:<12} {size:<5} {seeds:<8} {members or 'one':>3} {runs[0]['steps']:>5} {med['seconds']:7.1f} "
               f"{med['seconds'] / k:11.2f} {med['seconds'] / base:6.2f} {base * k / med['seconds']:8.1f} "
               f"{steady:7.1f} {steady / base_steady:6.2f} "
               f"{step:8.2f} {med['floor_step_ms']:8.2f} {step / med['floor_step_ms']:7.2f} "
@@ -191,7 +191,9 @@ def report_from(args) -> None:
     for line in Path(args.report_from).read_text().splitlines():
         if line.startswith("repeat ") and ": (" in line:
             config, figures = line.split(": ", 1)[1].split(") ", 1)
-            results.setdefault(ast.literal_eval(config + ")"), []).append(ast.literal_eval(figures))
+            config = ast.literal_eval(config + ")")
+            config += ("distinct",) * (4 - len(config))  # runs from before --seeds took several
+            results.setdefault(config, []).append(ast.literal_eval(figures))
     args.repeats = max(len(runs) for runs in results.values())
     report(list(results), results, args)
 
@@ -204,14 +206,15 @@ def main(argv=None) -> None:
                         help="K per configuration; 0: one setting through the single-setting path")
     parser.add_argument("--epochs", type=int, default=10, help="epochs per fit; 0: the default fit's (auto)")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--seeds", choices=["distinct", "shared"], default="distinct")
+    parser.add_argument("--seeds", nargs="+", choices=["distinct", "shared"], default=["distinct"],
+                        help="members' random_state: k each (distinct) or 0 for all (shared); both: interleaved")
     parser.add_argument("--report-from", help="print the tables of an earlier run's output (its 'repeat' lines)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--dataset", help=argparse.SUPPRESS)
     parser.add_argument("--size", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        args.members = args.members[0]
+        args.members, args.seeds = args.members[0], args.seeds[0]
         return child(args)
     if args.report_from:
         return report_from(args)
@@ -220,7 +223,7 @@ def main(argv=None) -> None:
     os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
     os.nice(max(0, 5 - os.nice(0)))  # inherited by every child: the machine's agreed nice level
     print(f"load average before: {os.getloadavg()}", flush=True)
-    configs = [(d, s, k) for d in args.datasets for s in args.sizes for k in args.members]
+    configs = [(d, s, k, seeds) for d in args.datasets for s in args.sizes for seeds in args.seeds for k in args.members]
     results = {config: [] for config in configs}
     for repeat in range(args.repeats):
         for config in (configs if repeat % 2 == 0 else configs[::-1]):
