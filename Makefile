@@ -35,7 +35,7 @@ clean:
 
 # The committed toy model for TF Serving (saved_models/artificial/1), rebuilt from scratch.
 # SOURCE_DATE_EPOCH (the last commit of its settings) makes a rebuild byte-identical apart from
-# TensorFlow's random fingerprint uuid (lib_tf/export.py).
+# TensorFlow's random fingerprint uuid (lib_tf/export/__init__.py).
 .PHONY: saved-model
 saved-model: $(VENV)/.installed
 	rm -rf saved_models/artificial

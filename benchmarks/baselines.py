@@ -37,7 +37,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from lib_tf import metrics  # noqa: E402
-from lib_tf.baselines import METHODS, TEMPERATURE_GRID, get_method  # noqa: E402
+from lib_tf.baselines import METHODS, get_method  # noqa: E402
+from lib_tf.readout.forms import TEMPERATURE_GRID  # noqa: E402
 from lib_tf.baselines.glle import LAMBDA_GRID as GLLE_LAMBDA_GRID  # noqa: E402
 from lib_tf.data import load_ldl  # noqa: E402
 

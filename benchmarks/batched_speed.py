@@ -64,21 +64,14 @@ def device_name() -> str:
 
 def single_fit(X, L, params, callbacks):
     """(model, history) of one setting through the single-setting path, built as
-    ``LabelEnhancer._fit`` builds it (which takes no callbacks to time its graph calls)."""
-    import keras
+    ``LabelEnhancer._train`` builds it (which takes no callbacks to time its graph calls)."""
     import numpy as np
 
-    from lib_tf.model import LIB, LabelAwareLIB
-    from lib_tf.model.lib import model_arguments
+    from lib_tf.model.factory import build_model
     from lib_tf.model.training import train
 
-    keras.utils.set_random_seed(params["random_state"])
-    if params["model"] == "label-aware":
-        model = LabelAwareLIB(L.shape[1], label_temperature=params["label_temperature"], label_dropout=params["label_dropout"],
-                              rule_projection=params["rule_projection"], **model_arguments(params))
-        inputs = {"features": X.astype(np.float32), "logical_labels": L.astype(np.float32)}
-    else:
-        model, inputs = LIB(L.shape[1], **model_arguments(params)), X.astype(np.float32)
+    model = build_model(L.shape[1], params)
+    inputs = model.inputs_from(X.astype(np.float32), L.astype(np.float32))
     history = train(model, inputs, L, epochs=params["epochs"], batch_size=params["batch_size"],
                     learning_rate=params["learning_rate"], seed=params["random_state"], callbacks=callbacks)
     return model, history

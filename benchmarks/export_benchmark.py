@@ -21,9 +21,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from lib_tf import __version__, export  # noqa: E402
+from lib_tf import __version__  # noqa: E402
 from lib_tf.data import load_ldl  # noqa: E402
 from lib_tf.enhancer import LabelEnhancer  # noqa: E402
+from lib_tf.export import export  # noqa: E402
+from lib_tf.export.writer import folder_size  # noqa: E402
 from lib_tf.metrics import score  # noqa: E402
 
 
@@ -46,10 +48,10 @@ def main():
     base = Path(args.keep) if args.keep else work / "model"
     metrics = score(data.distributions, enhancer.distributions_) if data.distributions is not None else None
     start = time.perf_counter()
-    path = export.export(enhancer, base, data_name=data.name,
-                         metrics={k: float(v) for k, v in metrics.items()} if metrics else None)
+    path = export(enhancer, base, data_name=data.name,
+                  metrics={k: float(v) for k, v in metrics.items()} if metrics else None)
     export_seconds = time.perf_counter() - start
-    size = export.folder_size(path)
+    size = folder_size(path)
 
     features = data.features  # raw, as the user has them
     expected, gap = enhancer.transform(features), enhancer.gap_deviation(features)

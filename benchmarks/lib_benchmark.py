@@ -28,8 +28,9 @@ import numpy as np  # noqa: E402
 
 from lib_tf import LabelEnhancer, load_ldl, score  # noqa: E402
 from lib_tf.metrics import METRIC_NAMES, higher_is_better  # noqa: E402
-from lib_tf.benchmark import reveal_split  # noqa: E402
-from lib_tf.model.temperature import select_temperature, softmax_with_temperature  # noqa: E402
+from lib_tf.data import split_instances  # noqa: E402
+from lib_tf.readout.forms import softmax_with_temperature  # noqa: E402
+from lib_tf.readout.selection import select_readout  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -55,9 +56,9 @@ SPEED_CASES = {
 
 def three_protocols(logits, D):
     """Scores of softmax(logits / T) at T=1, T picked on all (paper), T picked on 10% (revealed)."""
-    revealed, hidden = reveal_split(len(D))
-    t_paper = select_temperature(logits, D)
-    t_revealed = select_temperature(logits[revealed], D[revealed])
+    revealed, hidden = split_instances(len(D))
+    t_paper = select_readout(logits, D)
+    t_revealed = select_readout(logits[revealed], D[revealed])
     return {
         "T=1": (1.0, score(D, softmax_with_temperature(logits, 1.0))),
         "paper": (t_paper, score(D, softmax_with_temperature(logits, t_paper))),

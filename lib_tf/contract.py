@@ -5,16 +5,15 @@ Everything here is importable without TensorFlow (it is imported inside the func
 need it), so clients and the data layer can share the names cheaply. Every ``tf.Example`` the
 package writes (the requests of :mod:`lib_tf.serving`, the export's warm-up requests, the
 TFRecord shards of :mod:`lib_tf.data.streaming`, the ExampleGen files of :mod:`lib_tf.tfx`) is
-built by :func:`serialize_example`; where the widths are known (the export's
-``serving_examples`` signature, the shard reader) they are parsed by :func:`parse_floats`.
-:func:`lib_tf.tfx.read_examples` reads files of widths not known in advance and finds them
-from the files.
+built by :func:`serialize_example` and read by :func:`parse_floats` (the export's
+``serving_examples`` signature; the TFRecord readers of :mod:`lib_tf.data.streaming`, which
+:mod:`lib_tf.tfx` uses too, take the widths from a file's first example).
 
 Signatures (see :mod:`lib_tf.export`):
 
 - :data:`DEFAULT_SIGNATURE` (``"serving_default"``): inputs :data:`FEATURES` (float32
   ``[None, d]``, raw features) and, for a label-aware model, :data:`LOGICAL_LABELS` (float32
-  ``[None, c]``, 0 or 1);
+  ``[None, c]``, 0 or 1, at least one 1 per row);
 - :data:`EXAMPLES_SIGNATURE` (``"serving_examples"``): input :data:`EXAMPLES` (string
   ``[None]``, serialized ``tf.Example``);
 - both return :data:`LABEL_DISTRIBUTION` (float32 ``[None, c]``, rows sum to 1) and

@@ -1,20 +1,31 @@
-"""LIB on several devices or machines with TensorFlow's own distribution strategies, from
-in-memory arrays or on-disk shards, with fault-tolerant checkpoints.
+"""LIB and the label-aware LA-LIB on several devices or machines with TensorFlow's own
+distribution strategies, from in-memory arrays or on-disk shards, with fault-tolerant
+checkpoints.
 
 - ``make_strategy("mirrored")``: ``tf.distribute.MirroredStrategy`` over the local devices
   (GPUs, or logical CPU devices); ``make_strategy("multi-worker")``:
   ``tf.distribute.MultiWorkerMirroredStrategy`` with the cluster read from ``TF_CONFIG``
   (every worker runs the same program; create the strategy first thing, before any other
   TensorFlow op); ``"default"``: one device.
-- Training is Keras' own ``fit`` under ``strategy.scope()`` (:func:`fit_lib`). The batch size is
+- The model is built under the strategy's scope (:func:`lib_tf.model.factory.build_model`)
+  and trained through the package's one training path, :func:`lib_tf.model.training.train`
+  (:func:`fit_lib` adds the backup; the fit runs under ``strategy.scope()``). The batch size is
   the *global* batch: tf.distribute splits each batch across the replicas and all-reduces
   the gradients (a sum; :meth:`lib_tf.model.LIB.train_step` divides its loss by the number
   of replicas in sync, so the update equals the single-device update on the whole batch).
+- Every batch of ``(features, logical_labels)`` reaches the model as what it reads
+  (:meth:`lib_tf.model.LIB.inputs_from`, :func:`model_batches`): the features for the paper's
+  LIB, ``{"features", "logical_labels"}`` for :class:`lib_tf.model.LabelAwareLIB`, whose
+  training targets are the same labels. Prediction shards are read out by the model itself
+  at its temperatures (LA-LIB: ``rule_consistent(softmax(z / T + l / T_l), l)`` with T and
+  T_l from the settings, each shard's labels checked as they are read); LabelEnhancer's
+  truth-free read-out (``readout="truth-free"``) is an in-memory fit of its own (cross-fitted
+  models and a posterior over every instance) and is not run here.
 - The standardisation is adapted in one streaming pass before ``fit`` (every worker reads
   all shards for it, so the statistics agree without communication); training data are then
   auto-sharded by tf.distribute: by file for TFRecord shards when there are at least as many
   shards as workers, otherwise by data.
-- Fault tolerance: :class:`lib_tf.callbacks.AtomicBackupAndRestore` (Keras'
+- Fault tolerance: :class:`lib_tf.backup.AtomicBackupAndRestore` (Keras'
   ``BackupAndRestore`` written so that a kill at any moment leaves a whole checkpoint:
   weights, optimizer state, epoch and the posterior noise's generator state, every epoch or
   every ``save_freq`` batches). A killed run started again with the same ``backup_dir``
@@ -93,25 +104,13 @@ def for_strategy(dataset, strategy, n_files: int = 0):
     return dataset.with_options(options)
 
 
-def create_lib(n_labels: int, strategy=None, **params):
-    """A :class:`lib_tf.model.LIB` whose variables live under ``strategy`` (default: the
-    current one)."""
-    import tensorflow as tf
-
-    from .model import LIB
-
-    strategy = strategy or tf.distribute.get_strategy()
-    with strategy.scope():
-        return LIB(n_labels, **params)
-
-
 def backup_callback(backup_dir, save_freq="epoch", delete_checkpoint: bool = True):
     """A ``BackupAndRestore`` in ``backup_dir`` that a kill cannot leave half-written
-    (:class:`lib_tf.callbacks.AtomicBackupAndRestore`); workers other than the chief
+    (:class:`lib_tf.backup.AtomicBackupAndRestore`); workers other than the chief
     use a sibling folder ``<backup_dir>.worker-<i>`` of their own (not a sub-folder: the
     chief removes its whole folder when training ends, possibly while another worker still
     writes)."""
-    from .callbacks import AtomicBackupAndRestore
+    from .backup import AtomicBackupAndRestore
 
     _, index, chief, _ = worker_role()
     backup_dir = Path(backup_dir)
@@ -119,10 +118,20 @@ def backup_callback(backup_dir, save_freq="epoch", delete_checkpoint: bool = Tru
     return AtomicBackupAndRestore(str(folder), save_freq=save_freq, delete_checkpoint=delete_checkpoint)
 
 
+def model_batches(model, dataset):
+    """A dataset of ``(features, logical_labels)`` batches as ``model`` trains on it:
+    ``(model.inputs_from(features, logical_labels), logical_labels)`` (unchanged for the
+    paper's LIB, which reads the features only)."""
+    if not model.reads_labels:
+        return dataset
+    return dataset.map(lambda features, labels: (model.inputs_from(features, labels), labels))
+
+
 def fit_lib(model, train_data, *, epochs: int, steps_per_epoch=None, features=None, learning_rate: float = 1e-3,
             backup_dir=None, save_freq="epoch", callbacks=(), verbose=0, strategy=None, optimizer=None):
     """Train ``model`` on ``train_data`` (a ``tf.data.Dataset`` of global batches that repeats,
-    ``steps_per_epoch`` of them an epoch) under ``strategy`` through the package's one
+    ``steps_per_epoch`` of them an epoch, each ``(what the model reads, logical labels)``:
+    :func:`model_batches`) under ``strategy`` through the package's one
     training path (:func:`lib_tf.model.training.train`: the standardisation adapted on
     ``features`` unless it is, compiled for the strategy, one Keras epoch per epoch).
     ``backup_dir`` adds :func:`backup_callback`, and a resumed run skips the epochs it resumes
@@ -149,7 +158,7 @@ def adapt_streaming(model, shards, strategy=None, batch_size: int = 8192) -> int
     model's variables, built under ``strategy``); returns the number of instances read."""
     import tensorflow as tf
 
-    from .data.streaming import feature_batches
+    from .data.streaming.readers import feature_batches
 
     counter = tf.Variable(0, dtype=tf.int64, trainable=False)  # outside the strategy: a plain local variable
 
@@ -179,7 +188,8 @@ def fit_streaming(model, shards, *, batch_size: int, epochs: int, shuffle_buffer
     dropped, so that no replica gets an empty share (its batch mean would be NaN)."""
     import math
 
-    from .data.streaming import as_shard_set, count_rows, feature_batches, shard_dataset
+    from .data.streaming.readers import count_rows, feature_batches, shard_dataset
+    from .data.streaming.shards import as_shard_set
 
     shards = as_shard_set(shards)
     strategy = strategy or model.distribute_strategy
@@ -192,6 +202,7 @@ def fit_streaming(model, shards, *, batch_size: int, epochs: int, shuffle_buffer
     if steps < 1:
         raise ValueError(f"{n_instances} instances make no full batch of {batch_size}")
     train = shard_dataset(shards, batch_size, shuffle_buffer=shuffle_buffer, seed=seed, drop_remainder=drop).repeat()
+    train = model_batches(model, train)
     files = len(shards.paths) if shards.format == "tfrecord" else 0  # NumPy blocks have no file reader to shard
     history = fit_lib(model, for_strategy(train, strategy, n_files=files), epochs=epochs,
                       steps_per_epoch=steps, learning_rate=learning_rate, backup_dir=backup_dir, save_freq=save_freq,
@@ -200,19 +211,26 @@ def fit_streaming(model, shards, *, batch_size: int, epochs: int, shuffle_buffer
 
 
 def readout_function(model):
-    """A compiled ``x -> d_hat`` (posterior-mean read-out, or the model's Monte-Carlo one)."""
+    """A compiled ``batch -> d_hat`` (posterior-mean read-out, or the model's Monte-Carlo one):
+    a batch of features, or for a model that reads the logical labels the pair
+    ``(features, logical_labels)``."""
     import tensorflow as tf
 
+    if model.reads_labels:
+        function = tf.function(lambda x, l: model(model.inputs_from(x, l), training=False), reduce_retracing=True)
+        return lambda batch: function(*batch).numpy()
     function = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
     return lambda batch: function(batch).numpy()
 
 
 def predict_streaming(model, shards, out_dir, batch_size: int = 8192, progress=None) -> list:
     """Recovered distributions for every shard, written as ``<stem>.distributions.npy``
-    shards in ``out_dir`` (bounded memory: one batch at a time)."""
-    from .data.streaming import predict_to_shards
+    shards in ``out_dir`` (bounded memory: one batch at a time); a model that reads the
+    logical labels reads each shard's own (checked: 0 or 1, a 1 in every row)."""
+    from .data.streaming.prediction import predict_to_shards
 
-    return predict_to_shards(readout_function(model), shards, out_dir, batch_size=batch_size, progress=progress)
+    return predict_to_shards(readout_function(model), shards, out_dir, batch_size=batch_size, progress=progress,
+                             labels=model.reads_labels)
 
 
 @dataclass
@@ -221,7 +239,7 @@ class DistributedTraining:
 
     Attributes
     ----------
-    model : lib_tf.model.LIB
+    model : lib_tf.model.LIB or lib_tf.model.LabelAwareLIB
         The trained model (its variables live under the strategy).
     history : dict
         Keras' ``History.history`` of this process's training (after a resume: of the
@@ -252,20 +270,25 @@ class DistributedTraining:
 
 def train_distributed(params: dict, *, shards=None, features=None, logical_labels=None, strategy: str = "default",
                       backup_dir=None, verbose: int = 0) -> DistributedTraining:
-    """Train the paper's LIB with Keras' ``fit`` under a ``tf.distribute`` strategy, from
-    on-disk shards (streamed, bounded memory) or from in-memory arrays, checkpointing every
-    epoch so that a killed run started again resumes (see the module docstring).
+    """Train the paper's LIB or the label-aware LA-LIB under a ``tf.distribute`` strategy
+    (:func:`fit_lib`), from on-disk shards (streamed, bounded memory) or from in-memory
+    arrays, checkpointing every epoch so that a killed run started again resumes (see the
+    module docstring).
 
     Parameters
     ----------
     params : dict
-        LabelEnhancer constructor arguments (``alpha``, ``beta``, ``epochs``, ``batch_size``,
-        ``learning_rate``, ``random_state``, network sizes, ...); those of :class:`lib_tf.model.LIB`
-        reach the model. ``model`` must be ``"paper"`` and ``label_temperature`` None: the
-        label-aware model and the labels' read-out train only in memory
-        (:class:`lib_tf.LabelEnhancer`). Missing ones take LIB's defaults.
+        LabelEnhancer constructor arguments (``model``, ``alpha``, ``beta``, ``epochs``,
+        ``batch_size``, ``learning_rate``, ``random_state``, network sizes, ``temperature``,
+        and for ``model="label-aware"`` ``label_temperature``, ``label_dropout``, ...); the
+        model is built from them (:func:`lib_tf.model.factory.build_model`) and reads out at
+        those temperatures. Refused: ``label_temperature`` with the paper's model (LIB+l's
+        read-out belongs to :class:`lib_tf.LabelEnhancer`) and ``readout="truth-free"`` (an
+        in-memory fit of its own; the label-aware model's read-out here is its own at
+        ``temperature`` and ``label_temperature``, which :meth:`lib_tf.LabelEnhancer.label_aware`
+        leaves at 1 and None). Missing ones take the model's defaults.
     shards : str or ShardSet, optional
-        Glob pattern, paths or :class:`~lib_tf.data.streaming.ShardSet` of the training
+        Glob pattern, paths or :class:`~lib_tf.data.streaming.shards.ShardSet` of the training
         shards; or else
     features, logical_labels : array_like, optional
         Arrays (n, d) and (n, c) held in memory.
@@ -280,34 +303,29 @@ def train_distributed(params: dict, *, shards=None, features=None, logical_label
     -------
     DistributedTraining
     """
-    import keras
-
     from .data.pipeline import repeated_batches
-    from .data.streaming import as_shard_set
+    from .data.streaming.shards import as_shard_set
     from .model.epochs import auto_epochs
-    from .model.lib import model_arguments
+    from .model.factory import build_model
 
     if (shards is None) == (features is None):
         raise ValueError("give shards or features (with logical_labels), not both and not neither")
-    if params.get("model", "paper") != "paper":
-        raise ValueError(f"model={params['model']!r} is not available for streamed or distributed training: "
-                         "it fits the paper's LIB")
-    if params.get("label_temperature") is not None:
-        raise ValueError("label_temperature is not available for streamed or distributed training: it reads out "
-                         "the paper's softmax(z / T)")
+    if params.get("model", "paper") == "paper" and params.get("label_temperature") is not None:
+        raise ValueError("label_temperature is not available for the paper's model in streamed or distributed "
+                         "training: it reads out softmax(z / T) (model='label-aware' reads the labels)")
+    if params.get("readout", "given") != "given":
+        raise ValueError(f"readout={params['readout']!r} is not available for streamed or distributed training: "
+                         "pass readout='given' (the model's read-out at temperature and label_temperature)")
     strategy_name = strategy or "default"
     tf_strategy = make_strategy(strategy_name)
     _, _, chief, n_workers = worker_role() if strategy_name == "multi-worker" else (None, 0, True, 1)
     seed = params.get("random_state")
-    if seed is not None:
-        keras.utils.set_random_seed(int(seed))
-    lib_params = model_arguments(params)
     batch_size, learning_rate = int(params.get("batch_size", 128)), float(params.get("learning_rate", 1e-3))
     start = time.perf_counter()
     if shards is not None:
         shards = as_shard_set(shards)
         d, c = shards.n_features, shards.n_labels
-        model = create_lib(c, tf_strategy, **lib_params)
+        model = build_model(c, params, tf_strategy)
         n = adapt_streaming(model, shards, tf_strategy)
         epochs = params.get("epochs") or auto_epochs(n, batch_size)
         history, _ = fit_streaming(model, shards, batch_size=batch_size, epochs=epochs, seed=seed,
@@ -316,8 +334,9 @@ def train_distributed(params: dict, *, shards=None, features=None, logical_label
     else:
         X, L = np.asarray(features, np.float32), np.asarray(logical_labels, np.float32)
         (n, d), c = X.shape, L.shape[1]
-        model = create_lib(c, tf_strategy, **lib_params)
-        stream, steps = repeated_batches(X, L, batch_size, seed, drop_remainder=tf_strategy.num_replicas_in_sync > 1)
+        model = build_model(c, params, tf_strategy)
+        stream, steps = repeated_batches(model.inputs_from(X, L), L, batch_size, seed,
+                                         drop_remainder=tf_strategy.num_replicas_in_sync > 1)
         epochs = params.get("epochs") or auto_epochs(n, batch_size)
         history = fit_lib(model, for_strategy(stream, tf_strategy), epochs=epochs, steps_per_epoch=steps, features=X,
                           learning_rate=learning_rate, backup_dir=backup_dir, verbose=verbose, strategy=tf_strategy)

@@ -1,34 +1,36 @@
 """``LabelEnhancer``: LIB behind the scikit-learn style interface of every baseline."""
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
 
-from .baselines.base import BaseEnhancer
-from .readout import (FEATURE_TEMPERATURE_GRID, LABEL_TEMPERATURE_GRID, TEMPERATURE_GRID, softmax_two_temperatures,
-                      softmax_with_temperature, two_temperature_pairs)
+from .base import BaseEnhancer
 from .data.validation import FLOAT32_RANGE, check_distributions, check_logical_labels, check_same_rows
-from .hparams import LABEL_ENHANCER_CONSTRAINTS, preset_params, rename_deprecated
+from .hparams import LABEL_ENHANCER_CONSTRAINTS, LABEL_ENHANCER_PARAMETERS, preset_params, rename_deprecated
 from .model.epochs import auto_epochs
-from .model.options import MODELS  # noqa: F401 (re-exported: the models LabelEnhancer fits)
+from .readout.forms import (FEATURE_TEMPERATURE_GRID, LABEL_TEMPERATURE_GRID, TEMPERATURE_GRID, TemperatureReadouts,
+                            TwoTemperatureReadouts, softmax_two_temperatures, softmax_with_temperature)
+from .readout.selection import SELECTION_METRIC, select_readout
+
 #: The label-aware model's network sizes: narrower than the paper's 256, which measured better
 #: on 3 of 4 data sets and about 2x faster (benchmarks/LABEL_AWARE.md).
 LABEL_AWARE_SIZES = {"latent_dim": 64, "head_units": 64}
-#: The label-aware model's shipped settings (:meth:`LabelEnhancer.label_aware`): the grid point
-#: and read-out temperatures that ``lib-tf benchmark`` chooses with no ground truth of the data
-#: set at hand, here on all 13 paper data sets (``benchmarks/label_aware_defaults.py`` prints
-#: the choice; benchmarks/LABEL_AWARE.md).
+#: The label-aware model's shipped settings (:meth:`LabelEnhancer.label_aware`): the grid point of
+#: benchmarks/LABEL_AWARE.md, read out as the binarisation posterior chooses for each data set
+#: (``readout="truth-free"``, benchmarks/TRUTH_FREE.md): no temperature is shipped.
 LABEL_AWARE_DEFAULTS = {"model": "label-aware", "alpha": 1.0, "beta": 10.0, **LABEL_AWARE_SIZES, "label_dropout": 0.5,
-                        "temperature": 6.0, "label_temperature": 6.0}
+                        "readout": "truth-free"}
 
 
 class LabelEnhancer(BaseEnhancer):
     """Label enhancement with LIB: ``fit(X, L)`` then ``transform(X)`` -> distributions (n, c).
 
     A scikit-learn estimator (``get_params``, ``set_params``, ``clone``); the constructor only
-    stores its arguments, which ``fit`` checks against ``_parameter_constraints``
-    (:data:`lib_tf.hparams.LABEL_ENHANCER_CONSTRAINTS`).
+    stores its keyword arguments, which ``fit`` checks against ``_parameter_constraints``.
+    Each parameter is declared once, with its default and constraints, in
+    :data:`lib_tf.hparams.LABEL_ENHANCER_PARAMETERS`.
 
     Parameters
     ----------
@@ -42,7 +44,7 @@ class LabelEnhancer(BaseEnhancer):
     label_temperature : float > 0, inf or None, default=None
         None or inf: the paper's read-out ``softmax(z / T)``. A number: ``softmax(z / T + l /
         label_temperature)``, each instance's own logical labels join the model's logits (see
-        :func:`lib_tf.readout.softmax_two_temperatures`), so ``transform`` then needs ``L``.
+        :func:`lib_tf.readout.forms.softmax_two_temperatures`), so ``transform`` then needs ``L``.
         The fitted value is ``label_temperature_``.
     epochs : int >= 1 or None, default=None
         Training epochs; None: about 2000 Adam steps, between 20 and 300 epochs.
@@ -80,6 +82,16 @@ class LabelEnhancer(BaseEnhancer):
         Label-aware model: move the read-out into the binarisation rule's interval.
     label_dropout : float in [0, 1), default=0.0
         Label-aware model: share of the labels hidden from its encoder during training.
+    readout : {"given", "truth-free"}, default="given"
+        ``"given"``: read out with ``temperature`` and ``label_temperature``. ``"truth-free"``:
+        chosen from X and L alone. ``readout_folds`` more fits, each on the other folds, give
+        every instance logits made without it (and, label-aware, without its own label); the
+        binarisation posterior fitted to them (:mod:`lib_tf.readout.posterior`) gives the
+        fitted instances' distributions (its mean: ``distributions_``, ``posterior_``) and
+        picks the temperatures of the model's read-out for other instances and the export
+        (the pair with the least expected KL; ``readout_choice_``).
+    readout_folds : int >= 2, default=3
+        Folds of the truth-free read-out's cross-fitting.
 
     Attributes
     ----------
@@ -91,13 +103,19 @@ class LabelEnhancer(BaseEnhancer):
     label_temperature_ : float or None
         Label temperature in use (None: no labels' term): ``label_temperature`` after
         ``fit``, then the choice of :meth:`select_temperature`.
+    posterior_ : BinarisationPosterior
+        ``readout="truth-free"``: the binarisation posterior of the fitted instances.
+    readout_choice_ : dict
+        ``readout="truth-free"``: the chosen temperatures, their expected KL, the posterior's own,
+        whether the choice still lies on a grid end and whether the labels pinned the scale.
     epochs_ : int
         Epochs run.
     history_ : dict
         Training losses, one entry per graph call (small data sets run several epochs per
         call, up to about 32 steps).
     distributions_ : ndarray of shape (n_samples, n_labels)
-        Distributions of the training instances under the fitted read-out.
+        Distributions of the training instances: under the fitted read-out, or with
+        ``readout="truth-free"`` the posterior mean.
     n_features_in_ : int
     n_labels_ : int
     """
@@ -107,39 +125,21 @@ class LabelEnhancer(BaseEnhancer):
     min_labels = 2  # a softmax over one label has nothing to learn
     _parameter_constraints = LABEL_ENHANCER_CONSTRAINTS
 
-    def __init__(self, alpha=0.001, beta=1.0, temperature=1.0, label_temperature=None, epochs=None, batch_size=128, learning_rate=1e-3,
-                 latent_dim=256, hidden_units=256, depth=3, head_units=None, activation="sigmoid", assignment="squared",
-                 gap_on="logits", reduction="mean", pretrain_epochs=0, network_dtype="float32", random_state=None, verbose=0,
-                 model="paper", rule_projection=True, label_dropout=0.0, **deprecated):
-        self.alpha = alpha
-        self.beta = beta
-        self.temperature = temperature
-        self.label_temperature = label_temperature
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.latent_dim = latent_dim
-        self.hidden_units = hidden_units
-        self.depth = depth
-        self.head_units = head_units
-        self.activation = activation
-        self.assignment = assignment
-        self.gap_on = gap_on
-        self.reduction = reduction
-        self.pretrain_epochs = pretrain_epochs
-        self.network_dtype = network_dtype
-        self.random_state = random_state
-        self.verbose = verbose
-        self.model = model
-        self.rule_projection = rule_projection
-        self.label_dropout = label_dropout
-        # ``seed`` is the former name of ``random_state``: an alias, not a parameter (get_params
-        # and clone see random_state only); anything else is a mistyped name.
-        unknown = sorted(set(deprecated) - {"seed"})
+    def __init__(self, **params):
+        # The parameters and their defaults are declared once, in LABEL_ENHANCER_PARAMETERS
+        # (the signature below is made from it). ``seed`` is the former name of
+        # ``random_state``: an alias, not a parameter; anything else is a mistyped name.
+        unknown = sorted(set(params) - set(LABEL_ENHANCER_PARAMETERS) - {"seed"})
         if unknown:
             raise TypeError(f"LabelEnhancer got unexpected keyword arguments {unknown}")
-        if deprecated:
-            self.random_state = rename_deprecated(deprecated)["random_state"]
+        params = rename_deprecated(params) if "seed" in params else params
+        for name, (default, _) in LABEL_ENHANCER_PARAMETERS.items():
+            setattr(self, name, params.get(name, default))
+
+    __init__.__signature__ = inspect.Signature(
+        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+        + [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+           for name, (default, _) in LABEL_ENHANCER_PARAMETERS.items()])
 
     def set_params(self, **params):
         """scikit-learn's ``set_params``; the former name ``seed`` sets ``random_state`` (with a
@@ -172,33 +172,77 @@ class LabelEnhancer(BaseEnhancer):
         return {"features": X, "logical_labels": L.astype(np.float32)} if self._label_aware else X
 
     def _fit(self, X, L):
-        import keras
+        self.model_, history, self.epochs_ = self._train(X, L)
+        self.history_ = history.history
+        self.temperature_ = self.temperature
+        self.label_temperature_ = self.label_temperature
+        self._fitted_L = L
+        if self.readout == "truth-free":
+            return self._fit_readout_without_truth(X, L)
+        return self._readout(X, L)
 
+    def _train(self, X, L):
+        """A new model trained on (X, L) with these settings: (model, history, epochs)."""
         from .callbacks import EpochProgress
-        from .model import LIB, LabelAwareLIB
-        from .model.lib import model_arguments
+        from .model.factory import build_model
         from .model.training import train
 
         # The arguments were checked by fit (_parameter_constraints).
         epochs = auto_epochs(len(X), self.batch_size) if self.epochs is None else int(self.epochs)
-        if self.random_state is not None:
-            keras.utils.set_random_seed(int(self.random_state))
-        if self._label_aware:
-            model = LabelAwareLIB(L.shape[1], label_temperature=self.label_temperature, rule_projection=self.rule_projection,
-                                  label_dropout=self.label_dropout, **model_arguments(self.get_params()))
-        else:
-            model = LIB(L.shape[1], **model_arguments(self.get_params()))
+        model = build_model(L.shape[1], self.get_params())
         progress = [EpochProgress(epochs)] if self.verbose else []
         history = train(model, self._inputs(X, L), L, epochs=epochs, batch_size=self.batch_size,
                         learning_rate=self.learning_rate, seed=self.random_state, settings=self._optimisation_settings(),
                         callbacks=progress)
-        self.epochs_ = epochs
-        self.history_ = history.history
-        self.model_ = model
-        self.temperature_ = self.temperature
-        self.label_temperature_ = self.label_temperature
-        self._fitted_L = L
-        return self._readout(X, L)
+        return model, history, epochs
+
+    def _fit_readout_without_truth(self, X, L):
+        """``readout="truth-free"``: the posterior of the fitted instances' distributions, and the
+        model's read-out with the least expected KL under it (see the ``readout`` parameter)."""
+        from .readout.posterior import fit_binarisation_posterior
+        from .readout.selection import choose_extending
+
+        seed = 0 if self.random_state is None else int(self.random_state)
+        posterior = fit_binarisation_posterior(self._held_out_logits(X, L), L,
+                                               read_logits=self._logits_without_own_label(self.model_, X, L),
+                                               random_state=seed)
+        form, logits = self._readout_form(), self.model_.predict_logits(self._inputs(X, L) if self._label_aware else X)
+        chosen, expected_kl, _, on_grid_end = choose_extending(
+            form, lambda f, candidate: posterior.expected_kl(f.read_out(logits, L, candidate)))
+        temperature, label_temperature = chosen if self._label_aware else (chosen, None)
+        self._set_temperatures(temperature, label_temperature)
+        self.posterior_ = posterior
+        self.readout_choice_ = {"temperature": self.temperature_, "label_temperature": self.label_temperature_,
+                                "expected_kl": float(expected_kl), "posterior_expected_kl": posterior.expected_kl(posterior.mean),
+                                "on_grid_end": bool(on_grid_end), "scale_identified": posterior.scale_identified,
+                                "folds": int(self.readout_folds)}
+        return posterior.mean
+
+    def _readout_form(self):
+        """The read-outs the truth-free choice picks from: T for the paper model, (T, T_l) with the
+        logits kept for the label-aware one."""
+        if self._label_aware:
+            return TwoTemperatureReadouts(drop_logits=False, rule_projection=self.rule_projection)
+        return TemperatureReadouts()
+
+    def _held_out_logits(self, X, L):
+        """Every instance's logits from a fit on the other ``readout_folds`` folds (a seeded
+        split), made without its own label (:meth:`_logits_without_own_label`)."""
+        if self.readout_folds > len(X):
+            raise ValueError(f"readout_folds={self.readout_folds} needs at least as many instances; X has {len(X)}")
+        seed = 0 if self.random_state is None else int(self.random_state)
+        fold = np.random.default_rng(seed).permutation(len(X)) % self.readout_folds
+        held_out = np.empty(L.shape, dtype=np.float64)
+        for index in range(self.readout_folds):
+            train_rows, test_rows = fold != index, fold == index
+            model, _, _ = self._train(X[train_rows], L[train_rows])
+            held_out[test_rows] = self._logits_without_own_label(model, X[test_rows], L[test_rows])
+        return held_out
+
+    def _logits_without_own_label(self, model, X, L):
+        """Logits (n, c) where each label's logit is made without that label (the model's
+        ``predict_logits_without_own_labels``: the tuner's truth-free objective reads them too)."""
+        return np.asarray(model.predict_logits_without_own_labels(X.astype(np.float32), L), dtype=np.float64)
 
     def _optimisation_settings(self) -> str:
         """The settings a diverging fit is to change, as ``name=value, ...``."""
@@ -227,17 +271,37 @@ class LabelEnhancer(BaseEnhancer):
 
     def transform(self, X, L=None) -> np.ndarray:
         """Label distributions (n, c) for ``X``; with ``model="label-aware"`` or
-        ``label_temperature`` set, the logical labels ``L`` (n, c) of those instances too (not
-        needed for the fitted ``X``)."""
-        if not self._needs_labels() or not hasattr(self, "model_"):
+        ``label_temperature`` set, the logical labels ``L`` (n, c) of those instances too.
+
+        With ``readout="truth-free"`` the fitted instances (``L`` omitted or theirs) get
+        ``distributions_``, the posterior mean; every other instance gets the fitted read-out
+        (:meth:`read_out`, what an export serves)."""
+        if not hasattr(self, "model_"):
             return super().transform(X)
         X = self._check_width(X)
+        fitted_rows = X.shape == self._fitted_X.shape and np.array_equal(X, self._fitted_X)
+        labels_fitted = L is None or np.array_equal(np.asarray(L, dtype=np.float64), self._fitted_L)
+        if fitted_rows and (L is None and self._needs_labels() or self.readout == "truth-free" and labels_fitted):
+            return self.distributions_.copy()
+        if not self._needs_labels():
+            return super().transform(X)
         if L is None:
-            if X.shape == self._fitted_X.shape and np.array_equal(X, self._fitted_X):
-                return self.distributions_.copy()
             why = "model='label-aware' reads them" if self._label_aware else "label_temperature is set"
             raise ValueError(f"{why}, so transform(X, L) needs the logical labels L of X")
         return self._readout(X, self._check_labels(X, L))
+
+    def read_out(self, X, L=None) -> np.ndarray:
+        """The fitted read-out (n, c) of any instances ``X`` (with their logical labels ``L`` where
+        it reads them): the model at ``temperature_`` and ``label_temperature_``, what an export
+        serves. Unlike :meth:`transform`, it never answers with ``distributions_``."""
+        self._check_fitted()
+        X = self._check_width(X)
+        if self._needs_labels():
+            if L is None:
+                why = "model='label-aware' reads them" if self._label_aware else "label_temperature is set"
+                raise ValueError(f"{why}, so read_out(X, L) needs the logical labels L of X")
+            L = self._check_labels(X, L)
+        return self._readout(X, L)
 
     def _check_labels(self, X, L):
         L = check_logical_labels(L, "L")
@@ -246,39 +310,42 @@ class LabelEnhancer(BaseEnhancer):
             raise ValueError(f"L has {L.shape[1]} labels, but LabelEnhancer was fitted with {self.n_labels_}")
         return L
 
-    def gap_deviation(self, X) -> np.ndarray:
-        """LIB's per-instance gap deviation sigma_delta (n,) for features ``X``."""
-        self._check_fitted()
-        return self.model_.predict_gap_deviation(self._check_width(X))
+    def gap_deviation(self, X, L=None) -> np.ndarray:
+        """LIB's per-instance gap deviation sigma_delta (n,) at the posterior mean; with
+        ``model="label-aware"`` the posterior reads the logical labels ``L`` (n, c) too."""
+        return self.model_.predict_gap_deviation(self._posterior_inputs(X, L, "gap_deviation"))
 
     def logits(self, X, L=None) -> np.ndarray:
         """The label-distribution head's logits (n, c) at the posterior mean; with
         ``model="label-aware"`` the posterior reads the logical labels ``L`` (n, c) too."""
+        return self.model_.predict_logits(self._posterior_inputs(X, L, "logits"))
+
+    def _posterior_inputs(self, X, L, method: str):
+        """What the fitted model's posterior reads, checked: ``X``, or ``X`` and ``L`` for the
+        label-aware model (whose ``method(X, L)`` needs them)."""
         self._check_fitted()
         X = self._check_width(X)
         if not self._label_aware:
-            return self.model_.predict_logits(X)
+            return X
         if L is None:
-            raise ValueError("model='label-aware' reads the logical labels: logits(X, L)")
-        return self.model_.predict_logits(self._inputs(X, self._check_labels(X, L)))
+            raise ValueError(f"model='label-aware' reads the logical labels: {method}(X, L)")
+        return self._inputs(X, self._check_labels(X, L))
 
-    def select_temperature(self, X, distributions, grid=None, metric="Kullback-Leibler", L=None,
-                           label_grid=LABEL_TEMPERATURE_GRID):
+    def select_temperature(self, X, distributions, grid=None, metric=SELECTION_METRIC, L=None, label_grid=None):
         """Pick the read-out temperatures on instances whose ground truth is known (a revealed
         share), store them in ``temperature_`` and ``label_temperature_`` (the constructor's
         ``temperature`` and ``label_temperature`` stay as given) and return ``self``; no
         retraining (only the read-out changes).
 
         Without ``L`` (paper model only): T of ``softmax(z / T)`` from ``grid`` (default
-        :data:`~lib_tf.readout.TEMPERATURE_GRID`), and the read-out becomes the features-only
+        :data:`~lib_tf.readout.forms.TEMPERATURE_GRID`), and the read-out becomes the features-only
         one. With the logical labels ``L`` of those instances: ``(temperature,
         label_temperature)`` from ``grid`` (default
-        :data:`~lib_tf.readout.FEATURE_TEMPERATURE_GRID`) x ``label_grid`` for
+        :data:`~lib_tf.readout.forms.FEATURE_TEMPERATURE_GRID`) x ``label_grid`` for
         ``softmax(z / T + l / T_l)`` (``model="label-aware"``: moved into the binarisation
         rule's interval, and the logits always kept); inf drops a term (a label temperature of
-        inf is stored as None)."""
-        from .model.temperature import select_temperature, select_two_temperatures
-
+        inf is stored as None). A choice on an end of a default grid carries that grid on
+        (:func:`~lib_tf.readout.selection.choose_extending`); grids given are kept as given."""
         self._check_fitted()
         X = self._check_width(X)
         distributions = check_distributions(distributions, "distributions")
@@ -286,23 +353,34 @@ class LabelEnhancer(BaseEnhancer):
         if L is None:
             if self._label_aware:
                 raise ValueError("model='label-aware' reads the logical labels: select_temperature(X, distributions, L=L)")
-            self.temperature_ = select_temperature(self.model_.predict_logits(X), distributions,
-                                                   TEMPERATURE_GRID if grid is None else grid, metric)
+            form = TemperatureReadouts(TEMPERATURE_GRID if grid is None else tuple(grid))
+            self.temperature_ = select_readout(self.model_.predict_logits(X), distributions, form=form, metric=metric,
+                                               extend=grid is None)
             self.label_temperature_ = None
         else:
             L = self._check_labels(X, L)
-            pairs = two_temperature_pairs(FEATURE_TEMPERATURE_GRID if grid is None else grid, label_grid,
-                                          drop_logits=not self._label_aware)
-            temperature, label_temperature = select_two_temperatures(
-                self.logits(X, L), L, distributions, pairs, metric, rule_projection=self._label_aware and self.rule_projection)
+            form = TwoTemperatureReadouts(FEATURE_TEMPERATURE_GRID if grid is None else tuple(grid),
+                                          LABEL_TEMPERATURE_GRID if label_grid is None else tuple(label_grid),
+                                          drop_logits=not self._label_aware,
+                                          rule_projection=self._label_aware and self.rule_projection)
+            logits = self.logits(X, L)
+            temperature, label_temperature = select_readout(logits, distributions, L, form=form, metric=metric,
+                                                            extend=grid is None and label_grid is None)
             self.temperature_ = temperature  # inf: the labels alone won (the label softmax)
             self.label_temperature_ = None if math.isinf(label_temperature) else label_temperature
+        self._set_temperatures(self.temperature_, self.label_temperature_)
+        self.distributions_ = self._readout(self._fitted_X, self._fitted_L)
+        return self
+
+    def _set_temperatures(self, temperature, label_temperature):
+        """The fitted read-out's temperatures, in ``temperature_``, ``label_temperature_`` and the
+        model (a label temperature of inf is stored as None)."""
+        self.temperature_ = float(temperature)
+        self.label_temperature_ = None if label_temperature is None or math.isinf(label_temperature) else float(label_temperature)
         if self._label_aware:
             self.model_.set_temperature(self.temperature_, self.label_temperature_)
         elif math.isfinite(self.temperature_):
             self.model_.set_temperature(self.temperature_)
-        self.distributions_ = self._readout(self._fitted_X, self._fitted_L)
-        return self
 
     def _check_width(self, X):
         X = self._check_features(X)

@@ -1,11 +1,13 @@
-"""LabelEnhancer's hyper-parameters: their declared constraints, the JSON files that hold them
-and the shipped presets (``presets.json``: settings found by ``lib-tf tune`` per data set).
+"""LabelEnhancer's hyper-parameters: the named choices of LIB's settings, their declared
+constraints, the JSON files that hold them and the shipped presets (``presets.json``: settings
+found by ``lib-tf tune`` per data set).
 
-Below both ``LabelEnhancer`` (which declares :data:`LABEL_ENHANCER_CONSTRAINTS` as its
-``_parameter_constraints`` and reads presets) and the tuning, export and command-line code that
-write and read the files, so that none of them needs another to check or read settings. It
-imports neither TensorFlow nor anything of lib_tf above ``lib_tf.baselines.base`` and
-``lib_tf.model.options``.
+Below the Keras models (which check their settings against the named choices), ``LabelEnhancer``
+(which declares :data:`LABEL_ENHANCER_CONSTRAINTS` as its ``_parameter_constraints`` and reads
+presets) and the tuning, export and command-line code that write and read the files, so that
+none of them needs another to check or read settings. It imports neither TensorFlow nor
+anything of lib_tf but :mod:`lib_tf.base` (the constraints every estimator shares) and
+``lib_tf._files``.
 
 A file is a *plain JSON dict of LabelEnhancer constructor arguments* (written by ``lib-tf
 tune``, read by ``lib-tf enhance --hparams`` and ``lib-tf export --hparams``). The seed was
@@ -23,38 +25,53 @@ from pathlib import Path
 from sklearn.utils._param_validation import Interval, Options, StrOptions, validate_parameter_constraints
 
 from ._files import write_atomic
-from .baselines.base import NON_NEGATIVE_FINITE, POSITIVE_FINITE, POSITIVE_INT, SEED
-from .model.options import ASSIGNMENTS, GAP_TARGETS, MODELS, NETWORK_DTYPES, REDUCTIONS
+from .base import NON_NEGATIVE_FINITE, POSITIVE_FINITE, POSITIVE_INT, SEED
+
+ASSIGNMENTS = ("squared", "cross_entropy")
+GAP_TARGETS = ("logits", "probabilities")
+REDUCTIONS = ("mean", "sum")
+NETWORK_DTYPES = ("float32", "mixed_bfloat16")
+#: The models ``LabelEnhancer`` fits: the paper's LIB, or LIB whose posterior reads the labels too.
+MODELS = ("paper", "label-aware")
+#: How LabelEnhancer's read-out is set at fit: as the temperatures given, or chosen without truth
+#: by the binarisation posterior (:mod:`lib_tf.readout.posterior`).
+READOUTS = ("given", "truth-free")
 
 PRESETS_FILE = Path(__file__).resolve().parent / "presets.json"
 
-#: LabelEnhancer's parameter constraints (scikit-learn's ``_parameter_constraints``; checked by
-#: ``LabelEnhancer.fit`` and by :func:`validate_hparams`). One entry per constructor argument.
-LABEL_ENHANCER_CONSTRAINTS = {
-    "alpha": [NON_NEGATIVE_FINITE],
-    "beta": [NON_NEGATIVE_FINITE],
-    "temperature": [POSITIVE_FINITE],
+#: LabelEnhancer's parameters, the one declaration of each: name -> (default, constraints).
+#: LabelEnhancer's signature is made from it, ``fit`` and :func:`validate_hparams` check the
+#: constraints (scikit-learn's ``_parameter_constraints``), the model factory passes on the
+#: ones a model takes, and the export's card and ``settings.json`` record ``get_params()``.
+LABEL_ENHANCER_PARAMETERS = {
+    "alpha": (0.001, [NON_NEGATIVE_FINITE]),
+    "beta": (1.0, [NON_NEGATIVE_FINITE]),
+    "temperature": (1.0, [POSITIVE_FINITE]),
     # inf (or None) drops the labels' term of the read-out
-    "label_temperature": [None, Interval(Real, 0, None, closed="neither"), Options(Real, {math.inf})],
-    "epochs": [None, POSITIVE_INT],
-    "batch_size": [POSITIVE_INT],
-    "learning_rate": [POSITIVE_FINITE],
-    "latent_dim": [POSITIVE_INT],
-    "hidden_units": [POSITIVE_INT],
-    "depth": [POSITIVE_INT],
-    "head_units": [None, POSITIVE_INT],
-    "activation": [str, callable],
-    "assignment": [StrOptions(set(ASSIGNMENTS))],
-    "gap_on": [StrOptions(set(GAP_TARGETS))],
-    "reduction": [StrOptions(set(REDUCTIONS))],
-    "pretrain_epochs": [Interval(Integral, 0, None, closed="left")],
-    "network_dtype": [StrOptions(set(NETWORK_DTYPES))],
-    "random_state": [None, SEED],
-    "verbose": [Interval(Integral, 0, 1, closed="both"), "boolean"],
-    "model": [StrOptions(set(MODELS))],
-    "rule_projection": ["boolean"],
-    "label_dropout": [Interval(Real, 0, 1, closed="left")],
+    "label_temperature": (None, [None, Interval(Real, 0, None, closed="neither"), Options(Real, {math.inf})]),
+    "epochs": (None, [None, POSITIVE_INT]),
+    "batch_size": (128, [POSITIVE_INT]),
+    "learning_rate": (1e-3, [POSITIVE_FINITE]),
+    "latent_dim": (256, [POSITIVE_INT]),
+    "hidden_units": (256, [POSITIVE_INT]),
+    "depth": (3, [POSITIVE_INT]),
+    "head_units": (None, [None, POSITIVE_INT]),
+    "activation": ("sigmoid", [str, callable]),
+    "assignment": ("squared", [StrOptions(set(ASSIGNMENTS))]),
+    "gap_on": ("logits", [StrOptions(set(GAP_TARGETS))]),
+    "reduction": ("mean", [StrOptions(set(REDUCTIONS))]),
+    "pretrain_epochs": (0, [Interval(Integral, 0, None, closed="left")]),
+    "network_dtype": ("float32", [StrOptions(set(NETWORK_DTYPES))]),
+    "random_state": (None, [None, SEED]),
+    "verbose": (0, [Interval(Integral, 0, 1, closed="both"), "boolean"]),
+    "model": ("paper", [StrOptions(set(MODELS))]),
+    "rule_projection": (True, ["boolean"]),
+    "label_dropout": (0.0, [Interval(Real, 0, 1, closed="left")]),
+    "readout": ("given", [StrOptions(set(READOUTS))]),
+    "readout_folds": (3, [Interval(Integral, 2, None, closed="left")]),
 }
+#: The constraints alone (checked by ``LabelEnhancer.fit`` and :func:`validate_hparams`).
+LABEL_ENHANCER_CONSTRAINTS = {name: constraints for name, (_, constraints) in LABEL_ENHANCER_PARAMETERS.items()}
 
 #: Former names of LabelEnhancer arguments, still read (with a FutureWarning): old -> new.
 DEPRECATED_NAMES = {"seed": "random_state"}

@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
+from .contract import DEFAULT_FEATURE_KEY
 from .enhancer import LABEL_AWARE_DEFAULTS, LabelEnhancer
-from .export import (DEFAULT_FEATURE_KEY, VersionExistsError, export, folder_size, next_version,
-                     remove_abandoned_staging, reproducible_build)
+from .export import export
+from .export.card import reproducible_build
+from .export.versions import VersionExistsError, next_version, remove_abandoned_staging
+from .export.writer import folder_size
 from .metrics import score
 
 

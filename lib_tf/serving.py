@@ -17,9 +17,15 @@ them as ``{"b64": ...}`` (JSON cannot carry bytes) and :func:`examples_request` 
 string tensor. Parsing accepts both response forms (``"predictions"`` and ``"outputs"``) and
 raises :class:`ServingError` with the server's message for ``{"error": ...}`` replies.
 
-Features are checked here (2-D, numeric, and ``width`` columns when given) and sent as
-float32, the signature's dtype, so the common mistakes fail with a clear message before a
-request leaves the machine.
+A label-aware model (its model card lists ``logical_labels`` among the inputs) reads each
+instance's logical labels too: every client takes them as ``logical_labels`` (n, c) and sends
+them beside the features (an input of ``serving_default``; a float list in every tf.Example).
+
+Features are checked here (2-D, numeric, and ``width`` columns when given), and logical labels
+(2-D, one row per row of features, 0 or 1 only, at least one relevant label in every row), and
+both are sent as float32, the signature's dtype, so the common mistakes fail with a clear
+message naming the argument and row before a request leaves the machine. The model refuses
+them in its graph too, for clients that do not check.
 """
 from __future__ import annotations
 
@@ -29,7 +35,9 @@ from typing import Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-from .contract import DEFAULT_FEATURE_KEY, DEFAULT_SIGNATURE, EXAMPLES, EXAMPLES_SIGNATURE, FEATURES, Key, serialize_examples
+from .contract import (DEFAULT_FEATURE_KEY, DEFAULT_SIGNATURE, EXAMPLES, EXAMPLES_SIGNATURE, FEATURES, LOGICAL_LABELS, Key,
+                       serialize_examples)
+from .data.validation import check_logical_labels, check_same_rows
 
 FORMS = ("instances", "inputs")
 
@@ -51,20 +59,40 @@ def _features(features, width: Optional[int] = None) -> np.ndarray:
     return array.astype(np.float32)
 
 
+def _logical_labels(logical_labels, features: np.ndarray) -> np.ndarray:
+    """The logical labels of the rows of ``features``, checked (ValueError naming
+    ``logical_labels`` and the offending row), as float32."""
+    labels = check_logical_labels(logical_labels, LOGICAL_LABELS)
+    check_same_rows(features=features, logical_labels=labels)
+    return labels.astype(np.float32)
+
+
+def _inputs(features, width: Optional[int], logical_labels) -> dict:
+    """``serving_default``'s inputs: the features and, when given, the logical labels."""
+    inputs = {FEATURES: _features(features, width)}
+    if logical_labels is not None:
+        inputs[LOGICAL_LABELS] = _logical_labels(logical_labels, inputs[FEATURES])
+    return inputs
+
+
 def _check_form(form):
     if form not in FORMS:
         raise ValueError(f"form must be one of {FORMS}, got {form!r}")
 
 
-def _serialized_examples(features, examples, feature_key, width):
+def _serialized_examples(features, examples, feature_key, width, logical_labels):
     if (features is None) == (examples is None):
         raise ValueError("give either features (turned into tf.Example) or examples (serialized bytes)")
     if examples is not None:
+        if logical_labels is not None:
+            raise ValueError(f"logical_labels go with features; serialized examples carry their own under "
+                             f"'{LOGICAL_LABELS}'")
         examples = [bytes(e) for e in examples]
         if not examples:
             raise ValueError("examples is empty")
         return examples
-    return serialize_examples(_features(features, width), feature_key)
+    inputs = _inputs(features, width, logical_labels)
+    return serialize_examples(inputs[FEATURES], feature_key, inputs.get(LOGICAL_LABELS))
 
 
 # -- REST -------------------------------------------------------------------------------------
@@ -82,23 +110,28 @@ def rest_url(model_name: str, host: str = "127.0.0.1", port: int = 8501, version
 
 
 def rest_body(features, form: str = "instances", signature_name: str = DEFAULT_SIGNATURE,
-              width: Optional[int] = None) -> dict:
-    """REST predict body for the ``serving_default`` signature (raw features, (n, d))."""
+              width: Optional[int] = None, logical_labels=None) -> dict:
+    """REST predict body for the ``serving_default`` signature: raw features (n, d) and, for a
+    label-aware model, their ``logical_labels`` (n, c)."""
     _check_form(form)
-    rows = _features(features, width).tolist()
+    inputs = {name: value.tolist() for name, value in _inputs(features, width, logical_labels).items()}
     if form == "instances":
-        return {"signature_name": signature_name, "instances": [{FEATURES: row} for row in rows]}
-    return {"signature_name": signature_name, "inputs": {FEATURES: rows}}
+        rows = len(inputs[FEATURES])
+        return {"signature_name": signature_name,
+                "instances": [{name: value[i] for name, value in inputs.items()} for i in range(rows)]}
+    return {"signature_name": signature_name, "inputs": inputs}
 
 
 def rest_examples_body(features=None, examples: Optional[Sequence[bytes]] = None, form: str = "instances",
                        feature_key: Key = DEFAULT_FEATURE_KEY,
-                       signature_name: str = EXAMPLES_SIGNATURE, width: Optional[int] = None) -> dict:
+                       signature_name: str = EXAMPLES_SIGNATURE, width: Optional[int] = None,
+                       logical_labels=None) -> dict:
     """REST predict body for ``serving_examples``: rows of ``features`` as tf.Example (under
-    ``feature_key``), or already serialized ``examples``; bytes go as ``{"b64": ...}``."""
+    ``feature_key``, with their ``logical_labels`` for a label-aware model), or already
+    serialized ``examples``; bytes go as ``{"b64": ...}``."""
     _check_form(form)
     encoded = [{"b64": base64.b64encode(e).decode("ascii")} for e in
-               _serialized_examples(features, examples, feature_key, width)]
+               _serialized_examples(features, examples, feature_key, width, logical_labels)]
     if form == "instances":
         return {"signature_name": signature_name, "instances": [{EXAMPLES: e} for e in encoded]}
     return {"signature_name": signature_name, "inputs": {EXAMPLES: encoded}}
@@ -164,17 +197,20 @@ def _request(model_name, signature_name, version, label, inputs):
 
 
 def predict_request(features, model_name: str, signature_name: str = DEFAULT_SIGNATURE,
-                    version: Optional[int] = None, label: Optional[str] = None, width: Optional[int] = None):
-    """A gRPC ``PredictRequest`` for ``serving_default``: a float32 ``features`` tensor (n, d)."""
-    return _request(model_name, signature_name, version, label, {FEATURES: _features(features, width)})
+                    version: Optional[int] = None, label: Optional[str] = None, width: Optional[int] = None,
+                    logical_labels=None):
+    """A gRPC ``PredictRequest`` for ``serving_default``: a float32 ``features`` tensor (n, d)
+    and, for a label-aware model, a float32 ``logical_labels`` tensor (n, c)."""
+    return _request(model_name, signature_name, version, label, _inputs(features, width, logical_labels))
 
 
 def examples_request(model_name: str, features=None, examples: Optional[Sequence[bytes]] = None,
                      feature_key: Key = DEFAULT_FEATURE_KEY,
                      signature_name: str = EXAMPLES_SIGNATURE, version: Optional[int] = None,
-                     label: Optional[str] = None, width: Optional[int] = None):
-    """A gRPC ``PredictRequest`` for ``serving_examples``: a string tensor of tf.Example."""
-    serialized = np.array(_serialized_examples(features, examples, feature_key, width), dtype=object)
+                     label: Optional[str] = None, width: Optional[int] = None, logical_labels=None):
+    """A gRPC ``PredictRequest`` for ``serving_examples``: a string tensor of tf.Example (with
+    the ``logical_labels`` of each row of ``features`` for a label-aware model)."""
+    serialized = np.array(_serialized_examples(features, examples, feature_key, width, logical_labels), dtype=object)
     return _request(model_name, signature_name, version, label, {EXAMPLES: serialized})
 
 

@@ -40,9 +40,13 @@ from typing import Mapping, Optional
 import keras_tuner
 import numpy as np
 
-from .contract import DEFAULT_FEATURE_KEY, GROUND_TRUTH_KEY, LEGACY_GROUND_TRUTH_KEYS, Key, serialize_example
+from .contract import DEFAULT_FEATURE_KEY, GROUND_TRUTH_KEY, LEGACY_GROUND_TRUTH_KEYS, Key
 from .contract import LOGICAL_LABELS as DEFAULT_LABEL_KEY
-from .export import write_saved_model
+from .data.streaming.readers import example_arrays
+from .data.streaming.shards import example_widths
+from .data.streaming.writers import write_tfrecord
+from .export.versions import check_free
+from .export.writer import write_saved_model
 
 #: What ``tuner_fn`` returns (the fields of TFX's ``TunerFnResult``).
 TunerFnResult = collections.namedtuple("TunerFnResult", ["tuner", "fit_kwargs"])
@@ -53,7 +57,8 @@ DEFAULT_DISTRIBUTION_KEY = GROUND_TRUTH_KEY
 # -- tf.Example files -------------------------------------------------------------------------
 def write_examples(path, features, logical_labels, distributions=None, feature_key: Key = DEFAULT_FEATURE_KEY,
                    label_key: Key = DEFAULT_LABEL_KEY, distribution_key: Key = DEFAULT_DISTRIBUTION_KEY) -> str:
-    """Write rows as a gzipped TFRecord file of ``tf.Example`` (the ExampleGen format).
+    """Write rows as a gzipped TFRecord file of ``tf.Example`` (the ExampleGen format), with the
+    shard writer of :mod:`lib_tf.data.streaming.writers`.
 
     Parameters
     ----------
@@ -75,22 +80,11 @@ def write_examples(path, features, logical_labels, distributions=None, feature_k
     Raises
     ------
     ValueError
-        If the arrays' row counts differ, or a list of names does not match its row's width.
+        If the arrays are not 2-D with one row count, or a list of names does not match its
+        row's width.
     """
-    import tensorflow as tf
-
-    features, logical_labels = np.asarray(features), np.asarray(logical_labels)
-    if len(features) != len(logical_labels) or (distributions is not None and len(distributions) != len(features)):
-        raise ValueError("features, logical_labels and distributions need the same number of rows")
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    hashable = [k if isinstance(k, str) else tuple(k) for k in (feature_key, label_key, distribution_key)]
-    with tf.io.TFRecordWriter(str(path), options="GZIP") as writer:
-        for i in range(len(features)):
-            columns = {hashable[0]: features[i], hashable[1]: logical_labels[i]}
-            if distributions is not None:
-                columns[hashable[2]] = distributions[i]
-            writer.write(serialize_example(columns))
-    return str(path)
+    return write_tfrecord(path, features, logical_labels, distributions,
+                          keys=(feature_key, label_key, distribution_key), compression="GZIP")
 
 
 def _files(patterns) -> list:
@@ -110,7 +104,8 @@ def _files(patterns) -> list:
 def read_examples(patterns, feature_key: Key = DEFAULT_FEATURE_KEY, label_key: Key = DEFAULT_LABEL_KEY,
                   distribution_key: Optional[Key] = DEFAULT_DISTRIBUTION_KEY):
     """Read TFRecord files of ``tf.Example`` (gzipped when named ``*.gz``, as ExampleGen
-    writes them), widths found from the files.
+    writes them) with the readers of :mod:`lib_tf.data.streaming`, widths found from the
+    first example.
 
     Parameters
     ----------
@@ -119,9 +114,9 @@ def read_examples(patterns, feature_key: Key = DEFAULT_FEATURE_KEY, label_key: K
     feature_key, label_key : str or sequence of str
         One name (a float list per example) or one name per column (a scalar each).
     distribution_key : str or sequence of str, optional
-        Where the ground truth is; examples without it give ``None``. With the default
-        (:data:`lib_tf.contract.GROUND_TRUTH_KEY`) the legacy ``"distributions"`` is read
-        when it is absent.
+        Where the ground truth is; files whose first example lacks it give ``None``. With the
+        default (:data:`lib_tf.contract.GROUND_TRUTH_KEY`) the legacy ``"distributions"`` is
+        read when it is absent.
 
     Returns
     -------
@@ -133,45 +128,20 @@ def read_examples(patterns, feature_key: Key = DEFAULT_FEATURE_KEY, label_key: K
     FileNotFoundError
         If no file matches.
     ValueError
-        If the files hold no examples, or examples hold different numbers of values under one
-        key (or none under a required one).
+        If the files hold no examples, the first lacks the features or labels, or an example
+        holds another number of values under a key than the first (or none).
     """
-    import tensorflow as tf
-
     files = _files(patterns)
     if not files:
         raise FileNotFoundError(f"no TFRecord files match {patterns}")
-    records = []
-    for name in files:
-        compression = "GZIP" if name.endswith(".gz") else ""
-        records.extend(r.numpy() for r in tf.data.TFRecordDataset(name, compression_type=compression))
-    if not records:
-        raise ValueError(f"no examples in {files}")
-    serialized = tf.constant(records)
-
-    def column(key, required):
-        if isinstance(key, str):
-            values = tf.io.parse_example(serialized, {key: tf.io.RaggedFeature(tf.float32)})[key]
-            lengths = values.row_lengths().numpy()
-            if not required and lengths.max() == 0:
-                return None
-            if lengths.min() != lengths.max() or lengths.min() == 0:
-                raise ValueError(f"feature {key!r}: every tf.Example needs the same number of floats "
-                                 f"(found lengths {lengths.min()} to {lengths.max()})")
-            return values.to_tensor().numpy().astype(np.float64)
-        keys = list(key)
-        spec = {k: tf.io.FixedLenFeature([], tf.float32) if required else
-                tf.io.FixedLenFeature([], tf.float32, default_value=np.nan) for k in keys}
-        parsed = tf.io.parse_example(serialized, spec)
-        array = np.stack([parsed[k].numpy() for k in keys], axis=1).astype(np.float64)
-        return None if not required and np.isnan(array).all() else array
-
-    distributions = column(distribution_key, False) if distribution_key else None
-    for legacy in LEGACY_GROUND_TRUTH_KEYS if distributions is None and distribution_key == GROUND_TRUTH_KEY else ():
-        distributions = column(legacy, False)
-        if distributions is not None:
-            break
-    return column(feature_key, True), column(label_key, True), distributions
+    truth_keys = [distribution_key] if distribution_key else []
+    if distribution_key == GROUND_TRUTH_KEY:
+        truth_keys += list(LEGACY_GROUND_TRUTH_KEYS)
+    d, c, *truth_widths = example_widths(files, [feature_key, label_key, *truth_keys], optional=truth_keys)
+    columns = [(feature_key, d, "feature"), (label_key, c, "label")]
+    columns += [(key, width, "ground-truth") for key, width in zip(truth_keys, truth_widths) if width is not None][:1]
+    features, logical_labels, *distributions = (array.astype(np.float64) for array in example_arrays(files, columns))
+    return features, logical_labels, (distributions[0] if distributions else None)
 
 
 def _keys(config: Mapping):
@@ -199,8 +169,9 @@ def hyperparameter_values(hyperparameters) -> dict:
     raise TypeError(f"cannot read hyperparameters of type {type(hyperparameters).__name__}")
 
 
-_SEARCHED = ("alpha", "beta", "learning_rate", "latent_dim", "hidden_units", "batch_size", "epochs", "temperature",
-             "random_state", "verbose")
+#: What the Tuner sets for every trial itself, so not passed through as fixed settings (each
+#: model's space, :data:`lib_tf.tuning.objectives.SPACES`, is searched unless given).
+_SET_BY_TUNER = ("epochs", "temperature", "random_state", "verbose")
 
 
 def _epochs(config: Mapping, fn_steps, n: int, batch_size: int):
@@ -235,37 +206,41 @@ def _with_complete_best_hyperparameters(tuner):
 # -- the entry points -------------------------------------------------------------------------
 def tuner_fn(fn_args) -> TunerFnResult:
     """TFX Tuner entry point: a Keras Tuner tuner over :class:`lib_tf.tuning.hypermodel.LIBHyperModel`
-    (alpha, beta, learning rate, latent size, width, batch size, epochs; T picked per trial)
+    (alpha, beta, learning rate, latent size, width, batch size, epochs; the read-out picked per
+    trial; ``"model": "label-aware"`` in ``custom_config["enhancer"]`` searches LA-LIB's space)
     and the keyword arguments for ``tuner.search``.
 
     The objective is that of ``lib-tf tune``, computed inside the train split (LE is
     transductive): ``revealed`` (KL on the ground truth of a revealed 10% of the instances)
-    when the train examples carry distributions, else ``unsupervised``. Settings given in
+    when the train examples carry distributions, else ``truth-free`` (the expected KL under the
+    binarisation posterior on a held-out 20%; the best settings then read out with
+    ``readout="truth-free"``). Settings given in
     ``custom_config["enhancer"]`` are fixed, not searched; ``custom_config["tuner"]`` picks
     random (default), bayesian or hyperband; ``custom_config["space"]`` overrides ranges.
     ``tuner.get_best_hyperparameters()`` gives complete LabelEnhancer arguments (T included),
     which :func:`run_fn` receives as ``fn_args.hyperparameters``.
     """
-    from . import tuning
+    from . import hparams, tuning
 
     config = _config(fn_args)
     feature_key, label_key, distribution_key = _keys(config)
     X, L, D = read_examples(fn_args.train_files, feature_key, label_key, distribution_key)
-    enhancer = tuning.validate_hparams(dict(config.get("enhancer", {})))
+    enhancer = hparams.validate_hparams(dict(config.get("enhancer", {})))
+    searched = tuning.SPACES[enhancer.get("model", "paper")]
     space = {name: tuple(values) for name, values in (config.get("space") or {}).items()}
-    for name in ("alpha", "beta", "learning_rate", "latent_dim", "hidden_units", "batch_size"):
+    for name in searched:
         if name in enhancer:  # fixed by the user: a one-value range
             space[name] = (enhancer[name],)
     max_epochs = _epochs(config, getattr(fn_args, "train_steps", None), len(X), int(enhancer.get("batch_size", 128)))
     max_epochs = max_epochs or tuning.default_max_epochs(len(X))
-    objective = "revealed" if D is not None else "unsupervised"
+    objective = "revealed" if D is not None else "truth-free"
     tuner = tuning.make_tuner(
         config.get("tuner", "random"), L.shape[1], getattr(fn_args, "working_dir", None) or "lib_tuning",
         objective=objective, trials=int(config.get("max_trials", 10)), max_epochs=max_epochs,
         min_epochs=max_epochs if "epochs" in enhancer else None, seed=int(config.get("tuner_seed", 0)),
         overwrite=True, project_name=config.get("project_name", "lib"), space=space,
         temperature=enhancer.get("temperature", "select"),
-        fixed={k: v for k, v in enhancer.items() if k not in _SEARCHED})
+        fixed={k: v for k, v in enhancer.items() if k not in _SET_BY_TUNER and k not in searched})
     fit_kwargs = {"x": X.astype(np.float32), "y": L.astype(np.float32), "verbose": 0}
     if D is not None:
         fit_kwargs["distributions"] = D
@@ -280,11 +255,7 @@ def run_fn(fn_args):
     from .enhancer import LabelEnhancer
     from .metrics import score
 
-    from .export import VersionExistsError
-
-    target = Path(fn_args.serving_model_dir)
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):  # before training, not after
-        raise VersionExistsError(f"{target} already exists and is not empty; exported models are never overwritten")
+    check_free(Path(fn_args.serving_model_dir))  # before training, not after
     config = _config(fn_args)
     feature_key, label_key, distribution_key = _keys(config)
     X, L, D = read_examples(fn_args.train_files, feature_key, label_key, distribution_key)

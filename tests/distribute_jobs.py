@@ -4,6 +4,8 @@ must be set up before TensorFlow initialises, and a killed run must be its own p
     python tests/distribute_jobs.py mirrored OUT.npz
     python tests/distribute_jobs.py worker OUT.npz          (TF_CONFIG set by the caller)
     python tests/distribute_jobs.py resumable OUT.npz BACKUP_DIR EPOCHS [KILL_AFTER_EPOCH]
+    python tests/distribute_jobs.py resumable-label-aware OUT.npz BACKUP_DIR EPOCHS [KILL_AFTER_EPOCH]
+    python tests/distribute_jobs.py mirrored-cli ARGS...    (lib-tf enhance ARGS over two logical CPUs)
 """
 import os
 import signal
@@ -12,12 +14,12 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
-def toy(n=64, d=5, c=4, seed=0):
+def toy(n=64, d=5, c=4, seed=0, sharpness=1.0):
     import numpy as np
 
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, d)).astype(np.float32)
-    logits = X @ rng.normal(size=(d, c))
+    logits = X @ rng.normal(size=(d, c)) * sharpness
     D = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
     from lib_tf.data import binarize
 
@@ -25,6 +27,10 @@ def toy(n=64, d=5, c=4, seed=0):
 
 
 SMALL = dict(latent_dim=8, hidden_units=16, alpha=1.0, beta=0.1, seed=0)
+#: LA-LIB's shipped settings (LabelEnhancer.label_aware()) at the sizes of SMALL, read out at the
+#: temperatures a streamed or distributed run uses (T = 1, no label term).
+LABEL_AWARE_SMALL = dict(model="label-aware", latent_dim=8, hidden_units=16, head_units=16, alpha=1.0, beta=10.0,
+                         label_dropout=0.5, random_state=0)
 
 
 def weights_of(model):
@@ -66,12 +72,27 @@ def train(strategy, model_class, optimizer, epochs=3, batch_size=16, shuffle=Tru
     return model, history.history, X
 
 
-def mirrored(out):
-    import numpy as np
+def two_cpus():
+    """Two logical CPU devices (before TensorFlow initialises)."""
     import tensorflow as tf
 
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+
+def mirrored_cli(*args):
+    """``lib-tf enhance ARGS`` where ``--strategy mirrored`` finds two local devices."""
+    two_cpus()
+    from lib_tf.cli import main
+
+    sys.exit(main(["enhance", *args]))
+
+
+def mirrored(out):
+    import numpy as np
+    import tensorflow as tf
+
+    two_cpus()
     import keras
 
     from lib_tf.model import LIB
@@ -105,6 +126,34 @@ def worker(out):
     np.savez(out, loss=np.asarray(history["loss"]), pred=model.predict(X, verbose=0), **weights_of(model))
 
 
+def kill_after_epoch(kill_after):
+    """A callback that SIGKILLs this process at the end of epoch ``kill_after`` (1-based; None:
+    never), after the backup callback saved it."""
+    import keras
+
+    class KillAfter(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if kill_after is not None and epoch + 1 == kill_after:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    return KillAfter()
+
+
+def epochs_seen():
+    """A callback recording the epochs this process ran (``.seen``)."""
+    import keras
+
+    class Epochs(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.seen.append(epoch)
+
+    return Epochs()
+
+
 def resumable(out, backup_dir, epochs, kill_after=None):
     import keras
     import numpy as np
@@ -114,31 +163,55 @@ def resumable(out, backup_dir, epochs, kill_after=None):
     from lib_tf.metrics import score
     from lib_tf.model import LIB
 
-    class KillAfter(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            if kill_after is not None and epoch + 1 == kill_after:
-                os.kill(os.getpid(), signal.SIGKILL)  # after BackupAndRestore saved this epoch
-
-    class Epochs(keras.callbacks.Callback):
-        seen = []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.seen.append(epoch)
-
     keras.utils.set_random_seed(0)
     X, L, D = toy(n=256)
     model = LIB(L.shape[1], **SMALL)
     stream, steps = repeated_batches(X.astype(np.float32), L.astype(np.float32), 32, seed=0)
+    seen = epochs_seen()
     history = distribute.fit_lib(model, stream, epochs=epochs, steps_per_epoch=steps, features=X, learning_rate=1e-2,
-                                 backup_dir=backup_dir, callbacks=[KillAfter(), Epochs()])
+                                 backup_dir=backup_dir, callbacks=[kill_after_epoch(kill_after), seen])
     predicted = model.predict(X, verbose=0)
-    np.savez(out, loss=np.asarray(history.history["loss"]), epochs_run=np.asarray(Epochs.seen),
+    np.savez(out, loss=np.asarray(history.history["loss"]), epochs_run=np.asarray(seen.seen),
              chebyshev=score(D, predicted)["Chebyshev"], pred=predicted)
+
+
+def resumable_label_aware(out, backup_dir, epochs, kill_after=None):
+    """LA-LIB streamed from TFRecord shards (written beside ``out`` by the first run, shuffled
+    through a seeded buffer) with a backup, as :func:`resumable`; also scores the prediction
+    shards, and ``l / sum(l)``, against the truth."""
+    from pathlib import Path
+
+    import keras
+    import numpy as np
+
+    from lib_tf import distribute
+    from lib_tf.baselines.reference import label_shares
+    from lib_tf.data.streaming.prediction import read_prediction_shards
+    from lib_tf.data.streaming.writers import write_shards
+    from lib_tf.metrics import score
+    from lib_tf.model.factory import build_model
+
+    X, L, D = toy(n=256, sharpness=0.5)
+    shards = Path(out).parent / "shards"
+    if not shards.exists():
+        write_shards(shards, X, L, format="tfrecord", rows_per_shard=100)
+    model = build_model(L.shape[1], LABEL_AWARE_SMALL)
+    seen = epochs_seen()
+    history, _ = distribute.fit_streaming(model, str(shards / "*.tfrecord"), batch_size=32, epochs=epochs,
+                                          shuffle_buffer=64, seed=0, learning_rate=1e-2, backup_dir=backup_dir,
+                                          callbacks=[kill_after_epoch(kill_after), seen])
+    predicted = read_prediction_shards(distribute.predict_streaming(model, str(shards / "*.tfrecord"),
+                                                                    Path(out).with_suffix(".predictions")))
+    ours, naive = score(D, predicted), score(D, label_shares(L))
+    np.savez(out, loss=np.asarray(history.history["loss"]), epochs_run=np.asarray(seen.seen), pred=predicted,
+             chebyshev=ours["Chebyshev"], kl=ours["Kullback-Leibler"], naive_chebyshev=naive["Chebyshev"],
+             naive_kl=naive["Kullback-Leibler"])
 
 
 if __name__ == "__main__":
     job, args = sys.argv[1], sys.argv[2:]
-    if job == "resumable":
-        resumable(args[0], args[1], int(args[2]), int(args[3]) if len(args) > 3 else None)
+    if job in ("resumable", "resumable-label-aware"):
+        run = resumable if job == "resumable" else resumable_label_aware
+        run(args[0], args[1], int(args[2]), int(args[3]) if len(args) > 3 else None)
     else:
-        {"mirrored": mirrored, "worker": worker}[job](*args)
+        {"mirrored": mirrored, "worker": worker, "mirrored-cli": mirrored_cli}[job](*args)

@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 from lib_tf import metrics
 from lib_tf.baselines import get_method
-from lib_tf.baselines.base import NotFittedError
+from sklearn.exceptions import NotFittedError
 from lib_tf.baselines.fcm import FCM, association, fuzzy_cmeans
 from lib_tf.baselines.glle import GLLE, gradient, objective
 from lib_tf.baselines.km import KM

@@ -49,8 +49,8 @@ def test_enhance_writes_results_scores_and_refuses_to_overwrite(tmp_path, capsys
     (["enhance", "--quiet"], "give exactly one of --dataset"),
     (["enhance", "--dataset", "Artificial", "--reveal", "1.5", "--quiet"], "--reveal must lie in"),
     (["enhance", "--dataset", "Artificial", "--with-labels", "--quiet"], "give --reveal too"),
-    (["enhance", "--dataset", "Artificial", "--model", "label-aware", "--strategy", "default", "--quiet"],
-     "not available with --input/--strategy"),
+    (["enhance", "--dataset", "Artificial", "--reveal", "0.1", "--strategy", "default", "--quiet"],
+     "--reveal is not available with --input/--strategy"),
 ])
 def test_bad_arguments_are_clean_errors(argv, message, capsys, tmp_path):
     assert main(argv + (["--out", str(tmp_path)] if argv[0] == "enhance" else [])) == 2

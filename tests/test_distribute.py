@@ -104,19 +104,22 @@ def test_two_workers_on_localhost_finish_with_identical_weights(tmp_path):
     assert np.isfinite(first["loss"]).all() and len(first["loss"]) == 2
 
 
-def test_killed_run_resumes_from_its_last_epoch_and_ends_where_an_uninterrupted_one_does(tmp_path):
+@pytest.mark.parametrize("job", ["resumable", "resumable-label-aware"])
+def test_killed_run_resumes_from_its_last_epoch_and_ends_where_an_uninterrupted_one_does(tmp_path, job):
     """6 epochs; the first run is SIGKILLed right after epoch 3's backup. The restart with
     the same backup folder runs epochs 3-5 only, on the batches and posterior noise the
     uninterrupted run drew there, and ends with its losses and distributions (float32
-    round-off: 1e-6); the backup is removed when training ends."""
+    round-off: 1e-6); the backup is removed when training ends. The paper's LIB from arrays;
+    LA-LIB from TFRecord shards through a seeded shuffle buffer (its label dropout draws from
+    the generator the backup saves), its prediction shards better than ``l / sum(l)``."""
     backup = tmp_path / "backup"
-    killed = _run("resumable", tmp_path / "killed.npz", backup, 6, 3, check=False)
+    killed = _run(job, tmp_path / "killed.npz", backup, 6, 3, check=False)
     assert killed.returncode == -9, killed.stderr[-3000:]
     assert not (tmp_path / "killed.npz").exists()
     metadata = [json.loads(p.read_text()) for p in backup.rglob("*.json")]
     assert any(m.get("epoch") == 3 for m in metadata), metadata
-    _run("resumable", tmp_path / "resumed.npz", backup, 6)
-    _run("resumable", tmp_path / "straight.npz", tmp_path / "backup2", 6)
+    _run(job, tmp_path / "resumed.npz", backup, 6)
+    _run(job, tmp_path / "straight.npz", tmp_path / "backup2", 6)
     resumed, straight = np.load(tmp_path / "resumed.npz"), np.load(tmp_path / "straight.npz")
     assert resumed["epochs_run"].tolist() == [3, 4, 5]
     assert straight["epochs_run"].tolist() == [0, 1, 2, 3, 4, 5]
@@ -125,6 +128,26 @@ def test_killed_run_resumes_from_its_last_epoch_and_ends_where_an_uninterrupted_
     np.testing.assert_allclose(resumed["pred"], straight["pred"], atol=1e-6, rtol=0)
     # and training did something: the loss fell from the first epoch on
     assert float(straight["loss"][-1]) < float(straight["loss"][0]) - 0.2
+    if job == "resumable-label-aware":
+        assert straight["chebyshev"] < straight["naive_chebyshev"] and straight["kl"] < straight["naive_kl"]
+
+
+def test_label_aware_lib_over_two_cpu_devices_recovers_better_than_label_shares(tmp_path):
+    """``lib-tf enhance --model label-aware --strategy mirrored`` on in-memory data, two logical
+    CPU devices: LA-LIB's metrics beat ``l / sum(l)`` on Chebyshev and KL."""
+    from distribute_jobs import toy  # beside this file (pytest puts its folder on the path)
+
+    X, L, D = toy(n=256, sharpness=0.5)
+    for name, array in (("x", X), ("l", L), ("d", D)):
+        np.save(tmp_path / f"{name}.npy", array)
+    out = tmp_path / "out"
+    _run("mirrored-cli", "--features", tmp_path / "x.npy", "--labels", tmp_path / "l.npy", "--distributions",
+         tmp_path / "d.npy", "--model", "label-aware", "--strategy", "mirrored", "--epochs", "6", "--batch-size", "32",
+         "--quiet", "--out", out)
+    settings = json.loads((out / "settings.json").read_text())
+    assert settings["replicas"] == 2 and settings["model"] == "label-aware" and settings["readout"] == "given"
+    ours, naive = settings["metrics"]["LA-LIB"], settings["metrics"]["l / sum(l)"]
+    assert ours["Chebyshev"] < naive["Chebyshev"] and ours["Kullback-Leibler"] < naive["Kullback-Leibler"]
 
 
 def test_make_strategy_errors():
@@ -169,40 +192,69 @@ def test_cli_strategy_on_in_memory_data_writes_scored_distributions(tmp_path, ca
     assert "Chebyshev" in capsys.readouterr().out
 
 
+def _enhance_on_two_workers(*args):
+    """``lib-tf enhance --strategy multi-worker --batch-size 32 --quiet ARGS`` as two worker
+    processes on 127.0.0.1; their (stdout, stderr), once both exited 0."""
+    workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
+    processes = []
+    for index in range(2):
+        config = json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
+        processes.append(subprocess.Popen(
+            [sys.executable, "-m", "lib_tf.cli", "enhance", "--strategy", "multi-worker", "--batch-size", "32",
+             "--quiet", *map(str, args)],
+            env=_env(TF_CONFIG=config), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    return _finish_all(processes)
+
+
 def test_two_workers_run_the_cli_on_tfrecord_shards_and_only_the_chief_writes(tmp_path):
     """``lib-tf enhance --input ... --strategy multi-worker``: TFRecord shards are split by
     file between the workers (4 shards, 2 workers); the chief writes one prediction shard
     per input shard, the other worker nothing."""
-    from lib_tf.data import streaming
+    from lib_tf.data.streaming.prediction import read_prediction_shards
+    from lib_tf.data.streaming.writers import write_shards
 
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 6)).astype(np.float32)
     L = (rng.random((200, 4)) > 0.5).astype(np.float32)
     L[:, 0] = 1
-    streaming.write_shards(tmp_path / "shards", X, L, format="tfrecord", rows_per_shard=50)
-    workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
+    write_shards(tmp_path / "shards", X, L, format="tfrecord", rows_per_shard=50)
     out = tmp_path / "out"
-    processes = []
-    for index in range(2):
-        config = json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
-        processes.append(subprocess.Popen(
-            [sys.executable, "-m", "lib_tf.cli", "enhance", "--input", str(tmp_path / "shards" / "*.tfrecord"),
-             "--strategy", "multi-worker", "--epochs", "2", "--batch-size", "32", "--quiet", "--out", str(out)],
-            env=_env(TF_CONFIG=config), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-    outputs = _finish_all(processes)
+    outputs = _enhance_on_two_workers("--input", tmp_path / "shards" / "*.tfrecord", "--epochs", 2, "--out", out)
     assert "the chief writes the outputs" in outputs[1][0]
     settings = json.loads((out / "settings.json").read_text())
     assert settings["workers"] == 2 and settings["replicas"] == 2 and settings["n"] == 200
-    predicted = streaming.read_prediction_shards([out / p for p in settings["prediction_shards"]])
+    predicted = read_prediction_shards([out / p for p in settings["prediction_shards"]])
     assert predicted.shape == (200, 4)
     np.testing.assert_allclose(predicted.sum(1), 1.0, atol=1e-5)
     assert sorted(p.name for p in out.iterdir()) == ["predictions", "settings.json"]
 
 
+def test_two_workers_train_label_aware_lib_on_npy_shards_better_than_label_shares(tmp_path):
+    """``lib-tf enhance --model label-aware --input ... --strategy multi-worker`` on NumPy shard
+    pairs (split by data between the two workers): the chief's prediction shards, read out
+    with each shard's labels, beat ``l / sum(l)`` on Chebyshev and KL."""
+    from distribute_jobs import toy  # beside this file (pytest puts its folder on the path)
+    from lib_tf.baselines.reference import label_shares
+    from lib_tf.data.streaming.prediction import read_prediction_shards
+    from lib_tf.data.streaming.writers import write_shards
+    from lib_tf.metrics import score
+
+    X, L, D = toy(n=256, sharpness=0.5)
+    write_shards(tmp_path / "shards", X, L, format="npy", rows_per_shard=100)
+    out = tmp_path / "out"
+    _enhance_on_two_workers("--input", tmp_path / "shards" / "*.npy", "--model", "label-aware", "--epochs", 6,
+                            "--out", out)
+    settings = json.loads((out / "settings.json").read_text())
+    assert settings["workers"] == 2 and settings["model"] == "label-aware" and settings["n"] == 256
+    recovered = read_prediction_shards([out / p for p in settings["prediction_shards"]])
+    ours, naive = score(D, recovered), score(D, label_shares(L))
+    assert ours["Chebyshev"] < naive["Chebyshev"] and ours["Kullback-Leibler"] < naive["Kullback-Leibler"]
+
+
 def test_a_diverging_checkpointed_training_stops_before_its_backup_saves_the_nan_epoch(tmp_path):
     from lib_tf import distribute
     from lib_tf.data.pipeline import repeated_batches
-    from lib_tf.callbacks import TrainingDivergedError
+    from lib_tf.model.training import TrainingDivergedError
     from lib_tf.model import LIB
 
     rng = np.random.default_rng(0)

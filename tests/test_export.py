@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from lib_tf import export
 from lib_tf.cli import main
+from lib_tf.contract import serialize_examples
 from lib_tf.enhancer import LabelEnhancer
+from lib_tf.export import export, versions, writer
+from lib_tf.export.card import read_model_card
 
 ROOT = Path(__file__).resolve().parents[1]
 D, C = 5, 3
@@ -32,7 +34,7 @@ def fitted():
 def exported(fitted, tmp_path_factory):
     enhancer, _ = fitted
     base = tmp_path_factory.mktemp("export") / "toy"
-    path = export.export(enhancer, base, label_names=["a", "b", "c"], data_name="synthetic",
+    path = export(enhancer, base, label_names=["a", "b", "c"], data_name="synthetic",
                          metrics={"Chebyshev": 0.5})
     return base, path
 
@@ -47,14 +49,23 @@ def _tree_digest(folder: Path) -> dict:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def test_layout_card_and_warmup(exported):
+def test_layout_card_and_warmup(fitted, exported):
     base, path = exported
     assert path == base / "1" and (path / "saved_model.pb").is_file() and (path / "variables").is_dir()
-    card = export.read_model_card(path)
+    card = read_model_card(path)
     assert card["d"] == D and card["c"] == C and card["label_names"] == ["a", "b", "c"]
     assert card["alpha"] == 0.001 and card["beta"] == 1.0 and card["temperature"] == 1.0
     assert card["training_data"] == "synthetic" and card["metrics"] == {"Chebyshev": 0.5}
     assert card["lib_tf_version"] and card["hyperparameters"]["hidden_units"] == 8
+    # every LabelEnhancer argument but verbose, whatever its name (get_params), and the epochs run
+    assert set(card["hyperparameters"]) == set(fitted[0].get_params()) - {"verbose"} | {"epochs_run"}
+    default, examples = card["signatures"]["serving_default"], card["signatures"]["serving_examples"]
+    assert {name: (spec["dtype"], spec["shape"]) for name, spec in default["inputs"].items()} == {
+        "features": ("float32", [None, D])}
+    assert {name: (spec["dtype"], spec["shape"]) for name, spec in default["outputs"].items()} == {
+        "label_distribution": ("float32", [None, C]), "gap_deviation": ("float32", [None, 1])}
+    assert examples["inputs"]["examples"]["dtype"] == "string" and examples["inputs"]["examples"]["shape"] == [None]
+    assert examples["outputs"] == default["outputs"] and set(examples["example_features"]) == {"features"}
     records = list(tf.data.TFRecordDataset(str(path / "assets.extra" / "tf_serving_warmup_requests")))
     assert len(records) == 2
 
@@ -116,7 +127,7 @@ def test_wrong_width_or_dtype_is_a_clear_error(fitted, loaded):
     with pytest.raises(tf.errors.InvalidArgumentError, match="expected to be a float tensor but is a double"):
         default(features=tf.constant(X))
     with pytest.raises(tf.errors.InvalidArgumentError, match=f"exactly {D} float values under the feature key .{{0,2}}features"):
-        by_example(examples=tf.constant(export.serialize_examples(X[:, :-1])))
+        by_example(examples=tf.constant(serialize_examples(X[:, :-1])))
     as_ints = tf.train.Example(features=tf.train.Features(feature={
         "features": tf.train.Feature(int64_list=tf.train.Int64List(value=[1] * D))})).SerializeToString()
     with pytest.raises(tf.errors.InvalidArgumentError, match="(?i)data types? don't match|type"):
@@ -144,7 +155,7 @@ def test_non_finite_features_are_refused_by_both_signatures(fitted, loaded, bad)
     with pytest.raises(tf.errors.InvalidArgumentError, match="'features' must be finite; got NaN or inf"):
         default(features=tf.constant(rows))
     with pytest.raises(tf.errors.InvalidArgumentError, match="the features of 'examples' .key 'features'. must be finite"):
-        by_example(examples=tf.constant(export.serialize_examples(rows)))
+        by_example(examples=tf.constant(serialize_examples(rows)))
 
 
 def test_bad_requests_name_the_input_and_an_empty_batch_gets_an_empty_answer(fitted, loaded):
@@ -154,7 +165,7 @@ def test_bad_requests_name_the_input_and_an_empty_batch_gets_an_empty_answer(fit
         default(features=tf.constant(np.ones((2, D), np.int32)))
     without_key = _example(other=[0.5] * D)
     with pytest.raises(tf.errors.InvalidArgumentError, match=f"exactly {D} float values under the feature key .{{0,2}}features"):
-        by_example(examples=tf.constant([export.serialize_examples(X[:1])[0], without_key]))
+        by_example(examples=tf.constant([serialize_examples(X[:1])[0], without_key]))
     with pytest.raises(tf.errors.InvalidArgumentError, match="(?i)could not parse example"):
         by_example(examples=tf.constant([b"not a tf.Example"]))
     for out in (default(features=tf.zeros([0, D], tf.float32)), by_example(examples=tf.constant([], tf.string))):
@@ -164,14 +175,14 @@ def test_bad_requests_name_the_input_and_an_empty_batch_gets_an_empty_answer(fit
 def test_feature_key_list_without_a_key_names_it(fitted, tmp_path):
     enhancer, X = fitted
     keys = [f"x{i}" for i in range(D)]
-    served = tf.saved_model.load(str(export.write_saved_model(enhancer, tmp_path / "m", feature_key=keys)))
+    served = tf.saved_model.load(str(writer.write_saved_model(enhancer, tmp_path / "m", feature_key=keys)))
     missing = _example(**{key: [0.5] for key in keys[:-1]})
     with pytest.raises(tf.errors.InvalidArgumentError, match=f"{keys[-1]}.*required but could not be found"):
         served.signatures["serving_examples"](examples=tf.constant([missing]))
     rows = np.array(X[:2], np.float32)
     rows[0, 0] = np.nan
     with pytest.raises(tf.errors.InvalidArgumentError, match="must be finite"):
-        served.signatures["serving_examples"](examples=tf.constant(export.serialize_examples(rows, keys)))
+        served.signatures["serving_examples"](examples=tf.constant(serialize_examples(rows, keys)))
 
 
 def test_width_check_survives_a_session_feed_as_tf_serving_runs_it(exported):
@@ -194,34 +205,34 @@ def test_width_check_survives_a_session_feed_as_tf_serving_runs_it(exported):
 def test_second_export_is_version_2_and_version_1_stays_byte_identical(fitted, tmp_path):
     enhancer, X = fitted
     base = tmp_path / "m"
-    first = export.export(enhancer, base)
+    first = export(enhancer, base)
     before = _tree_digest(first)
-    second = export.export(enhancer, base)
-    assert (first.name, second.name) == ("1", "2") and export.existing_versions(base) == [1, 2]
+    second = export(enhancer, base)
+    assert (first.name, second.name) == ("1", "2") and versions.existing_versions(base) == [1, 2]
     assert _tree_digest(first) == before
-    with pytest.raises(export.VersionExistsError, match="never overwritten"):
-        export.export(enhancer, base, version=1)
+    with pytest.raises(versions.VersionExistsError, match="never overwritten"):
+        export(enhancer, base, version=1)
     assert _tree_digest(first) == before
-    assert export.export(enhancer, base, version=7).name == "7" and export.next_version(base) == 8
+    assert export(enhancer, base, version=7).name == "7" and versions.next_version(base) == 8
 
 
 def test_crash_mid_export_leaves_no_partial_version(fitted, tmp_path, monkeypatch):
     enhancer, _ = fitted
     base = tmp_path / "m"
-    export.export(enhancer, base)
+    export(enhancer, base)
 
     def crash(*args, **kwargs):
         raise KeyboardInterrupt("simulated crash while writing the warm-up file")
 
-    monkeypatch.setattr(export, "write_warmup_requests", crash)
+    monkeypatch.setattr(writer, "write_warmup_requests", crash)
     with pytest.raises(KeyboardInterrupt):
-        export.export(enhancer, base)
+        export(enhancer, base)
     assert sorted(p.name for p in base.iterdir()) == ["1"]  # no version 2, no staging folder left
     # A process killed outright (no clean-up) leaves at most a hidden staging folder, which
     # TF Serving and next_version ignore: it is never a version.
-    (base / f"{export.STAGING_PREFIX}2-deadbeef").mkdir()
-    (base / f"{export.STAGING_PREFIX}2-deadbeef" / "saved_model.pb").write_bytes(b"partial")
-    assert export.existing_versions(base) == [1] and export.next_version(base) == 2
+    (base / f"{versions.STAGING_PREFIX}2-deadbeef").mkdir()
+    (base / f"{versions.STAGING_PREFIX}2-deadbeef" / "saved_model.pb").write_bytes(b"partial")
+    assert versions.existing_versions(base) == [1] and versions.next_version(base) == 2
 
 
 def _dead_pid() -> int:
@@ -233,15 +244,15 @@ def _dead_pid() -> int:
 def test_the_next_export_removes_staging_folders_of_killed_exports_only(fitted, tmp_path):
     enhancer, _ = fitted
     base = tmp_path / "m"
-    export.export(enhancer, base)
-    host = export._host()
-    abandoned = base / f"{export.STAGING_PREFIX}2-{host}-{_dead_pid()}-deadbeef"
-    running = base / f"{export.STAGING_PREFIX}2-{host}-{os.getppid()}-0badcafe"  # a live process's
-    other_host = base / f"{export.STAGING_PREFIX}2-elsewhere-{_dead_pid()}-12345678"
+    export(enhancer, base)
+    host = versions._host()
+    abandoned = base / f"{versions.STAGING_PREFIX}2-{host}-{_dead_pid()}-deadbeef"
+    running = base / f"{versions.STAGING_PREFIX}2-{host}-{os.getppid()}-0badcafe"  # a live process's
+    other_host = base / f"{versions.STAGING_PREFIX}2-elsewhere-{_dead_pid()}-12345678"
     for folder in (abandoned, running, other_host):
         folder.mkdir()
         (folder / "saved_model.pb").write_bytes(b"partial")
-    assert export.export(enhancer, base).name == "2"
+    assert export(enhancer, base).name == "2"
     assert not abandoned.exists() and running.exists() and other_host.exists()
     assert sorted(p.name for p in base.iterdir() if not p.name.startswith(".")) == ["1", "2"]
 
@@ -249,26 +260,26 @@ def test_the_next_export_removes_staging_folders_of_killed_exports_only(fitted, 
 def test_model_card_time_comes_from_source_date_epoch(fitted, tmp_path, monkeypatch):
     enhancer, _ = fitted
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    first = export.export(enhancer, tmp_path / "m")
-    assert export.read_model_card(first)["exported_at"] == "2023-11-14T22:13:20Z"
+    first = export(enhancer, tmp_path / "m")
+    assert read_model_card(first)["exported_at"] == "2023-11-14T22:13:20Z"
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "soon")
     with pytest.raises(ValueError, match="SOURCE_DATE_EPOCH must be an integer"):
-        export.export(enhancer, tmp_path / "m")
-    assert export.existing_versions(tmp_path / "m") == [1]
+        export(enhancer, tmp_path / "m")
+    assert versions.existing_versions(tmp_path / "m") == [1]
 
 
 def test_feature_key_list_reads_one_scalar_feature_per_column(fitted, tmp_path):
     enhancer, X = fitted
     keys = [f"x{i}" for i in range(D)]
-    path = export.write_saved_model(enhancer, tmp_path / "exact", feature_key=keys)
-    assert export.read_model_card(path)["signatures"]["serving_examples"]["feature_key"] == keys
+    path = writer.write_saved_model(enhancer, tmp_path / "exact", feature_key=keys)
+    assert read_model_card(path)["signatures"]["serving_examples"]["feature_key"] == keys
     out = tf.saved_model.load(str(path)).signatures["serving_examples"](
-        examples=tf.constant(export.serialize_examples(X, keys)))
+        examples=tf.constant(serialize_examples(X, keys)))
     np.testing.assert_allclose(out["label_distribution"].numpy(), enhancer.transform(X), atol=1e-5)
     with pytest.raises(ValueError, match=f"needs {D} distinct"):
-        export.write_saved_model(enhancer, tmp_path / "bad", feature_key=["x0", "x1"])
-    with pytest.raises(export.VersionExistsError):
-        export.write_saved_model(enhancer, path)
+        writer.write_saved_model(enhancer, tmp_path / "bad", feature_key=["x0", "x1"])
+    with pytest.raises(versions.VersionExistsError):
+        writer.write_saved_model(enhancer, path)
 
 
 def test_cli_export_and_its_errors(tmp_path, capsys):
@@ -278,7 +289,7 @@ def test_cli_export_and_its_errors(tmp_path, capsys):
     args = ["export", "--dataset", "Artificial", "--hparams", str(hparams), "--out", str(out), "--quiet"]
     assert main(args) == 0
     assert "exported version 1" in capsys.readouterr().out
-    card = export.read_model_card(out / "1")
+    card = read_model_card(out / "1")
     assert card["training_data"] == "Artificial" and card["alpha"] == 1 and card["beta"] == 10
     assert set(card["metrics"]) >= {"Chebyshev", "Kullback-Leibler"}
     assert main(args + ["--version", "1"]) == 2
@@ -289,20 +300,20 @@ def test_cli_export_and_its_errors(tmp_path, capsys):
     assert main(["export", "--dataset", "Artificial", "--preset", "NoSuchSet", "--out", str(out)]) == 2
     error = capsys.readouterr().err
     assert "NoSuchSet" in error and "preset" in error
-    assert export.existing_versions(out) == [1]
+    assert versions.existing_versions(out) == [1]
 
 
 def test_committed_toy_model_serves(tmp_path):
     base = ROOT / "saved_models" / "artificial"
     if not base.is_dir():
         pytest.skip("saved_models/artificial not generated (make saved-model)")
-    version = base / str(export.existing_versions(base)[-1])
-    card = export.read_model_card(version)
+    version = base / str(versions.existing_versions(base)[-1])
+    card = read_model_card(version)
     assert card["training_data"] == "Artificial" and card["d"] == 3 and card["c"] == 3
     out = tf.saved_model.load(str(version)).signatures["serving_default"](
         features=tf.constant([[0.0, 0.0, 0.0], [1.0, -1.0, 0.0]], tf.float32))
     np.testing.assert_allclose(out["label_distribution"].numpy().sum(1), 1, atol=1e-5)
-    assert export.folder_size(version) < 1_000_000
+    assert writer.folder_size(version) < 1_000_000
     with pytest.raises(tf.errors.InvalidArgumentError, match="must be finite"):
         tf.saved_model.load(str(version)).signatures["serving_default"](
             features=tf.constant([[0.0, np.nan, 0.0]], tf.float32))
@@ -316,9 +327,9 @@ def test_full_size_sbu_3dfe_export_is_fast_and_small(data_dir, tmp_path):
     # CPU seconds of this process (all threads): the target is 10 s of wall time on an idle
     # machine (benchmarks/EXPORT.md); CPU time keeps the test honest on a busy CI machine.
     start = time.process_time()
-    path = export.export(enhancer, tmp_path / "sbu")
+    path = export(enhancer, tmp_path / "sbu")
     assert time.process_time() - start < 10
-    assert export.folder_size(path) < 5_000_000
+    assert writer.folder_size(path) < 5_000_000
 
 
 @pytest.fixture(scope="module")
@@ -329,7 +340,7 @@ def label_aware_export(tmp_path_factory):
     L[:, 0] = 1
     enhancer = LabelEnhancer(model="label-aware", epochs=2, hidden_units=8, latent_dim=4, random_state=0, temperature=2.0,
                              label_temperature=3.0).fit(X, L)
-    return enhancer, export.export(enhancer, tmp_path_factory.mktemp("export") / "aware")
+    return enhancer, export(enhancer, tmp_path_factory.mktemp("export") / "aware")
 
 
 def test_label_aware_export_takes_the_logical_labels_and_needs_tensorflow_only(label_aware_export, tmp_path):
@@ -352,19 +363,94 @@ def test_label_aware_export_takes_the_logical_labels_and_needs_tensorflow_only(l
     for name in ("default NaN", "default inf", "examples NaN", "examples inf"):
         assert bad[name].startswith("refused: InvalidArgumentError") and "must be finite" in bad[name], (name, bad[name])
     assert bad["default empty batch"] == f"answered (0, {C})" and bad["examples empty batch"] == f"answered (0, {C})"
-    card = export.read_model_card(path)
-    assert set(card["signatures"]["serving_default"]["inputs"]) == {"features", "logical_labels"}
+    card = read_model_card(path)
+    default, examples = card["signatures"]["serving_default"], card["signatures"]["serving_examples"]
+    assert {name: (spec["dtype"], spec["shape"]) for name, spec in default["inputs"].items()} == {
+        "features": ("float32", [None, D]), "logical_labels": ("float32", [None, C])}
+    assert "at least one 1" in default["inputs"]["logical_labels"]["holds"]
+    assert {name: (spec["key"], spec["values"]) for name, spec in examples["example_features"].items()} == {
+        "features": ("features", D), "logical_labels": ("logical_labels", C)}
     assert "label_temperature 3.0" in card["readout"]
     assert len(list(tf.data.TFRecordDataset(str(path / "assets.extra" / "tf_serving_warmup_requests")))) == 2
 
 
-def test_label_aware_serving_rejects_labels_of_the_wrong_shape_or_values(label_aware_export):
+def _bad_labels(case):
+    """Four rows of logical labels of one kind the model must refuse (with the message's gist)."""
+    labels = np.eye(C, dtype=np.float32)[np.arange(4) % C]
+    if case == "no relevant label":
+        labels[2] = 0.0
+        return labels, "at least one relevant label"
+    if case in ("nan", "inf", "2", "0.5", "-1"):
+        labels[1, 1] = float(case)
+        return labels, "0 or 1 only"
+    if case == "wrong width":
+        return np.ones((4, C + 1), np.float32), rf"shape \[batch, {C}\]"
+    return np.ones((3, C), np.float32), "one row per row"  # "row count": a row short
+
+
+BAD_LABELS = ("nan", "inf", "2", "0.5", "-1", "wrong width", "row count", "no relevant label")
+
+
+@pytest.mark.parametrize("case", BAD_LABELS)
+def test_label_aware_export_refuses_bad_labels_in_the_graph_naming_them(label_aware_export, case):
+    """What the Python API refuses (check_logical_labels) the reloaded export refuses too, through
+    both signatures: INVALID_ARGUMENT naming 'logical_labels', never a distribution."""
     _, path = label_aware_export
-    serve = tf.saved_model.load(str(path)).signatures["serving_default"]
-    features = tf.constant(np.zeros((4, D)), tf.float32)
-    for labels, message in ((np.full((4, C), 0.5), "0 or 1 only"), (np.ones((3, C)), "one row per row")):
-        with pytest.raises(tf.errors.InvalidArgumentError, match=message):
-            serve(features=features, logical_labels=tf.constant(labels, tf.float32))
-    examples = tf.constant(export.serialize_examples(np.zeros((2, D))))  # no labels in the tf.Examples
-    with pytest.raises(tf.errors.InvalidArgumentError, match="logical_labels"):
-        tf.saved_model.load(str(path)).signatures["serving_examples"](examples=examples)
+    loaded = tf.saved_model.load(str(path))
+    features = np.random.default_rng(2).normal(loc=3.0, scale=2.0, size=(4, D)).astype(np.float32)
+    labels, message = _bad_labels(case)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=rf"logical_labels.{{0,2}} must .*({message})"):
+        loaded.signatures["serving_default"](features=tf.constant(features), logical_labels=tf.constant(labels))
+    # a tf.Example carries its own row of labels: the row-count case there is an example without them
+    examples = serialize_examples(features, logical_labels=None if case == "row count" else labels)
+    if case in ("wrong width", "row count"):
+        message = rf"exactly {C} float values under the label key .{{0,2}}logical_labels"
+    else:
+        message = rf"logical_labels.{{0,2}} must .*({message})"
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        loaded.signatures["serving_examples"](examples=tf.constant(examples))
+
+
+def test_label_checks_survive_a_session_feed_as_tf_serving_runs_it(label_aware_export):
+    """As TF Serving runs a signature (a C++ session feeding the placeholders, graph
+    optimisations on): the label checks still fire, and good rows are still answered."""
+    from tensorflow.core.protobuf import config_pb2
+
+    _, path = label_aware_export
+    features = np.zeros((4, D), np.float32)
+    with tf.Graph().as_default(), tf.compat.v1.Session() as session:
+        signature = tf.compat.v1.saved_model.loader.load(session, ["serve"], str(path)).signature_def["serving_default"]
+        run = session._make_callable_from_options(config_pb2.CallableOptions(
+            feed=[signature.inputs["features"].name, signature.inputs["logical_labels"].name],
+            fetch=[signature.outputs["label_distribution"].name]))
+        assert run(features, np.eye(C, dtype=np.float32)[np.arange(4) % C])[0].shape == (4, C)
+        for case in ("no relevant label", "2", "wrong width", "row count"):
+            labels, message = _bad_labels(case)
+            with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+                run(features, labels)
+
+
+def test_label_aware_export_still_answers_good_rows_and_an_empty_batch(label_aware_export):
+    enhancer, path = label_aware_export
+    loaded = tf.saved_model.load(str(path))
+    features = np.random.default_rng(2).normal(loc=3.0, scale=2.0, size=(4, D)).astype(np.float32)
+    labels = np.eye(C, dtype=np.float32)[np.arange(4) % C]
+    out = loaded.signatures["serving_default"](features=tf.constant(features), logical_labels=tf.constant(labels))
+    np.testing.assert_allclose(out["label_distribution"].numpy(), enhancer.transform(features, labels), atol=1e-5)
+    np.testing.assert_allclose(out["gap_deviation"].numpy()[:, 0], enhancer.gap_deviation(features, labels), atol=1e-5)
+    empty = loaded.signatures["serving_default"](features=tf.zeros([0, D]), logical_labels=tf.zeros([0, C]))
+    assert empty["label_distribution"].shape == (0, C)
+    with pytest.raises(ValueError, match=r"reads the logical labels: gap_deviation\(X, L\)"):
+        enhancer.gap_deviation(features)
+    with pytest.raises(ValueError, match="L row 0 has no relevant label"):
+        enhancer.gap_deviation(features, np.zeros((4, C)))
+
+
+def test_a_bare_models_card_lists_every_constructor_argument(label_aware_export, tmp_path):
+    """Exported without its LabelEnhancer, the model's own get_config() gives the card's
+    hyper-parameters: all of them (label_dropout, pretrain_epochs, network_dtype too)."""
+    enhancer, _ = label_aware_export
+    card = read_model_card(writer.write_saved_model(enhancer.model_, tmp_path / "bare"))
+    config = enhancer.model_.get_config()
+    assert card["hyperparameters"] == {k: v for k, v in config.items() if k not in ("name", "trainable", "dtype")}
+    assert {"label_dropout", "pretrain_epochs", "network_dtype", "temperature"} <= set(card["hyperparameters"])

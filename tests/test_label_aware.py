@@ -48,7 +48,7 @@ def test_posterior_reads_the_labels_and_train_step_tracks_every_term(sjaffe):
 def test_readout_is_the_rule_moved_two_temperature_softmax_and_survives_a_keras_file(fitted, sjaffe, tmp_path):
     import keras
 
-    from lib_tf.readout import rule_consistent, softmax_two_temperatures
+    from lib_tf.readout.forms import rule_consistent, softmax_two_temperatures
 
     X, L = sjaffe.features, sjaffe.logical_labels
     fitted.model_.set_temperature(2.0, 4.0)
@@ -87,14 +87,14 @@ def test_label_aware_beats_the_tuned_label_softmax_blind_on_sjaffe(fitted, sjaff
     the label softmax with its T chosen the same way (reference: KL .0320, Chebyshev .0751)."""
     from lib_tf import score
     from lib_tf.data import split_instances
-    from lib_tf.model.temperature import select_temperature
-    from lib_tf.readout import softmax_with_temperature
+    from lib_tf.readout.forms import softmax_with_temperature
+    from lib_tf.readout.selection import select_readout
 
     X, L, D = sjaffe.features, sjaffe.logical_labels, sjaffe.distributions
     revealed, hidden = split_instances(len(X))
     fitted.select_temperature(X[revealed], D[revealed], L=L[revealed])
     ours = score(D[hidden], fitted.distributions_[hidden])
-    t = select_temperature(L[revealed], D[revealed])
+    t = select_readout(L[revealed], D[revealed])
     label_softmax = score(D[hidden], softmax_with_temperature(L[hidden], t))
     assert ours["Kullback-Leibler"] < label_softmax["Kullback-Leibler"] - 0.002
     assert ours["Chebyshev"] < label_softmax["Chebyshev"]
@@ -118,3 +118,31 @@ def test_shipped_settings_are_the_label_aware_model_with_overrides():
     enhancer = LabelEnhancer.label_aware(random_state=3)
     assert enhancer.get_params()["model"] == "label-aware" and enhancer.random_state == 3
     assert all(enhancer.get_params()[name] == value for name, value in LABEL_AWARE_DEFAULTS.items())
+
+
+def test_truth_free_fit_beats_the_label_softmax_chosen_with_truth_on_sjaffe(sjaffe):
+    """The default label-aware fit sees no ground truth: its posterior mean must still beat the
+    label softmax whose T was chosen on a revealed 10% (reference: KL .0320 on the other 90%),
+    and l / sum(l), on every measure; the model's own read-out is the pair the posterior chose."""
+    from lib_tf import LabelEnhancer, score
+    from lib_tf.baselines.reference import label_shares
+    from lib_tf.data import split_instances
+    from lib_tf.readout.forms import softmax_with_temperature
+    from lib_tf.readout.selection import select_readout
+
+    X, L, D = sjaffe.features, sjaffe.logical_labels, sjaffe.distributions
+    enhancer = LabelEnhancer.label_aware(epochs=150, random_state=0, **SMALL).fit(X, L)
+    revealed, hidden = split_instances(len(X))
+    ours = score(D[hidden], enhancer.distributions_[hidden])
+    label_softmax = score(D[hidden], softmax_with_temperature(L[hidden], select_readout(L[revealed], D[revealed])))
+    naive = score(D[hidden], label_shares(L[hidden]))
+    assert ours["Kullback-Leibler"] < label_softmax["Kullback-Leibler"] - 0.002
+    for metric, value in ours.items():
+        assert (value > naive[metric]) if metric in ("Cosine", "Intersection") else (value < naive[metric]), metric
+    choice = enhancer.readout_choice_
+    assert (choice["temperature"], choice["label_temperature"]) == (enhancer.temperature_, enhancer.label_temperature_)
+    assert choice["posterior_expected_kl"] <= choice["expected_kl"] and choice["folds"] == 3
+    np.testing.assert_array_equal(enhancer.transform(X, L), enhancer.distributions_)
+    # other instances get the model's read-out at the chosen pair: what an export serves
+    served = enhancer.model_.serving_outputs(X[:7].astype(np.float32), L[:7].astype(np.float32))["label_distribution"]
+    np.testing.assert_allclose(enhancer.transform(X[:7], L[:7]), served.numpy(), atol=1e-5)

@@ -151,7 +151,7 @@ def test_enhancer_validates_input():
 
 def test_enhancer_two_temperature_readout_is_picked_and_needs_labels(tmp_path):
     from lib_tf.export import export
-    from lib_tf.readout import softmax_two_temperatures
+    from lib_tf.readout.forms import softmax_two_temperatures
 
     X, L = _toy()
     D = (L + 0.3 * np.abs(X[:, :4])) / (L + 0.3 * np.abs(X[:, :4])).sum(1, keepdims=True)
@@ -221,7 +221,7 @@ def test_standardisation_statistics_survive_a_large_mean():
 def test_a_diverging_fit_stops_with_an_error_naming_its_settings():
     """A learning rate of 1e30 gave NaN weights, and the fit went on to read them out (the
     error then blamed the training features' range)."""
-    from lib_tf.callbacks import TrainingDivergedError
+    from lib_tf.model.training import TrainingDivergedError
 
     X, L = _toy()
     enhancer = LabelEnhancer(epochs=4, learning_rate=1e30, random_state=0, **SMALL)
@@ -229,3 +229,61 @@ def test_a_diverging_fit_stops_with_an_error_naming_its_settings():
                                                     r"model='paper', learning_rate=1e\+30, alpha=0.001"):
         enhancer.fit(X, L)
     assert not hasattr(enhancer, "distributions_") and not hasattr(enhancer, "model_")
+
+
+def test_the_factory_builds_either_model_from_every_setting_that_names_one_of_its_arguments():
+    from lib_tf.hparams import LABEL_ENHANCER_CONSTRAINTS
+    from lib_tf.model import LabelAwareLIB
+    from lib_tf.model.factory import build_model
+
+    settings = LabelEnhancer(
+        model="label-aware", alpha=0.5, beta=2.0, temperature=2.0, label_temperature=3.0, latent_dim=5, hidden_units=7,
+        depth=2, head_units=3, activation="relu", assignment="cross_entropy", gap_on="probabilities", reduction="sum",
+        pretrain_epochs=2, random_state=4, rule_projection=False, label_dropout=0.25).get_params()
+    model = build_model(3, settings)
+    assert isinstance(model, LabelAwareLIB) and model.n_labels == 3
+    config = model.get_config()
+    reached = {name for name in settings if name in config}
+    assert all(config[name] == settings[name] for name in reached) and config["seed"] == 4
+    # what does not reach the model is how it is trained, seeded or chosen; everything else is a
+    # model argument, so a new declared one reaches every caller of build_model unnamed
+    assert set(LABEL_ENHANCER_CONSTRAINTS) - reached == {"epochs", "batch_size", "learning_rate", "random_state",
+                                                         "verbose", "model", "readout", "readout_folds"}
+    paper = build_model(3, {**settings, "model": "paper"})
+    assert type(paper) is LIB and not hasattr(paper, "label_dropout") and paper.get_config()["alpha"] == 0.5
+    with pytest.raises(ValueError, match="model must be one of"):
+        build_model(3, {"model": "other"})
+
+
+def test_the_factory_seeds_like_a_fit_so_two_builds_start_alike():
+    from lib_tf.model.factory import build_model
+
+    X, _ = _toy()
+    first, second = (build_model(4, {"random_state": 7, **SMALL}) for _ in range(2))
+    for model in (first, second):
+        model.adapt(X)
+    np.testing.assert_array_equal(first.predict_logits(X), second.predict_logits(X))
+
+
+def test_lib_fit_chooses_by_compilation_alone():
+    """Uncompiled: the package's training path, which refuses what it cannot honour instead of
+    switching to another trainer; compiled: Keras' fit, with LIB's callbacks before the user's."""
+    from lib_tf.model.optimizer import FusedAdam
+    from lib_tf.model.training import TrainingDivergedError
+
+    X, L = _toy()
+    uncompiled = LIB(4, seed=0, **SMALL)
+    with pytest.raises(TypeError, match=r"does not take \['validation_split'\]; compile the model first"):
+        uncompiled.fit(X, L, epochs=2, validation_split=0.25)
+    history = uncompiled.fit(X, L, epochs=2, batch_size=16, shuffle=True, verbose=0)
+    assert isinstance(uncompiled.optimizer, FusedAdam) and len(history.history["loss"]) == 2
+    assert int(uncompiled.optimizer.iterations.numpy()) == 2 * 4  # 64 rows in batches of 16
+    compiled = LIB(4, seed=0, pretrain_epochs=1, **SMALL)
+    compiled.compile(FusedAdam(1e-3))
+    history = compiled.fit(X, L, epochs=3, batch_size=16, validation_split=0.25, shuffle=False, verbose=0)
+    assert len(history.history["val_loss"]) == 3 and int(compiled.optimizer.iterations.numpy()) == 3 * 3  # 48 / 16
+    assert float(compiled.joint_stage.numpy()) == 1.0  # the two-stage schedule ran
+    diverging = LIB(4, seed=0, **SMALL)
+    diverging.compile(keras.optimizers.SGD(1e30))
+    with pytest.raises(TrainingDivergedError, match=r"the loss is nan by epoch 1 with learning_rate=1\.0\d*e\+30"):
+        diverging.fit(X, L, epochs=3, batch_size=16, verbose=0)

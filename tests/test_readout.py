@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from lib_tf.readout import softmax_two_temperatures, softmax_with_temperature
+from lib_tf.readout.forms import rule_consistent, softmax_two_temperatures, softmax_with_temperature
 
 
 def _closed_form(a):
@@ -43,8 +43,6 @@ def _rule_interval(distributions, relevant):
 
 
 def test_rule_consistent_moves_only_the_relevant_mass_and_only_outside_the_rule():
-    from lib_tf.readout import rule_consistent
-
     rng = np.random.default_rng(1)
     P = rng.dirichlet(np.ones(5), size=200)
     L = (rng.random((200, 5)) < 0.4).astype(float)
@@ -72,8 +70,6 @@ def test_rule_consistent_moves_only_the_relevant_mass_and_only_outside_the_rule(
 
 def test_rule_consistent_label_softmax_binarises_back_into_its_labels():
     from lib_tf.data import binarize
-    from lib_tf.readout import rule_consistent
-
     rng = np.random.default_rng(2)
     L = binarize(rng.dirichlet(np.ones(6) * 0.7, size=300))
     for t in (0.1, 1.0, 8.0):  # too peaked, about right, too flat: each is moved where the rule holds
@@ -81,11 +77,20 @@ def test_rule_consistent_label_softmax_binarises_back_into_its_labels():
     assert not np.array_equal(binarize(softmax_with_temperature(L, 8.0)), L)  # without the move it does not
 
 
+def test_consistency_loss_is_zero_exactly_on_distributions_that_binarise_into_the_labels():
+    from lib_tf.data import binarize
+    from lib_tf.readout.selection import consistency_loss
+
+    D = np.random.default_rng(0).dirichlet(np.ones(3), size=40)
+    L = binarize(D)
+    assert consistency_loss(D, L) == 0  # the truth binarises into its own logical labels
+    assert consistency_loss(np.full_like(D, 1 / 3), L) > 0
+
+
 def test_rule_consistent_tensorflow_twin_equals_numpy():
     import tensorflow as tf
 
-    from lib_tf.model.label_aware import rule_consistent as rule_consistent_tf
-    from lib_tf.readout import rule_consistent
+    from lib_tf.readout.tf_forms import rule_consistent as rule_consistent_tf
 
     rng = np.random.default_rng(3)
     P = rng.dirichlet(np.ones(4), size=100)
@@ -93,3 +98,19 @@ def test_rule_consistent_tensorflow_twin_equals_numpy():
     L[:, 0] = 1.0
     got = rule_consistent_tf(tf.constant(P, tf.float32), tf.constant(L, tf.float32)).numpy()
     np.testing.assert_allclose(got, rule_consistent(P, L), atol=2e-6)
+
+
+def test_a_choice_on_a_grid_end_carries_the_grid_on():
+    from lib_tf.readout.forms import TemperatureReadouts, TwoTemperatureReadouts
+    from lib_tf.readout.selection import choose_extending
+
+    form = TemperatureReadouts(grid=(0.5, 1.0, 2.0))
+    # the value is best at T = 7: the grid grows by 4, 8 and 16, and stops once the choice (8) is inside
+    chosen, value, wider, clipped = choose_extending(form, lambda f, t: abs(np.log(t / 7.0)))
+    assert chosen == 8.0 and wider.grid == (0.5, 1.0, 2.0, 4.0, 8.0, 16.0) and not clipped
+    # inside the grid: nothing changes; never past MAX_GRID_EXTENSIONS
+    assert choose_extending(form, lambda f, t: abs(t - 1.0))[2] is form
+    assert choose_extending(form, lambda f, t: -t)[3]  # still on the end after every extension
+    pairs = TwoTemperatureReadouts(logit_grid=(1.0, 2.0), label_grid=(1.0, 2.0, float("inf")), drop_logits=False)
+    _, _, wider, _ = choose_extending(pairs, lambda f, c: abs(c[0] - 3.5) + (0 if np.isinf(c[1]) else 1))
+    assert wider.logit_grid == (1.0, 2.0, 4.0, 8.0) and wider.label_grid == (1.0, 2.0, float("inf"))

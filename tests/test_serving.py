@@ -6,6 +6,7 @@ version with ``tf.saved_model.load`` and answer the way the server does: a gRPC
 predict API (row and columnar forms, ``{"b64": ...}`` for bytes) over ``http.server``.
 """
 import base64
+import contextlib
 import json
 import threading
 from concurrent import futures
@@ -17,8 +18,11 @@ import pytest
 import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2, prediction_log_pb2, prediction_service_pb2_grpc
 
-from lib_tf import export, serving
+from lib_tf.export import export, versions
+from lib_tf import serving
+from lib_tf.data import load_ldl
 from lib_tf.enhancer import LabelEnhancer
+from lib_tf.metrics import METRIC_NAMES, higher_is_better, score
 
 HOST = "127.0.0.1"
 MODEL = "lib"
@@ -28,7 +32,7 @@ class ModelDouble:
     """The newest version under a model base folder, loaded as TF Serving would serve it."""
 
     def __init__(self, base_dir):
-        self.version = export.existing_versions(base_dir)[-1]
+        self.version = versions.existing_versions(base_dir)[-1]
         self.loaded = tf.saved_model.load(str(base_dir / str(self.version)))
 
     def run(self, signature_name, inputs):
@@ -112,15 +116,9 @@ def _rest_handler(model):
     return Handler
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    rng = np.random.default_rng(1)
-    X = rng.normal(size=(30, 4))
-    L = (rng.random((30, 3)) > 0.5).astype(float)
-    L[:, 1] = 1
-    enhancer = LabelEnhancer(epochs=2, hidden_units=8, latent_dim=4, random_state=1).fit(X, L)
-    base = tmp_path_factory.mktemp("served") / MODEL
-    version_dir = export.export(enhancer, base)
+@contextlib.contextmanager
+def _servers(base):
+    """Both doubles serving the newest version under ``base``: ``{"model", "grpc", "rest"}``."""
     model = ModelDouble(base)
     grpc_server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(PredictionServiceDouble(model), grpc_server)
@@ -129,11 +127,25 @@ def served(tmp_path_factory):
     http_server = ThreadingHTTPServer((HOST, 0), _rest_handler(model))
     thread = threading.Thread(target=http_server.serve_forever, daemon=True)
     thread.start()
-    yield {"X": X, "expected": enhancer.transform(X), "gap": enhancer.gap_deviation(X), "dir": version_dir,
-           "model": model, "grpc": f"{HOST}:{grpc_port}", "rest": serving.rest_url(MODEL, HOST, http_server.server_port)}
-    http_server.shutdown()
-    http_server.server_close()
-    grpc_server.stop(None)
+    try:
+        yield {"model": model, "grpc": f"{HOST}:{grpc_port}", "rest": serving.rest_url(MODEL, HOST, http_server.server_port)}
+    finally:
+        http_server.shutdown()
+        http_server.server_close()
+        grpc_server.stop(None)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(30, 4))
+    L = (rng.random((30, 3)) > 0.5).astype(float)
+    L[:, 1] = 1
+    enhancer = LabelEnhancer(epochs=2, hidden_units=8, latent_dim=4, random_state=1).fit(X, L)
+    base = tmp_path_factory.mktemp("served") / MODEL
+    version_dir = export(enhancer, base)
+    with _servers(base) as servers:
+        yield {"X": X, "expected": enhancer.transform(X), "gap": enhancer.gap_deviation(X), "dir": version_dir, **servers}
 
 
 def _check(out, served):
@@ -203,3 +215,88 @@ def test_warmup_requests_replay_on_the_model(served):
                                   {k: tf.make_ndarray(v) for k, v in request.inputs.items()})
         np.testing.assert_allclose(out["label_distribution"].sum(1), 1, atol=1e-5)
     assert signatures == {"serving_default", "serving_examples"}
+
+
+# -- the label-aware model: the clients send each instance's logical labels -----------------------
+@pytest.fixture(scope="module")
+def served_label_aware(data_dir, tmp_path_factory):
+    """LA-LIB with its shipped settings on SJAFFE (213 instances, 243 features, 6 labels),
+    exported and served by both doubles."""
+    data = load_ldl(data_dir / "SJAFFE.mat")
+    enhancer = LabelEnhancer.label_aware(random_state=0).fit(data.features, data.logical_labels)
+    base = tmp_path_factory.mktemp("served_label_aware") / MODEL
+    export(enhancer, base, data_name=data.name)
+    with _servers(base) as servers:
+        yield {"data": data, "enhancer": enhancer, **servers}
+
+
+def test_label_aware_model_through_every_client_is_its_read_out_and_beats_label_shares(served_label_aware):
+    """The served LA-LIB answers what its fitted read-out (``read_out(X, L)``, at the temperatures
+    its truth-free fit chose) gives, through REST (both forms, both signatures) and gRPC (both
+    signatures), and that answer recovers SJAFFE's ground truth better than ``l / sum(l)`` on
+    all six measures."""
+    data, enhancer = served_label_aware["data"], served_label_aware["enhancer"]
+    X, L, truth = data.features, data.logical_labels, data.distributions
+    rest, target = served_label_aware["rest"], served_label_aware["grpc"]
+    answers = {f"REST {signature} {form}": serving.predict_rest(rest, body(X, form=form, logical_labels=L))
+               for form in serving.FORMS
+               for signature, body in (("serving_default", serving.rest_body), ("serving_examples", serving.rest_examples_body))}
+    answers["gRPC serving_default"] = serving.predict_grpc(target, serving.predict_request(X, MODEL, logical_labels=L))
+    answers["gRPC serving_examples"] = serving.predict_grpc(target, serving.examples_request(MODEL, X, logical_labels=L))
+    expected, gap = enhancer.read_out(X, L), enhancer.gap_deviation(X, L)
+    label_shares = score(truth, L / L.sum(1, keepdims=True))
+    for client, out in answers.items():
+        np.testing.assert_allclose(out["label_distribution"], expected, atol=1e-5, err_msg=client)
+        np.testing.assert_allclose(out["gap_deviation"][:, 0], gap, atol=1e-5, err_msg=client)
+        served = score(truth, out["label_distribution"])
+        for metric in METRIC_NAMES:
+            better = served[metric] > label_shares[metric] if higher_is_better(metric) else served[metric] < label_shares[metric]
+            assert better, (client, metric, served[metric], label_shares[metric])
+
+
+CLIENT_LABEL_CASES = {  # labels (4 rows of 3) of one kind -> the client's message
+    "NaN": "logical_labels has NaN or inf values .first in row 1",
+    "2": r"logical_labels must hold logical labels in \{0, 1\}; row 1, column 0 is .*2\.0",
+    "0.5": r"logical_labels must hold logical labels in \{0, 1\}; row 1, column 0 is .*0\.5",
+    "no relevant label": "logical_labels row 2 has no relevant label",
+    "row count": "row counts differ: features has 4, logical_labels has 3",
+    "not 2-D": r"logical_labels must be a 2-D array",
+}
+
+
+@pytest.mark.parametrize("case", CLIENT_LABEL_CASES)
+def test_clients_refuse_bad_labels_before_sending_naming_the_argument_and_row(case):
+    features = np.zeros((4, 5))
+    labels = np.eye(3)[np.arange(4) % 3]
+    if case in ("NaN", "2", "0.5"):
+        labels[1, 0] = float(case)
+    elif case == "no relevant label":
+        labels[2] = 0
+    elif case == "row count":
+        labels = labels[:3]
+    elif case == "not 2-D":
+        labels = labels[:, 0]
+    for build in (lambda: serving.rest_body(features, logical_labels=labels),
+                  lambda: serving.rest_body(features, form="inputs", logical_labels=labels),
+                  lambda: serving.rest_examples_body(features, logical_labels=labels),
+                  lambda: serving.predict_request(features, MODEL, logical_labels=labels),
+                  lambda: serving.examples_request(MODEL, features, logical_labels=labels)):
+        with pytest.raises(ValueError, match=CLIENT_LABEL_CASES[case]):
+            build()
+    with pytest.raises(ValueError, match="serialized examples carry their own"):
+        serving.rest_examples_body(examples=[b"x"], logical_labels=labels)
+
+
+def test_a_row_without_a_relevant_label_is_refused_by_the_server_too(served_label_aware):
+    """A client that skips lib_tf's checks gets the model's INVALID_ARGUMENT, naming the input,
+    over REST and gRPC: never a distribution (this row was answered with one summing to 0.5)."""
+    X, L = served_label_aware["data"].features[:3], served_label_aware["data"].logical_labels[:3].copy()
+    L[1] = 0
+    body = {"signature_name": "serving_default",
+            "instances": [{"features": x.tolist(), "logical_labels": l.tolist()} for x, l in zip(X, L)]}
+    with pytest.raises(serving.ServingError, match="logical_labels.{0,2} must mark at least one relevant label"):
+        serving.predict_rest(served_label_aware["rest"], body)
+    request = serving.predict_request(X, MODEL, logical_labels=served_label_aware["data"].logical_labels[:3])
+    request.inputs["logical_labels"].CopyFrom(tf.make_tensor_proto(L.astype(np.float32)))
+    with pytest.raises(serving.ServingError, match="(?s)INVALID_ARGUMENT.*must mark at least one relevant label"):
+        serving.predict_grpc(served_label_aware["grpc"], request)

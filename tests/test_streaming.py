@@ -8,16 +8,19 @@ keras = pytest.importorskip("keras")
 
 from lib_tf import distribute  # noqa: E402
 from lib_tf.data import binarize  # noqa: E402
-from lib_tf.data import streaming  # noqa: E402
+from lib_tf.data.streaming.prediction import read_prediction_shards  # noqa: E402
+from lib_tf.data.streaming.readers import feature_batches, shard_dataset  # noqa: E402
+from lib_tf.data.streaming.shards import find_shards  # noqa: E402
+from lib_tf.data.streaming.writers import write_chunks, write_shards  # noqa: E402
 from lib_tf.model import LIB  # noqa: E402
 
 SMALL = dict(latent_dim=8, hidden_units=16, alpha=1.0, beta=0.1, seed=0)
 
 
-def _toy(n=90, d=5, c=4, seed=0):
+def _toy(n=90, d=5, c=4, seed=0, sharpness=1.0):
     rng = np.random.default_rng(seed)
     X = (rng.normal(size=(n, d)) * 3 + 1).astype(np.float32)
-    logits = X @ rng.normal(size=(d, c)) / 3
+    logits = X @ rng.normal(size=(d, c)) / 3 * sharpness
     D = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)
     return X, binarize(D).astype(np.float32), D
 
@@ -30,20 +33,20 @@ def _collect(dataset):
 @pytest.mark.parametrize("fmt", ["tfrecord", "npy"])
 def test_shards_round_trip_in_file_order_and_shuffle_is_a_permutation(tmp_path, fmt):
     X, L, D = _toy()
-    paths = streaming.write_shards(tmp_path, X, L, format=fmt, rows_per_shard=25, distributions=D, chunk_rows=16)
+    paths = write_shards(tmp_path, X, L, format=fmt, rows_per_shard=25, distributions=D, chunk_rows=16)
     assert len(paths) == 4
-    shards = streaming.find_shards(str(tmp_path / "*"))
+    shards = find_shards(str(tmp_path / "*"))
     assert (shards.format, shards.n_features, shards.n_labels) == (fmt, 5, 4)
     assert shards.stems() == [f"part-0000{i}" for i in range(4)]
     if fmt == "npy":
         assert shards.rows == (25, 25, 25, 15) and shards.n_instances == 90
-    x, l = _collect(streaming.shard_dataset(shards, 16))
+    x, l = _collect(shard_dataset(shards, 16))
     np.testing.assert_array_equal(x, X)
     np.testing.assert_array_equal(l, L)
-    first = _collect(streaming.shard_dataset(shards, 16, shuffle_buffer=30, seed=1))[0]
+    first = _collect(shard_dataset(shards, 16, shuffle_buffer=30, seed=1))[0]
     assert not np.array_equal(first, X)
     assert sorted(map(tuple, first)) == sorted(map(tuple, X))
-    features_only = np.concatenate([b.numpy() for b in streaming.feature_batches(shards, 7)])
+    features_only = np.concatenate([b.numpy() for b in feature_batches(shards, 7)])
     np.testing.assert_array_equal(features_only, X)
 
 
@@ -52,45 +55,45 @@ def test_a_tfrecord_shard_of_another_width_is_refused_naming_the_key(tmp_path):
     from lib_tf import contract
 
     X, L, _ = _toy(n=6)
-    streaming.write_shards(tmp_path, X, L, rows_per_shard=6)
+    write_shards(tmp_path, X, L, rows_per_shard=6)
     with tf.io.TFRecordWriter(str(tmp_path / "part-99999.tfrecord")) as writer:  # one feature short
         writer.write(contract.serialize_example({"features": X[0, :-1], "logical_labels": L[0]}))
     with pytest.raises(tf.errors.InvalidArgumentError, match="exactly 5 float values under the feature key .{0,2}features"):
-        _collect(streaming.shard_dataset(str(tmp_path / "*.tfrecord"), 4))
+        _collect(shard_dataset(str(tmp_path / "*.tfrecord"), 4))
 
 
 def test_write_chunks_never_needs_the_whole_array(tmp_path):
     X, L, _ = _toy(n=50)
     chunks = ((X[i:i + 7], L[i:i + 7]) for i in range(0, 50, 7))
-    paths = streaming.write_chunks(tmp_path, chunks, format="tfrecord", rows_per_shard=20)
+    paths = write_chunks(tmp_path, chunks, format="tfrecord", rows_per_shard=20)
     assert len(paths) == 3
-    np.testing.assert_array_equal(_collect(streaming.shard_dataset(paths, 50))[0], X)
+    np.testing.assert_array_equal(_collect(shard_dataset(paths, 50))[0], X)
 
 
 def test_find_shards_errors(tmp_path):
     X, L, _ = _toy(n=10)
     with pytest.raises(FileNotFoundError, match="no shard files"):
-        streaming.find_shards(str(tmp_path / "*.tfrecord"))
-    streaming.write_shards(tmp_path / "a", X, L, format="npy", rows_per_shard=10)
+        find_shards(str(tmp_path / "*.tfrecord"))
+    write_shards(tmp_path / "a", X, L, format="npy", rows_per_shard=10)
     (tmp_path / "a" / "part-00000.logical_labels.npy").unlink()
     with pytest.raises(FileNotFoundError, match="needs both"):
-        streaming.find_shards(str(tmp_path / "a" / "*.npy"))
-    streaming.write_shards(tmp_path / "b", X, L, format="npy", rows_per_shard=10)
-    streaming.write_shards(tmp_path / "b", X[:, :3], L, format="npy", rows_per_shard=10, prefix="other")
+        find_shards(str(tmp_path / "a" / "*.npy"))
+    write_shards(tmp_path / "b", X, L, format="npy", rows_per_shard=10)
+    write_shards(tmp_path / "b", X[:, :3], L, format="npy", rows_per_shard=10, prefix="other")
     with pytest.raises(ValueError, match="different widths"):
-        streaming.find_shards(str(tmp_path / "b" / "*"))
+        find_shards(str(tmp_path / "b" / "*"))
     np.save(tmp_path / "b" / "stray.npy", X)
     with pytest.raises(ValueError, match="pair"):
-        streaming.find_shards(str(tmp_path / "b" / "*"))
-    streaming.write_shards(tmp_path / "c", X, L, format="tfrecord")
-    streaming.write_shards(tmp_path / "c", X, L, format="npy")
+        find_shards(str(tmp_path / "b" / "*"))
+    write_shards(tmp_path / "c", X, L, format="tfrecord")
+    write_shards(tmp_path / "c", X, L, format="npy")
     with pytest.raises(ValueError, match="both TFRecord and .npy"):
-        streaming.find_shards(str(tmp_path / "c" / "*"))
+        find_shards(str(tmp_path / "c" / "*"))
 
 
 def test_streaming_standardisation_equals_in_memory_and_counts(tmp_path):
     X, L, _ = _toy(n=300)
-    streaming.write_shards(tmp_path, X, L, format="tfrecord", rows_per_shard=70)
+    write_shards(tmp_path, X, L, format="tfrecord", rows_per_shard=70)
     streamed, in_memory = LIB(4, **SMALL), LIB(4, **SMALL)
     assert distribute.adapt_streaming(streamed, str(tmp_path / "*.tfrecord"), batch_size=64) == 300
     in_memory.adapt(X)
@@ -113,8 +116,8 @@ def test_training_from_tfrecord_shards_equals_training_from_the_same_arrays(tmp_
     import tensorflow as tf
 
     X, L, _ = _toy()
-    streaming.write_shards(tmp_path / "shards", X, L, format="tfrecord", rows_per_shard=40)
-    shards = streaming.find_shards(str(tmp_path / "shards" / "*.tfrecord"))
+    write_shards(tmp_path / "shards", X, L, format="tfrecord", rows_per_shard=40)
+    shards = find_shards(str(tmp_path / "shards" / "*.tfrecord"))
     streamed, history, n = _train_streamed(shards)
     assert n == 90
 
@@ -128,17 +131,17 @@ def test_training_from_tfrecord_shards_equals_training_from_the_same_arrays(tmp_
 
     written = distribute.predict_streaming(streamed, shards, tmp_path / "pred", batch_size=32)
     assert [p.split("/")[-1] for p in written] == [f"part-0000{i}.distributions.npy" for i in range(3)]
-    predicted = streaming.read_prediction_shards(written)
+    predicted = read_prediction_shards(written)
     np.testing.assert_allclose(predicted, in_memory.predict(X, verbose=0), atol=1e-5)
     np.testing.assert_allclose(predicted.sum(1), 1.0, atol=1e-5)
 
 
 def test_npy_shards_train_like_tfrecord_shards(tmp_path):
     X, L, _ = _toy()
-    streaming.write_shards(tmp_path / "t", X, L, format="tfrecord", rows_per_shard=40)
-    streaming.write_shards(tmp_path / "n", X, L, format="npy", rows_per_shard=40)
-    from_tfrecord, _, _ = _train_streamed(streaming.find_shards(str(tmp_path / "t" / "*")), epochs=1)
-    from_npy, _, _ = _train_streamed(streaming.find_shards(str(tmp_path / "n" / "*.npy")), epochs=1)
+    write_shards(tmp_path / "t", X, L, format="tfrecord", rows_per_shard=40)
+    write_shards(tmp_path / "n", X, L, format="npy", rows_per_shard=40)
+    from_tfrecord, _, _ = _train_streamed(find_shards(str(tmp_path / "t" / "*")), epochs=1)
+    from_npy, _, _ = _train_streamed(find_shards(str(tmp_path / "n" / "*.npy")), epochs=1)
     for a, b in zip(from_tfrecord.weights, from_npy.weights):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
 
@@ -147,14 +150,14 @@ def test_cli_enhance_streams_shards_and_writes_prediction_shards(tmp_path, capsy
     from lib_tf.cli import main
 
     X, L, _ = _toy(n=60)
-    streaming.write_shards(tmp_path / "shards", X, L, format="tfrecord", rows_per_shard=25)
+    write_shards(tmp_path / "shards", X, L, format="tfrecord", rows_per_shard=25)
     out = tmp_path / "out"
     args = ["enhance", "--input", str(tmp_path / "shards" / "*.tfrecord"), "--epochs", "2", "--batch-size", "16",
             "--quiet", "--out", str(out)]
     assert main(args) == 0
     settings = json.loads((out / "settings.json").read_text())
     assert settings["n"] == 60 and settings["epochs_run"] == 2 and settings["c"] == 4
-    predicted = streaming.read_prediction_shards([out / p for p in settings["prediction_shards"]])
+    predicted = read_prediction_shards([out / p for p in settings["prediction_shards"]])
     assert predicted.shape == (60, 4)
     np.testing.assert_allclose(predicted.sum(1), 1.0, atol=1e-5)
     assert not (out / "backup").exists()  # BackupAndRestore removes its backup when training ends
@@ -162,3 +165,56 @@ def test_cli_enhance_streams_shards_and_writes_prediction_shards(tmp_path, capsy
     assert "already holds a finished result" in capsys.readouterr().err
     assert main(args[:1] + ["--dataset", "Artificial"] + args[1:]) == 2
     assert "exactly one of" in capsys.readouterr().err
+
+
+def _better_than_label_shares(D, L, recovered):
+    """The recovered distributions beat ``l / sum(l)`` on Chebyshev and KL (and are distributions)."""
+    from lib_tf.baselines.reference import label_shares
+    from lib_tf.metrics import score
+
+    np.testing.assert_allclose(recovered.sum(1), 1.0, atol=1e-5)
+    ours, naive = score(D, recovered), score(D, label_shares(L))
+    assert ours["Chebyshev"] < naive["Chebyshev"] and ours["Kullback-Leibler"] < naive["Kullback-Leibler"], (ours, naive)
+
+
+def test_label_aware_lib_streams_from_tfrecord_and_npy_shards_reading_their_labels(tmp_path, capsys):
+    """``lib-tf enhance --model label-aware --input``: LA-LIB reads each shard's logical labels
+    as input (training and read-out) and as training target; TFRecord through the command,
+    NumPy pairs through ``train_distributed``; both recover distributions better than
+    ``l / sum(l)``, with the settings' read-out recorded (no truth-free choice on shards)."""
+    from lib_tf.cli import main
+    from lib_tf.recovery import SETTINGS_KEYS
+
+    X, L, D = _toy(n=240, sharpness=0.5)
+    write_shards(tmp_path / "tfrecord", X, L, format="tfrecord", rows_per_shard=100)
+    out = tmp_path / "out"
+    assert main(["enhance", "--input", str(tmp_path / "tfrecord" / "*.tfrecord"), "--model", "label-aware",
+                 "--epochs", "4", "--batch-size", "32", "--quiet", "--out", str(out)]) == 0
+    assert "read-out: the model's own at T=1, no label term" in capsys.readouterr().out
+    settings = json.loads((out / "settings.json").read_text())
+    assert set(SETTINGS_KEYS) <= set(settings) and settings["n"] == 240
+    assert (settings["model"], settings["readout"], settings["label_dropout"]) == ("label-aware", "given", 0.5)
+    _better_than_label_shares(D, L, read_prediction_shards([out / p for p in settings["prediction_shards"]]))
+
+    write_shards(tmp_path / "npy", X, L, format="npy", rows_per_shard=100)
+    params = {key: settings[key] for key in ("model", "alpha", "beta", "latent_dim", "head_units", "label_dropout",
+                                             "temperature", "label_temperature", "epochs", "batch_size", "random_state")}
+    trained = distribute.train_distributed(params, shards=str(tmp_path / "npy" / "*.npy"))
+    assert trained.n_instances == 240
+    written = distribute.predict_streaming(trained.model, str(tmp_path / "npy" / "*.npy"), tmp_path / "pred")
+    _better_than_label_shares(D, L, read_prediction_shards(written))
+    with pytest.raises(ValueError, match="readout='truth-free' is not available for streamed"):
+        distribute.train_distributed({**params, "readout": "truth-free"}, shards=str(tmp_path / "npy" / "*.npy"))
+
+
+def test_prediction_shards_refuse_logical_labels_the_read_out_has_no_answer_for(tmp_path):
+    """A read-out that reads the labels gets them checked shard by shard; the message names the
+    shard and the row counted from the shard's start."""
+    from lib_tf.data.streaming.prediction import predict_to_shards
+
+    X, L, _ = _toy(n=30)
+    L[17] = 0
+    write_shards(tmp_path / "s", X, L, format="npy", rows_per_shard=20)
+    with pytest.raises(ValueError, match=r"part-00000.features.npy row 17 has no relevant label"):
+        predict_to_shards(lambda batch: batch[1], str(tmp_path / "s" / "*.npy"), tmp_path / "p", batch_size=8,
+                          labels=True)

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from lib_tf import export, tfx
+from lib_tf import tfx
+from lib_tf.export import versions
+from lib_tf.export.card import read_model_card
 
 ROOT = Path(__file__).resolve().parents[1]
 D, C = 4, 3
@@ -55,6 +57,26 @@ def test_read_examples_round_trips_examplegen_files(examples):
         tfx.read_examples([str(root / "Split-test" / "*")])
 
 
+def test_read_examples_takes_one_key_per_column_and_names_the_key_of_a_bad_example(tmp_path):
+    """The shard reader and writer of lib_tf.data.streaming, as tfx uses them: gzipped files,
+    CsvExampleGen's one scalar per column, and an example of another width refused by key."""
+    X, L, distributions = _split(np.random.default_rng(4), 6)
+    columns = {"feature_key": [f"x{i}" for i in range(D)], "label_key": [f"l{j}" for j in range(C)],
+               "distribution_key": [f"d{j}" for j in range(C)]}
+    tfx.write_examples(tmp_path / "columns" / "part.gz", X, L, distributions, **columns)
+    read_X, read_L, read_D = tfx.read_examples(str(tmp_path / "columns"), **columns)
+    np.testing.assert_allclose(read_X, X, atol=1e-6)
+    np.testing.assert_array_equal(read_L, L)
+    np.testing.assert_allclose(read_D, distributions, atol=1e-6)
+    assert tfx.read_examples(str(tmp_path / "columns"), **{**columns, "distribution_key": ["e0", "e1", "e2"]})[2] is None
+    tfx.write_examples(tmp_path / "mixed" / "a.gz", X, L)
+    tfx.write_examples(tmp_path / "mixed" / "b.gz", X[:, :-1], L)
+    with pytest.raises(ValueError, match=f"exactly {D} float values under the feature key"):
+        tfx.read_examples(str(tmp_path / "mixed"))
+    with pytest.raises(ValueError, match=r"lacks the float list\(s\) \['labels'\]"):
+        tfx.read_examples(str(tmp_path / "mixed"), label_key="labels")
+
+
 def test_tuner_fn_then_run_fn_with_the_best_hyperparameters(examples, tmp_path):
     root, splits = examples
     fn_args = _fn_args(root, tmp_path)
@@ -69,7 +91,7 @@ def test_tuner_fn_then_run_fn_with_the_best_hyperparameters(examples, tmp_path):
     fn_args.hyperparameters = json.loads(json.dumps(best.get_config()))
     path = Path(tfx.run_fn(fn_args))
     assert path == Path(fn_args.serving_model_dir) and (path / "saved_model.pb").is_file()
-    card = export.read_model_card(path)
+    card = read_model_card(path)
     assert (card["alpha"], card["beta"], card["temperature"]) == tuple(best.values[k] for k in ("alpha", "beta", "temperature"))
     assert set(card["metrics"]) == {"train", "eval"} and card["training_data"] == "synthetic"
     # serving_examples takes the very records ExampleGen wrote (extra keys are ignored).
@@ -87,16 +109,16 @@ def test_run_fn_without_tuner_takes_epochs_from_train_steps_and_never_overwrites
     fn_args.train_steps = 3  # 48 rows, batch 128: one step per epoch -> 3 epochs
     fn_args.hyperparameters = {"alpha": 1.0, "beta": 10.0, "tuner/epochs": 4}
     path = Path(tfx.run_fn(fn_args))
-    card = export.read_model_card(path)
+    card = read_model_card(path)
     assert card["hyperparameters"]["epochs"] == 3 and card["alpha"] == 1.0 and card["metrics"] is None
-    with pytest.raises(export.VersionExistsError):
+    with pytest.raises(versions.VersionExistsError):
         tfx.run_fn(fn_args)
 
 
-def test_tuner_fn_without_ground_truth_uses_the_unsupervised_objective(examples, tmp_path):
+def test_tuner_fn_without_ground_truth_uses_the_truth_free_objective(examples, tmp_path):
     root, _ = examples
     result = tfx.tuner_fn(_fn_args(root, tmp_path, distribution_key=None))
-    assert result.tuner.oracle.objective.name == "heldout_consistency"
+    assert result.tuner.oracle.objective.name == "heldout_expected_kl"
     assert "distributions" not in result.fit_kwargs and result.tuner.hypermodel.max_epochs == 2
 
 
@@ -108,11 +130,11 @@ def test_tfx_module_uses_keras_directly_and_not_tfx():
 
 def test_streaming_shards_and_examplegen_files_share_one_ground_truth_key(tmp_path):
     from lib_tf import contract
-    from lib_tf.data import streaming
+    from lib_tf.data.streaming.writers import write_shards
 
     rng = np.random.default_rng(3)
     X, L, distributions = _split(rng, 10)
-    streaming.write_shards(tmp_path / "shards", X, L, distributions=distributions, rows_per_shard=4)
+    write_shards(tmp_path / "shards", X, L, distributions=distributions, rows_per_shard=4)
     read_X, read_L, read_D = tfx.read_examples(str(tmp_path / "shards" / "*.tfrecord"))
     np.testing.assert_allclose(read_X, X, atol=1e-6)
     np.testing.assert_array_equal(read_L, L)

@@ -24,8 +24,10 @@ import numpy as np
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
-from lib_tf import contract, export
+from lib_tf import contract
 from lib_tf.data import load_ldl
+from lib_tf.export.card import read_model_card
+from lib_tf.export.writer import write_saved_model
 from lib_tf.model import LIB
 
 TOLERANCE = 1e-6
@@ -98,12 +100,12 @@ def refuses_nan(loaded, width):
 
 def main(argv):
     committed_dir = Path(argv[0] if argv else "saved_models/artificial/1")
-    card = export.read_model_card(committed_dir)
+    card = read_model_card(committed_dir)
     committed = tf.saved_model.load(str(committed_dir))
     feature_key = card["signatures"][contract.EXAMPLES_SIGNATURE]["feature_key"]
     with tempfile.TemporaryDirectory() as tmp:
-        fresh_dir = export.write_saved_model(model_from(committed, card), Path(tmp) / "1", model_name="parity",
-                                             feature_key=feature_key)
+        fresh_dir = write_saved_model(model_from(committed, card), Path(tmp) / "1", model_name="parity",
+                                      feature_key=feature_key)
         fresh = tf.saved_model.load(str(fresh_dir))
         ok = True
         committed_defs, fresh_defs = signature_defs(committed_dir), signature_defs(fresh_dir)

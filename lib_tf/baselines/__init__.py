@@ -1,12 +1,11 @@
-"""Label-enhancement baselines behind one interface (see :class:`BaseEnhancer`).
+"""Label-enhancement baselines behind one interface (:class:`lib_tf.base.BaseEnhancer`).
 
 ``METHODS`` maps each method's name to ``module:Class``; :func:`get_method` imports on
 demand, so listing methods costs nothing and LEVI's Keras import happens only when used.
 """
 from importlib import import_module
 
-from .base import BaseEnhancer, NotFittedError
-from .reference import TEMPERATURE_GRID, LabelSoftmax, NaiveNormalize, label_softmax
+from .reference import LabelSoftmax, NaiveNormalize, label_softmax
 
 METHODS = {
     "l/sum(l)": "lib_tf.baselines.reference:NaiveNormalize",
@@ -30,5 +29,4 @@ def get_method(name: str):
     return getattr(import_module(module), cls)
 
 
-__all__ = ["BaseEnhancer", "NotFittedError", "METHODS", "get_method", "NaiveNormalize", "LabelSoftmax",
-           "label_softmax", "TEMPERATURE_GRID"]
+__all__ = ["METHODS", "get_method", "NaiveNormalize", "LabelSoftmax", "label_softmax"]

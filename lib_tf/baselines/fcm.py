@@ -33,7 +33,7 @@ from numbers import Real
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._graph import normalize_rows, squared_distances
-from .base import POSITIVE_FINITE, POSITIVE_INT, SEED, BaseEnhancer
+from ..base import POSITIVE_FINITE, POSITIVE_INT, SEED, BaseEnhancer
 
 COMPOSITIONS = ("max-product", "max-min", "sum-product")
 
@@ -128,7 +128,7 @@ class FCM(BaseEnhancer):
         "random_state": [None, SEED, np.random.Generator],
     }
 
-    def __init__(self, n_clusters=None, fuzzifier: float = 2.0, composition: str = "max-product", tol: float = 1e-6,
+    def __init__(self, *, n_clusters=None, fuzzifier: float = 2.0, composition: str = "max-product", tol: float = 1e-6,
                  max_iter: int = 300, random_state=None):
         self.n_clusters = n_clusters
         self.fuzzifier = fuzzifier

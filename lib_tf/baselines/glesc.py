@@ -16,7 +16,7 @@ import scipy.linalg
 from sklearn.utils._param_validation import StrOptions
 
 from . import _lowrank
-from .lesc import LAMBDA_GRID, LESC  # noqa: F401  (LAMBDA_GRID re-exported: same grid)
+from .lesc import LESC
 
 _TLRR_CACHE: "OrderedDict[str, dict]" = OrderedDict()
 _TLRR_CACHE_SIZE = 1
@@ -194,7 +194,7 @@ class GLESC(LESC):
     inductive = True
     _parameter_constraints = {**LESC._parameter_constraints, "fusion": [StrOptions({"mean", "features", "labels"})]}
 
-    def __init__(self, lambda1: float = 0.1, lambda2: float = 0.1, lrr_lambda: float = 0.01,
+    def __init__(self, *, lambda1: float = 0.1, lambda2: float = 0.1, lrr_lambda: float = 0.01,
                  kernel: str = "rbf", max_iter: int = 40, tol: float = 1e-6, fusion: str = "mean",
                  max_rank=500):
         super().__init__(lambda1=lambda1, lambda2=lambda2, lrr_lambda=lrr_lambda, kernel=kernel,

@@ -57,7 +57,7 @@ import scipy.sparse as sp
 from scipy.sparse.linalg import cg
 
 from ._graph import gaussian_knn_graph, laplacian, mean_pairwise_distance, softmax_rows, squared_distances
-from .base import NON_NEGATIVE_FINITE, POSITIVE_FINITE, POSITIVE_INT, BaseEnhancer
+from ..base import NON_NEGATIVE_FINITE, POSITIVE_FINITE, POSITIVE_INT, BaseEnhancer
 
 #: The paper's grid for lambda.
 LAMBDA_GRID = (0.01, 0.1, 1.0, 10.0, 100.0)
@@ -141,7 +141,7 @@ class GLLE(BaseEnhancer):
                               "sigma": [None, POSITIVE_FINITE], "kernel_width": [None, POSITIVE_FINITE],
                               "tol": [POSITIVE_FINITE], "max_iter": [POSITIVE_INT]}
 
-    def __init__(self, lam: float = 0.01, n_neighbors=None, sigma=None, kernel_width=None, tol: float = 1e-10,
+    def __init__(self, *, lam: float = 0.01, n_neighbors=None, sigma=None, kernel_width=None, tol: float = 1e-10,
                  max_iter: int = 2000):
         self.lam = lam
         self.n_neighbors = n_neighbors

@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._graph import BLOCK, mean_pairwise_distance, normalize_rows, squared_distances
-from .base import NON_NEGATIVE_FINITE, POSITIVE_FINITE, POSITIVE_INT, BaseEnhancer
+from ..base import NON_NEGATIVE_FINITE, POSITIVE_FINITE, POSITIVE_INT, BaseEnhancer
 
 
 def kernel_class_distances(X: np.ndarray, L: np.ndarray, width: float, block: int = BLOCK) -> np.ndarray:
@@ -86,7 +86,7 @@ class KM(BaseEnhancer):
     _parameter_constraints = {"kernel_width": [None, POSITIVE_FINITE], "delta": [NON_NEGATIVE_FINITE],
                               "block": [POSITIVE_INT]}
 
-    def __init__(self, kernel_width=None, delta: float = 1e-7, block: int = BLOCK):
+    def __init__(self, *, kernel_width=None, delta: float = 1e-7, block: int = BLOCK):
         self.kernel_width = kernel_width
         self.delta = delta
         self.block = block

@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.utils._param_validation import StrOptions
 
 from . import _lowrank
-from .base import NON_NEGATIVE_FINITE, POSITIVE_FINITE, POSITIVE_INT, BaseEnhancer
+from ..base import NON_NEGATIVE_FINITE, POSITIVE_FINITE, POSITIVE_INT, BaseEnhancer
 
 #: The paper's grid for lambda1 and lambda2.
 LAMBDA_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)
@@ -118,7 +118,7 @@ class LESC(BaseEnhancer):
                               "lrr_lambda": [NON_NEGATIVE_FINITE], "kernel": [StrOptions({"rbf", "linear"})],
                               "max_iter": [POSITIVE_INT], "tol": [POSITIVE_FINITE], "max_rank": [None, POSITIVE_INT]}
 
-    def __init__(self, lambda1: float = 0.1, lambda2: float = 0.1, lrr_lambda: float = 0.01,
+    def __init__(self, *, lambda1: float = 0.1, lambda2: float = 0.1, lrr_lambda: float = 0.01,
                  kernel: str = "rbf", max_iter: int = 100, tol: float = 1e-6, max_rank=500):
         self.lambda1 = lambda1
         self.lambda2 = lambda2

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..data.validation import FLOAT32_RANGE
-from .base import NON_NEGATIVE_FINITE, POSITIVE_FINITE, POSITIVE_INT, SEED, BaseEnhancer
+from ..base import NON_NEGATIVE_FINITE, POSITIVE_FINITE, POSITIVE_INT, SEED, BaseEnhancer
 
 
 class LEVI(BaseEnhancer):
@@ -71,7 +71,7 @@ class LEVI(BaseEnhancer):
                               "batch_size": [None, POSITIVE_INT], "learning_rate": [POSITIVE_FINITE],
                               "standardize": ["boolean"], "random_state": [None, SEED]}
 
-    def __init__(self, alpha: float = 1.0, hidden: int = 64, epochs: int = 150, batch_size=None,
+    def __init__(self, *, alpha: float = 1.0, hidden: int = 64, epochs: int = 150, batch_size=None,
                  learning_rate: float = 1e-3, standardize: bool = True, random_state=0):
         self.alpha = alpha
         self.hidden = hidden
@@ -84,9 +84,7 @@ class LEVI(BaseEnhancer):
     def _fit(self, X, L):
         import keras
         import tensorflow as tf
-        import tensorflow_probability as tfp
 
-        tfd = tfp.distributions
         seed = 0 if self.random_state is None else int(self.random_state)
         keras.utils.set_random_seed(seed)
         rng = np.random.RandomState(seed)
@@ -100,40 +98,9 @@ class LEVI(BaseEnhancer):
             Xs = X
         Xs = Xs.astype(np.float32)
         Lf = L.astype(np.float32)
-        h = int(self.hidden)
         batch = self.batch_size or (n if n <= 512 else 256)
         batch = int(min(batch, n))
-
-        encoder = keras.Sequential([keras.Input((d + c,)), keras.layers.Dense(h, activation="softplus"),
-                                    keras.layers.Dense(h, activation="softplus"), keras.layers.Dense(2 * c)])
-        decoder_x = keras.Sequential([keras.Input((c,)), keras.layers.Dense(h, activation="softplus"),
-                                      keras.layers.Dense(d)])
-        decoder_l = keras.Sequential([keras.Input((c,)), keras.layers.Dense(h, activation="softplus"),
-                                      keras.layers.Dense(c)])
-        variables = encoder.trainable_variables + decoder_x.trainable_variables + decoder_l.trainable_variables
-        optimizer = keras.optimizers.Adam(learning_rate=float(self.learning_rate))
-        alpha = tf.constant(float(self.alpha), tf.float32)
-        prior = tfd.Normal(loc=tf.zeros(c), scale=tf.ones(c))
-
-        def posterior(xb, lb):
-            out = encoder(tf.concat([xb, lb], axis=1))
-            mu, raw = out[:, :c], out[:, c:]
-            return tfd.Normal(loc=mu, scale=tf.math.softplus(raw) + 1e-4)
-
-        @tf.function(reduce_retracing=True)
-        def step(xb, lb, sample_seed):
-            with tf.GradientTape() as tape:
-                q = posterior(xb, lb)
-                dz = q.sample(seed=sample_seed)
-                fit = tf.reduce_sum(tf.square(lb - dz), axis=1)
-                kl = tf.reduce_sum(tfd.kl_divergence(q, prior), axis=1)
-                rec_x = 0.5 * tf.reduce_mean(tf.square(xb - decoder_x(dz)), axis=1)
-                rec_l = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=lb, logits=decoder_l(dz)),
-                                       axis=1)
-                loss = tf.reduce_mean(fit + alpha * (kl + rec_x + rec_l))
-            grads = tape.gradient(loss, variables)
-            optimizer.apply_gradients(zip(grads, variables))
-            return loss
+        encoder, step = _encoder_and_step(d, c, int(self.hidden), float(self.alpha), float(self.learning_rate))
 
         losses = []
         counter = 0
@@ -152,3 +119,45 @@ class LEVI(BaseEnhancer):
         mu = mu - mu.max(axis=1, keepdims=True)
         w = np.exp(mu)
         return w / w.sum(axis=1, keepdims=True)
+
+
+def _encoder_and_step(d: int, c: int, h: int, alpha: float, learning_rate: float):
+    """LEVI's networks (the encoder q(d | x, l), decoders of x and l from d, ``h`` units) and its
+    training step ``step(x, l, seed) -> loss`` (Adam at ``learning_rate``; ``alpha`` weighs the
+    KL and both reconstructions against the label fit). Returns ``(encoder, step)``."""
+    import keras
+    import tensorflow as tf
+    import tensorflow_probability as tfp
+
+    tfd = tfp.distributions
+    encoder = keras.Sequential([keras.Input((d + c,)), keras.layers.Dense(h, activation="softplus"),
+                                keras.layers.Dense(h, activation="softplus"), keras.layers.Dense(2 * c)])
+    decoder_x = keras.Sequential([keras.Input((c,)), keras.layers.Dense(h, activation="softplus"),
+                                  keras.layers.Dense(d)])
+    decoder_l = keras.Sequential([keras.Input((c,)), keras.layers.Dense(h, activation="softplus"),
+                                  keras.layers.Dense(c)])
+    variables = encoder.trainable_variables + decoder_x.trainable_variables + decoder_l.trainable_variables
+    optimizer = keras.optimizers.Adam(learning_rate=learning_rate)
+    alpha = tf.constant(alpha, tf.float32)
+    prior = tfd.Normal(loc=tf.zeros(c), scale=tf.ones(c))
+
+    def posterior(xb, lb):
+        out = encoder(tf.concat([xb, lb], axis=1))
+        mu, raw = out[:, :c], out[:, c:]
+        return tfd.Normal(loc=mu, scale=tf.math.softplus(raw) + 1e-4)
+
+    @tf.function(reduce_retracing=True)
+    def step(xb, lb, sample_seed):
+        with tf.GradientTape() as tape:
+            q = posterior(xb, lb)
+            dz = q.sample(seed=sample_seed)
+            fit = tf.reduce_sum(tf.square(lb - dz), axis=1)
+            kl = tf.reduce_sum(tfd.kl_divergence(q, prior), axis=1)
+            rec_x = 0.5 * tf.reduce_mean(tf.square(xb - decoder_x(dz)), axis=1)
+            rec_l = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=lb, logits=decoder_l(dz)), axis=1)
+            loss = tf.reduce_mean(fit + alpha * (kl + rec_x + rec_l))
+        grads = tape.gradient(loss, variables)
+        optimizer.apply_gradients(zip(grads, variables))
+        return loss
+
+    return encoder, step

@@ -40,7 +40,7 @@ from numbers import Real
 from sklearn.utils._param_validation import Interval
 
 from ._graph import BLOCK, gaussian_knn_graph, normalize_rows, squared_distances
-from .base import POSITIVE_FINITE, POSITIVE_INT, BaseEnhancer
+from ..base import POSITIVE_FINITE, POSITIVE_INT, BaseEnhancer
 
 
 def normalized_affinity(A):
@@ -135,7 +135,7 @@ class LP(BaseEnhancer):
     _parameter_constraints = {"alpha": [Interval(Real, 0, 1, closed="neither")], "n_neighbors": [None, POSITIVE_INT],
                               "sigma": [None, POSITIVE_FINITE], "tol": [POSITIVE_FINITE], "max_iter": [POSITIVE_INT]}
 
-    def __init__(self, alpha: float = 0.5, n_neighbors=None, sigma=None, tol: float = 1e-10, max_iter: int = 1000):
+    def __init__(self, *, alpha: float = 0.5, n_neighbors=None, sigma=None, tol: float = 1e-10, max_iter: int = 1000):
         self.alpha = alpha
         self.n_neighbors = n_neighbors
         self.sigma = sigma

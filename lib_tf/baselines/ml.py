@@ -46,7 +46,7 @@ from scipy.optimize import minimize
 from sklearn.utils._param_validation import StrOptions
 
 from ._graph import knn, normalize_rows, softmax_rows, sparse_from_knn
-from .base import POSITIVE_FINITE, POSITIVE_INT, BaseEnhancer
+from ..base import POSITIVE_FINITE, POSITIVE_INT, BaseEnhancer
 
 NORMALIZATIONS = ("softmax", "positive")
 
@@ -126,7 +126,7 @@ class ML(BaseEnhancer):
                               "normalize": [StrOptions(set(NORMALIZATIONS))], "tol": [POSITIVE_FINITE],
                               "max_iter": [POSITIVE_INT]}
 
-    def __init__(self, n_neighbors=None, lam: float = 1.0, reg: float = 0.1, normalize: str = "softmax",
+    def __init__(self, *, n_neighbors=None, lam: float = 1.0, reg: float = 0.1, normalize: str = "softmax",
                  tol: float = 1e-10, max_iter: int = 5000):
         self.n_neighbors = n_neighbors
         self.lam = lam

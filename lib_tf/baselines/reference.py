@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..readout import TEMPERATURE_GRID, softmax_with_temperature
-from .base import POSITIVE_FINITE, BaseEnhancer
+from ..readout.forms import softmax_with_temperature
+from ..base import POSITIVE_FINITE, BaseEnhancer
 
-__all__ = ["TEMPERATURE_GRID", "NaiveNormalize", "LabelSoftmax", "label_shares", "label_softmax"]
+__all__ = ["NaiveNormalize", "LabelSoftmax", "label_shares", "label_softmax"]
 
 
 def label_shares(L) -> np.ndarray:
@@ -53,7 +53,7 @@ class LabelSoftmax(BaseEnhancer):
     feature_range = None  # X is not used
     _parameter_constraints = {"temperature": [POSITIVE_FINITE]}
 
-    def __init__(self, temperature: float = 1.0):
+    def __init__(self, *, temperature: float = 1.0):
         self.temperature = temperature
 
     def _fit(self, X, L):

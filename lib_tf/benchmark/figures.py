@@ -9,7 +9,7 @@ from .._keras_state import released_keras_state
 from ..data import load_ldl, make_artificial
 from ..metrics import METRIC_NAMES
 from ..plots import plot_ranks, plot_sensitivity, plot_toy_recovery
-from .methods import MethodSpec
+from .methods import PAPER_PICTURE, MethodSpec
 from .report import rank_table, split_table
 from .store import measures
 
@@ -25,12 +25,11 @@ def draw_figures(bench, table: dict, figures_dir, sensitivity: bool = True):
     toy = make_artificial()
     panels = {"ground truth": toy.distributions}
     for name, spec in bench.methods.items():
-        picture = getattr(spec.readouts, "picture", None) if spec.readouts is not None else None
-        if spec.readouts is not None and picture is None:  # LIB+l: one of many read-outs of LIB's fit
+        if spec.readouts is not None and spec.picture is None:  # LIB+l: one of many read-outs of LIB's fit
             continue
         with released_keras_state():
             output = np.asarray(spec.fit(toy.features, toy.logical_labels, spec.grid[0], 0), dtype=np.float64)
-        panels[name] = spec.read_out(output, toy.logical_labels)[picture] if picture is not None else output
+        panels[name] = spec.read_out(output, toy.logical_labels)[spec.picture] if spec.readouts is not None else output
     written.append(plot_toy_recovery(toy.features, panels, figures_dir / "toy_all_methods.png",
                                      title="Artificial: label distributions as RGB (first grid point, T = 1)"))
     if sensitivity and "LIB" in bench.methods:
@@ -41,7 +40,7 @@ def draw_figures(bench, table: dict, figures_dir, sensitivity: bool = True):
         for i, alpha in enumerate(SENSITIVITY_GRID):
             for j, beta in enumerate(SENSITIVITY_GRID):
                 run = bench._run(spec, data, 0, {"alpha": alpha, "beta": beta})
-                figures = measures(run, repr(1.0))
+                figures = measures(run, PAPER_PICTURE)
                 for metric in grids:
                     grids[metric][i, j] = figures[metric]
         written.append(plot_sensitivity(grids, SENSITIVITY_GRID, SENSITIVITY_GRID, figures_dir / "lib_sensitivity_SBU_3DFE.png",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional
@@ -14,112 +13,79 @@ import numpy as np
 from ..baselines import get_method
 from ..baselines.glle import LAMBDA_GRID as GLLE_LAMBDA_GRID
 from ..enhancer import LABEL_AWARE_SIZES
-from ..readout import (FEATURE_TEMPERATURE_GRID, LABEL_TEMPERATURE_GRID, TEMPERATURE_GRID, rule_consistent,
-                       softmax_two_temperatures, softmax_with_temperature, two_temperature_pairs)
+from ..readout.forms import TemperatureReadouts, TwoTemperatureReadouts, values_in_words
+from ..readout.posterior import fit_binarisation_posterior
 
 #: The name of the only read-out of a method that outputs distributions itself.
 NO_READOUT = "-"
-
-
-def _values(grid) -> str:
-    return "{" + ", ".join(f"{value:g}" for value in grid) + "}"
-
-
-@dataclass(frozen=True)
-class TemperatureReadouts:
-    """``softmax(z / T)`` for every T of ``grid``, optionally moved into the binarisation
-    rule's interval (:func:`lib_tf.readout.rule_consistent`); read-outs are named ``repr(T)``."""
-
-    grid: tuple = TEMPERATURE_GRID
-    rule_projection: bool = False
-    picture = repr(1.0)  # the read-out drawn in the toy picture: the paper's T = 1
-
-    def names(self) -> List[str]:
-        return [repr(float(t)) for t in self.grid]
-
-    def apply(self, output, logical_labels) -> Dict[str, np.ndarray]:
-        result = {}
-        for t in self.grid:
-            distributions = softmax_with_temperature(output, t)
-            result[repr(float(t))] = rule_consistent(distributions, logical_labels) if self.rule_projection else distributions
-        return result
-
-    def signature(self):
-        return ["softmax(z/T)" + ("+rule" if self.rule_projection else ""), [float(t) for t in self.grid]]
-
-    def describe(self) -> str:
-        return f"T in {_values(self.grid)}" + (", moved into the binarisation rule's interval" if self.rule_projection else "")
-
-    def at_grid_end(self, name: str) -> bool:
-        return float(name) in (min(self.grid), max(self.grid))
-
-
-@dataclass(frozen=True)
-class TwoTemperatureReadouts:
-    """``softmax(z / T_z + l / T_l)`` over ``logit_grid`` x ``label_grid`` (inf drops a term,
-    never both), optionally moved into the binarisation rule's interval
-    (:func:`lib_tf.readout.rule_consistent`); read-outs are named ``"T_z/T_l"``."""
-
-    logit_grid: tuple = FEATURE_TEMPERATURE_GRID
-    label_grid: tuple = LABEL_TEMPERATURE_GRID
-    drop_logits: bool = True
-    rule_projection: bool = False
-    picture: Optional[str] = None
-
-    def pairs(self):
-        return two_temperature_pairs(self.logit_grid, self.label_grid, drop_logits=self.drop_logits)
-
-    def names(self) -> List[str]:
-        return [f"{tz:g}/{tl:g}" for tz, tl in self.pairs()]
-
-    def apply(self, output, logical_labels) -> Dict[str, np.ndarray]:
-        result = {}
-        for tz, tl in self.pairs():
-            distributions = softmax_two_temperatures(output, logical_labels, tz, tl)
-            result[f"{tz:g}/{tl:g}"] = rule_consistent(distributions, logical_labels) if self.rule_projection else distributions
-        return result
-
-    def signature(self):
-        return ["softmax(z/T_z+l/T_l)" + ("+rule" if self.rule_projection else ""), [float(t) for t in self.logit_grid],
-                [float(t) for t in self.label_grid], self.drop_logits]
-
-    def describe(self) -> str:
-        logits = _values(self.logit_grid) + (" or inf" if self.drop_logits else "")
-        text = f"softmax(z / T_z + l / T_l), T_z in {logits}, T_l in {_values(self.label_grid)}"
-        return text + (", moved into the binarisation rule's interval" if self.rule_projection else "")
-
-    def at_grid_end(self, name: str) -> bool:
-        ends = {min(self.logit_grid), max(self.logit_grid)}, {min(self.label_grid), max(t for t in self.label_grid if math.isfinite(t))}
-        return any(float(value) in end for value, end in zip(name.split("/"), ends))
+#: The name of the read-out that is the binarisation posterior's mean (LA-LIB's truth-free one).
+POSTERIOR_READOUT = "posterior"
+#: The read-out drawn in the toy picture where a method has temperatures: the paper's T = 1.
+PAPER_PICTURE = TemperatureReadouts.name(1.0)
 
 
 @dataclass
 class MethodSpec:
     """How the benchmark runs one method: ``fit(X, L, params, seed)`` returns the recovered
-    distributions (n, c), or, with ``readouts``, a model's logits that every read-out turns
-    into distributions (searched like a parameter). ``grid`` lists the parameter sets
-    searched; ``seeded`` methods run once per seed, the others once."""
+    distributions (n, c), or, with ``readouts`` (a form of :mod:`lib_tf.readout.forms`), a
+    model's logits that every read-out turns into distributions (searched like a parameter).
+    ``grid`` lists the parameter sets searched; ``seeded`` methods run once per seed, the
+    others once. ``picture``: the read-out drawn in the toy picture (None: none of a method
+    with read-outs is drawn; a method without them draws its output).
+
+    ``posterior(X, L, params, seed, output)`` gives the binarisation posterior the ``self``
+    protocol's criterion reads (default: fitted to the method's own output, its logits or the
+    log of its distributions); with ``posterior_readout`` its mean is one more read-out."""
 
     name: str
     fit: Callable
     grid: List[dict] = field(default_factory=lambda: [{}])
     seeded: bool = False
     readouts: Optional[object] = None
+    picture: Optional[str] = None
+    posterior: Optional[Callable] = None
+    posterior_readout: bool = False
 
     def readout_names(self) -> List[str]:
-        return self.readouts.names() if self.readouts is not None else [NO_READOUT]
+        names = self.readouts.names() if self.readouts is not None else [NO_READOUT]
+        return names + ([POSTERIOR_READOUT] if self.posterior_readout else [])
 
-    def read_out(self, output, logical_labels) -> Dict[str, np.ndarray]:
+    def read_out(self, output, logical_labels, posterior=None) -> Dict[str, np.ndarray]:
+        readouts = {NO_READOUT: output} if self.readouts is None else self.readouts.apply(output, logical_labels)
+        if self.posterior_readout:
+            readouts[POSTERIOR_READOUT] = posterior.mean
+        return readouts
+
+    def signature(self):
+        """What identifies the method's read-outs in a run's key (None: its output alone)."""
         if self.readouts is None:
-            return {NO_READOUT: output}
-        return self.readouts.apply(output, logical_labels)
+            return [POSTERIOR_READOUT] if self.posterior_readout else None
+        return self.readouts.signature() + ([POSTERIOR_READOUT] if self.posterior_readout else [])
+
+    def at_grid_end(self, readout: str) -> bool:
+        """Whether ``readout`` lies on an end of its form's grid (never the posterior's mean)."""
+        return readout not in (NO_READOUT, POSTERIOR_READOUT) and self.readouts.at_grid_end(readout)
+
+    @property
+    def has_choices(self) -> bool:
+        """Whether the method has parameters or read-outs to choose (what ``self`` needs a criterion for)."""
+        return len(self.grid) > 1 or self.readouts is not None or self.posterior_readout
+
+    def fit_posterior(self, X, L, params, seed, output):
+        """The binarisation posterior of this run (see the class docstring)."""
+        if self.posterior is not None:
+            return self.posterior(X, L, params, seed, output)
+        logits = output if self.readouts is not None else np.log(np.clip(output, 1e-12, None))
+        return fit_binarisation_posterior(logits, L, random_state=seed)
 
     def describe_grid(self) -> str:
         """The searched grid in words (parameters, then read-outs), for the report."""
         names = sorted({name for params in self.grid for name in params})
-        parts = [f"{name} in {_values(sorted({params[name] for params in self.grid}))}" for name in names]
+        parts = [f"{name} in {values_in_words(sorted({params[name] for params in self.grid}))}" for name in names]
         if self.readouts is not None:
             parts.append(self.readouts.describe())
+        if self.posterior_readout:
+            parts.append("or the binarisation posterior's mean")
         return "; ".join(parts) if parts else "nothing to choose"
 
 
@@ -133,32 +99,44 @@ def _baseline(name, **fixed):
     return fit
 
 
-def _memoised_logits(fit_logits, cache_size: int = 16):
-    """``fit_logits(X, L, params, seed)`` memoised on (X, L, params, seed), so that two
-    read-outs of the same model (LIB and LIB+l) share every fit made in one process."""
-    cache: "OrderedDict[tuple, np.ndarray]" = OrderedDict()
-
-    def fit(X, L, params, seed):
-        digest = hashlib.sha1(np.ascontiguousarray(X).tobytes() + np.ascontiguousarray(L).tobytes()).hexdigest()
-        key = (digest, json.dumps(params, sort_keys=True), seed)
-        if key not in cache:
-            cache[key] = fit_logits(X, L, params, seed)
-            while len(cache) > cache_size:
-                cache.popitem(last=False)
-        return cache[key]
-    return fit
-
-
 def _lib_logits(X, L, params, seed):
     from ..enhancer import LabelEnhancer
 
     return LabelEnhancer(model="paper", **params, random_state=seed).fit(X, L).logits(X)
 
 
-def _label_aware_logits(X, L, params, seed):
+def _memoised(fit, cache_size: int = 16):
+    """``fit(X, L, params, seed)`` memoised on (X, L, params, seed), so that what one fit
+    gives (two read-outs of the same model, LIB and LIB+l; a fit's logits and its posterior)
+    is computed once in a process."""
+    cache: "OrderedDict[tuple, object]" = OrderedDict()
+
+    def memoised(X, L, params, seed):
+        digest = hashlib.sha1(np.ascontiguousarray(X).tobytes() + np.ascontiguousarray(L).tobytes()).hexdigest()
+        key = (digest, json.dumps(params, sort_keys=True), seed)
+        if key not in cache:
+            cache[key] = fit(X, L, params, seed)
+            while len(cache) > cache_size:
+                cache.popitem(last=False)
+        return cache[key]
+    return memoised
+
+
+@_memoised
+def _label_aware_fit(X, L, params, seed):
+    """LA-LIB fitted with its truth-free read-out: (logits with the labels shown, posterior)."""
     from ..enhancer import LabelEnhancer
 
-    return LabelEnhancer(model="label-aware", **params, random_state=seed).fit(X, L).logits(X, L)
+    enhancer = LabelEnhancer(model="label-aware", readout="truth-free", **params, random_state=seed).fit(X, L)
+    return enhancer.logits(X, L), enhancer.posterior_
+
+
+def _label_aware_logits(X, L, params, seed):
+    return _label_aware_fit(X, L, params, seed)[0]
+
+
+def _label_aware_posterior(X, L, params, seed, output):
+    return _label_aware_fit(X, L, params, seed)[1]
 
 
 def _label_logits(X, L, params, seed):
@@ -175,14 +153,17 @@ def default_methods(quick: bool = False) -> Dict[str, MethodSpec]:
     LESC, no gLESC or LEVI."""
     lesc_grid = [{"lambda1": a, "lambda2": b} for a in (1e-3, 1e-1) for b in (1e-3, 1e-1, 10.0)]
     lib_grid = [{"alpha": a, "beta": b} for a in (0.001, 1.0) for b in (1.0, 10.0)]
-    label_aware_grid = [{**LABEL_AWARE_SIZES, "alpha": 1.0, "beta": 10.0, "label_dropout": d} for d in (0.0, 0.5)]
+    # LA-LIB at its shipped setting only, as LabelEnhancer.label_aware() fits it: its truth-free
+    # criterion does not choose label_dropout well (benchmarks/TRUTH_FREE.md), so no protocol does
+    label_aware_grid = [{**LABEL_AWARE_SIZES, "alpha": 1.0, "beta": 10.0, "label_dropout": 0.5}]
     if quick:
-        lesc_grid, lib_grid, label_aware_grid = lesc_grid[:1], lib_grid[:1], label_aware_grid[1:]
-    lib_fit = _memoised_logits(_lib_logits)
+        lesc_grid, lib_grid = lesc_grid[:1], lib_grid[:1]
+    lib_fit = _memoised(_lib_logits)
     specs = [
         MethodSpec("l/sum(l)", _baseline("l/sum(l)")),
-        MethodSpec("softmax(l/T)", _label_logits, readouts=TemperatureReadouts()),
-        MethodSpec("rule(softmax(l/T))", _label_logits, readouts=TemperatureReadouts(rule_projection=True)),
+        MethodSpec("softmax(l/T)", _label_logits, readouts=TemperatureReadouts(), picture=PAPER_PICTURE),
+        MethodSpec("rule(softmax(l/T))", _label_logits, readouts=TemperatureReadouts(rule_projection=True),
+                   picture=PAPER_PICTURE),
         MethodSpec("FCM", _baseline("FCM"), seeded=True),
         MethodSpec("KM", _baseline("KM")),
         MethodSpec("LP", _baseline("LP")),
@@ -191,9 +172,10 @@ def default_methods(quick: bool = False) -> Dict[str, MethodSpec]:
         MethodSpec("LESC", _baseline("LESC"), grid=lesc_grid),
         MethodSpec("gLESC", _baseline("gLESC"), grid=lesc_grid),
         MethodSpec("LEVI", _baseline("LEVI"), seeded=True),
-        MethodSpec("LIB", lib_fit, grid=lib_grid, seeded=True, readouts=TemperatureReadouts()),
+        MethodSpec("LIB", lib_fit, grid=lib_grid, seeded=True, readouts=TemperatureReadouts(), picture=PAPER_PICTURE),
         MethodSpec("LIB+l", lib_fit, grid=lib_grid, seeded=True, readouts=TwoTemperatureReadouts()),
-        MethodSpec("LA-LIB", _label_aware_logits, grid=label_aware_grid, seeded=True, readouts=LABEL_AWARE_READOUTS),
+        MethodSpec("LA-LIB", _label_aware_logits, grid=label_aware_grid, seeded=True, readouts=LABEL_AWARE_READOUTS,
+                   posterior=_label_aware_posterior, posterior_readout=True),
     ]
     if quick:  # the slowest baselines stay out of the quick mode
         specs = [spec for spec in specs if spec.name not in ("gLESC", "LEVI")]

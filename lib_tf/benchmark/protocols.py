@@ -1,4 +1,4 @@
-"""Running methods x data sets x seeds, and reading the runs under three protocols.
+"""Running methods x data sets x seeds, and reading the runs under four protocols.
 
 Every finished run is appended at once to ``runs.jsonl`` in the output folder and a rerun
 reuses it, so an interrupted benchmark loses nothing and resumes where it stopped. Protocols
@@ -9,12 +9,17 @@ are applied when results are read, never by refitting:
   paper did; figures are on all instances.
 - ``blind``: the same choices made on a revealed 10% of the instances
   (:func:`lib_tf.data.split_instances`); figures are on the other 90%.
-- ``zero-truth``: no ground truth of the data set at all, as for a user who has logical labels
-  and nothing else: parameters and read-out are chosen on the *other* paper data sets of the
-  run (leave one data set out), as the pair with the lowest geometric mean of KL over them on
-  seed 0 (a geometric mean, so that every data set weighs the same whatever its scale of KL),
-  and used unchanged on every seed; figures are on all instances. A data set with no other
-  paper data set in the run is left out of this protocol.
+- ``zero-truth``: no ground truth of the data set at all: parameters and read-out are chosen
+  on the paper data sets of the run outside its family (leave one family out: the ten Yeast
+  sets are one family, :func:`lib_tf.data.family`), as the pair with the lowest geometric
+  mean of KL over them on seed 0 (a geometric mean, so that every data set weighs the same
+  whatever its scale of KL), and used unchanged on every seed; figures are on all instances.
+  A data set with no paper data set of another family in the run is left out.
+- ``self``: no ground truth at all, of this data set or any other, as for every real user:
+  parameters and read-out are chosen by the truth-free criterion on the data set at hand, the
+  expected KL under the binarisation posterior (:mod:`lib_tf.readout.posterior`; each run
+  stores it for every read-out), parameters on seed 0 and the read-out per seed, as ``paper``
+  does with the truth; figures are on all instances.
 """
 from __future__ import annotations
 
@@ -25,12 +30,17 @@ from typing import Dict
 import numpy as np
 
 from .._keras_state import released_keras_state
-from ..data import PAPER_DATASETS, load_ldl, split_instances
+from ..data import PAPER_DATASETS, family, load_ldl, split_instances
 from ..metrics import METRIC_NAMES
+from ..readout.selection import SELECTION_METRIC, best_candidate
 from .methods import MethodSpec
 from .store import RunStore, measures, run_key, score_readouts, selection_values
 
-PROTOCOLS = ("paper", "blind", "zero-truth")
+PROTOCOLS = ("paper", "blind", "zero-truth", "self")
+#: What each protocol chooses on, for :meth:`Benchmark.choose`.
+_CHOICE_VALUES = {"paper": lambda run: selection_values(run, "all"),
+                  "blind": lambda run: selection_values(run, "revealed"),
+                  "self": lambda run: run["self_values"]}
 
 
 class Benchmark:
@@ -45,23 +55,30 @@ class Benchmark:
         self.names = {}  # data set argument -> the loaded set's name (the name in run keys)
 
     def _key(self, spec: MethodSpec, dataset_name: str, seed: int, params: dict) -> str:
-        signature = None if spec.readouts is None else spec.readouts.signature()
-        return run_key(spec.name, dataset_name, seed if spec.seeded else 0, params, signature)
+        return run_key(spec.name, dataset_name, seed if spec.seeded else 0, params, spec.signature())
 
-    def _run(self, spec: MethodSpec, data, seed: int, params: dict) -> dict:
+    def _run(self, spec: MethodSpec, data, seed: int, params: dict, need_self: bool = False) -> dict:
+        """The stored run, or a new one; ``need_self``: a stored run without the ``self``
+        criterion's values (made before it existed) is made again."""
         seed = seed if spec.seeded else 0
         key = self._key(spec, data.name, seed, params)
         found = self.store.get(key)
-        if found is not None:
+        if found is not None and (not need_self or "self_values" in found):
             if key not in self.computed_keys:
                 self.reused_keys.add(key)
             return found
         revealed, hidden = split_instances(data.n_instances)
+        X, L = data.features, data.logical_labels
         with released_keras_state():
             start = time.perf_counter()
-            output = np.asarray(spec.fit(data.features, data.logical_labels, params, seed), dtype=np.float64)
+            output = np.asarray(spec.fit(X, L, params, seed), dtype=np.float64)
             seconds = time.perf_counter() - start
-        scored = score_readouts(data.distributions, spec.read_out(output, data.logical_labels), revealed, hidden)
+            posterior = spec.fit_posterior(X, L, params, seed, output) if spec.has_choices else None
+        readouts = spec.read_out(output, L, posterior)
+        scored = score_readouts(data.distributions, readouts, revealed, hidden)
+        if posterior is not None:  # the truth-free criterion of every read-out, for the self protocol
+            scored["self_values"] = [float(f"{posterior.expected_kl(readouts[name]):.6g}") for name in scored["readouts"]]
+            scored["scale_identified"] = posterior.scale_identified
         run = {"key": key, "method": spec.name, "dataset": data.name, "seed": seed, "params": params,
                "seconds": seconds, **scored, "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}
         self.store.add(run)
@@ -69,30 +86,29 @@ class Benchmark:
         return run
 
     def choose(self, spec: MethodSpec, data, protocol: str, seed: int = 0):
-        """(params, read-out) chosen by KL on seed ``seed``'s runs over the grid: on all instances
-        (``paper``) or on the revealed share (``blind``). Ties go to the first in grid order."""
-        subset = "all" if protocol == "paper" else "revealed"
-        best = None
+        """(params, read-out) chosen on seed ``seed``'s runs over the grid: by KL on all instances
+        (``paper``) or on the revealed share (``blind``), or by the truth-free criterion
+        (``self``). Ties go to the first in grid order."""
+        choices, values = [], []
         for params in spec.grid:
-            run = self._run(spec, data, seed, params)
-            for name, value in zip(run["readouts"], selection_values(run, subset)):
-                if best is None or value < best[0]:
-                    best = (value, params, name)
-        return best[1], best[2]
+            run = self._run(spec, data, seed, params, need_self=protocol == "self")
+            choices += [(params, name) for name in run["readouts"]]
+            values += _CHOICE_VALUES[protocol](run)
+        return best_candidate(choices, values, None if protocol == "self" else SELECTION_METRIC)
 
     def choose_without_truth(self, spec: MethodSpec, dataset_name: str):
-        """(params, read-out) for ``dataset_name`` chosen on the other paper data sets of the
-        run (:meth:`choose_across`)."""
+        """(params, read-out) for ``dataset_name`` chosen on the run's paper data sets outside its
+        family (:meth:`choose_across`)."""
         others = self._others(dataset_name)
         if not others:
-            raise ValueError(f"zero-truth needs another paper data set than {dataset_name} in the run")
+            raise ValueError(f"zero-truth needs a paper data set outside the family of {dataset_name} in the run")
         return self.choose_across(spec, others)
 
     def choose_across(self, spec: MethodSpec, others):
         """(params, read-out) with the lowest geometric mean of KL over the data sets ``others``
         (seed 0, all instances), from finished runs: what a user with no ground truth of their
         own data set would be given (the shipped defaults are this choice over all paper sets)."""
-        best = None
+        choices, values = [], []
         for params in spec.grid:
             per_dataset = []
             for other in others:
@@ -100,33 +116,35 @@ class Benchmark:
                 if run is None:
                     raise RuntimeError(f"{spec.name} on {other} (seed 0, {params}) must run before zero-truth choices")
                 per_dataset.append(np.log(np.maximum(selection_values(run, "all"), 1e-12)))
-            names = self.store.get(self._key(spec, others[0], 0, params))["readouts"]
-            for name, value in zip(names, np.mean(per_dataset, axis=0)):
-                if best is None or value < best[0]:
-                    best = (value, params, name)
-        return best[1], best[2]
+            choices += [(params, name) for name in self.store.get(self._key(spec, others[0], 0, params))["readouts"]]
+            values += list(np.mean(per_dataset, axis=0))
+        return best_candidate(choices, values, SELECTION_METRIC)
 
     def _others(self, dataset_name: str):
-        """The paper data sets of the run other than ``dataset_name`` (what zero-truth chooses on)."""
-        return [name for name in self.names.values() if name != dataset_name and name in PAPER_DATASETS]
+        """The paper data sets of the run outside ``dataset_name``'s family (what zero-truth
+        chooses on)."""
+        return [name for name in self.names.values()
+                if name in PAPER_DATASETS and family(name) != family(dataset_name)]
 
     def results(self, spec: MethodSpec, data, protocol: str):
         """Per-seed scores under ``protocol`` (see the module doc) and their mean and std."""
+        self_chosen = protocol == "self" and spec.has_choices
         if protocol == "zero-truth":
             params, fixed_readout = self.choose_without_truth(spec, data.name)
-        else:
-            params, _ = self.choose(spec, data, protocol)
+        else:  # a method with nothing to choose is its only run under self, as under paper
+            params, _ = self.choose(spec, data, protocol if self_chosen or protocol != "self" else "paper")
         per_seed, readouts, seconds = [], [], []
         for seed in (self.seeds if spec.seeded else self.seeds[:1]):
-            run = self._run(spec, data, seed, params)
+            run = self._run(spec, data, seed, params, need_self=self_chosen)
             if protocol == "blind":
                 readout, figures = run["blind_pick"], measures(run, run["blind_pick"], "hidden")
             else:
                 if protocol == "zero-truth":
                     readout = fixed_readout
+                elif self_chosen:
+                    readout = best_candidate(run["readouts"], run["self_values"])
                 else:
-                    values = selection_values(run, "all")
-                    readout = run["readouts"][int(np.argmin(values))]
+                    readout = best_candidate(run["readouts"], selection_values(run, "all"), SELECTION_METRIC)
                 figures = measures(run, readout, "all")
             per_seed.append(figures)
             readouts.append(readout)

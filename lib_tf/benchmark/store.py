@@ -28,8 +28,8 @@ import numpy as np
 
 from .._files import append_json_line, read_json_lines, write_atomic
 from ..metrics import METRIC_NAMES, score
+from ..readout.selection import SELECTION_METRIC, best_candidate
 
-SELECTION_METRIC = "Kullback-Leibler"
 INVOCATIONS_FILE = "invocations.jsonl"
 
 
@@ -54,7 +54,7 @@ def score_readouts(D, readouts: Dict[str, np.ndarray], revealed, hidden) -> dict
     names = list(readouts)
     selection = METRIC_NAMES.index(SELECTION_METRIC)
     revealed_scores = {name: _measures(D[revealed], readouts[name][revealed]) for name in names}
-    blind_pick = min(names, key=lambda name: revealed_scores[name][selection])
+    blind_pick = best_candidate(names, [revealed_scores[name][selection] for name in names], SELECTION_METRIC)
     return {"readouts": names, "all": [_measures(D, readouts[name]) for name in names],
             "revealed_selection": [revealed_scores[name][selection] for name in names],
             "blind_pick": blind_pick, "revealed": revealed_scores[blind_pick],
@@ -73,7 +73,7 @@ def _from_first_format(run: dict):
     except KeyError:
         return None
     selection = METRIC_NAMES.index(SELECTION_METRIC)
-    pick = min(range(len(names)), key=lambda i: table["revealed"][i][selection])
+    pick = best_candidate(range(len(names)), [row[selection] for row in table["revealed"]], SELECTION_METRIC)
     run.update(readouts=names, all=table["all"], revealed_selection=[row[selection] for row in table["revealed"]],
                blind_pick=names[pick], revealed=table["revealed"][pick], hidden=table["hidden"][pick])
     return run

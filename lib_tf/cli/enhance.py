@@ -6,7 +6,9 @@ from pathlib import Path
 
 from ..data import LDLDataset
 from ..distribute import STRATEGIES
-from ..enhancer import LABEL_AWARE_DEFAULTS, MODELS
+from ..enhancer import LABEL_AWARE_DEFAULTS
+from ..metrics import METRIC_NAMES, higher_is_better
+from ..hparams import MODELS
 from ._arguments import add_dataset_arguments, add_settings_arguments, format_table, load_dataset_argument, read_matrix
 from ._arguments import tuned_settings
 
@@ -32,7 +34,8 @@ def add_enhance_parser(subparsers):
     enhance.add_argument("--alpha", type=float, help="weight of the label-gap term (default: paper 0.001, label-aware 1)")
     enhance.add_argument("--beta", type=float, help="weight of the KL / bottleneck term (default: paper 1, label-aware 10)")
     enhance.add_argument("--temperature", type=float, help="read-out temperature T of the model's logits "
-                                                           "(default: paper 1, label-aware its shipped one)")
+                                                           "(default: paper 1; label-aware chosen without ground truth, "
+                                                           "1 with --input/--strategy)")
     enhance.add_argument("--reveal", type=float, default=0.0,
                          help="pick T on this share of instances' ground truth and score on the rest (e.g. 0.1)")
     enhance.add_argument("--with-labels", action="store_true",
@@ -111,9 +114,6 @@ def cmd_enhance(args) -> int:
 
     params = enhancer_params(args)
     distributed = bool(args.input or args.strategy)
-    if distributed and params.get("model", "paper") != "paper":
-        raise ValueError(f"--model {params['model']} is not available with --input/--strategy: streamed and "
-                         "distributed training fit the paper's LIB")
     data = load_input(args)
     if not args.input:
         print(data)
@@ -129,13 +129,29 @@ def cmd_enhance(args) -> int:
               f"d={settings['d']}, c={settings['c']}")
     if distributed:
         print(f"strategy {settings['strategy']} ({settings['replicas']} replica(s), {settings['workers']} worker(s))")
+        if params.get("readout") == "truth-free":
+            label_term = settings["label_temperature"]
+            print(f"read-out: the model's own at T={settings['temperature']:g}"
+                  + (f", T_l={label_term:g}" if label_term is not None else ", no label term")
+                  + " (the truth-free choice needs the data in memory, without --input/--strategy)")
     if settings["n_revealed"]:
         readout = f"T={settings['temperature']:g}" + (f", label temperature T_l={settings['label_temperature']:g}"
                                                       if settings["label_temperature"] is not None else "")
         print(f"read-out {readout}, picked by KL on a revealed {args.reveal:.0%} ({settings['n_revealed']} instances); "
               f"figures below are on the other {settings['n'] - settings['n_revealed']}")
+    choice = settings["readout_choice"]
+    if choice:
+        label_term = f", T_l={choice['label_temperature']:g}" if choice["label_temperature"] is not None else ""
+        print(f"read-out chosen without ground truth: these instances get the binarisation posterior's mean "
+              f"(expected KL {choice['posterior_expected_kl']:.4f}); new ones T={choice['temperature']:g}{label_term} "
+              f"(expected KL {choice['expected_kl']:.4f})" + ("" if choice["scale_identified"] else
+              "; the labels did not pin how sharp the truth is, so a prior over it decided"))
     if settings["metrics"]:
-        print(format_table(list(settings["metrics"].items())))
+        rows = list(settings["metrics"].items())
+        print(format_table(rows))
+        worse = [m for m in METRIC_NAMES if not _at_least_as_good(m, rows[0][1][m], settings["metrics"]["l / sum(l)"][m])]
+        if worse:
+            print(f"note: {rows[0][0]} is worse than l / sum(l) on {', '.join(worse)}")
     for path in result.files:
         if path.suffix == ".png":
             print(f"wrote {path}")
@@ -145,3 +161,7 @@ def cmd_enhance(args) -> int:
     else:
         print(f"trained in {result.seconds:.1f} s; wrote distributions.npy, distributions.csv and settings.json to {out}")
     return 0
+
+
+def _at_least_as_good(metric: str, value: float, reference: float) -> bool:
+    return value >= reference if higher_is_better(metric) else value <= reference

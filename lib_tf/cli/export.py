@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..enhancer import MODELS
-from ..export import DEFAULT_FEATURE_KEY
+from ..contract import DEFAULT_FEATURE_KEY
+from ..hparams import MODELS
 from ._arguments import add_dataset_arguments, add_settings_arguments, load_dataset_argument, tuned_settings
 
 

@@ -6,6 +6,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from ..hparams import MODELS
 from ..tuning import HPARAMS_FILE, OBJECTIVES, TUNERS, best_trial, completed_trials, run_search, search_state_exists
 from ._arguments import add_dataset_arguments, load_dataset_argument
 
@@ -15,15 +16,19 @@ def add_tune_parser(subparsers):
     tune = subparsers.add_parser(
         "tune", help="search LIB's hyper-parameters with Keras Tuner",
         description="Search alpha (gap weight), beta (KL weight), learning rate, latent size, hidden width, batch "
-                    "size, epochs and the read-out temperature; write the best as a JSON of LabelEnhancer "
-                    "arguments (use it with `lib-tf enhance --hparams`). Rerunning with the same --out resumes.")
+                    "size, epochs (label-aware model: label dropout and the heads' width instead of every network's) "
+                    "and the read-out; write the best as a JSON of LabelEnhancer arguments (use it with `lib-tf "
+                    "enhance --hparams`). Rerunning with the same --out resumes.")
     add_dataset_arguments(tune)
+    tune.add_argument("--model", choices=MODELS, default="paper",
+                      help="paper: LIB; label-aware: LA-LIB, whose posterior and read-out read the logical labels")
     tune.add_argument("--tuner", choices=TUNERS, default="bayesian")
     tune.add_argument("--trials", type=int, default=30, help="most trials (default 30)")
     tune.add_argument("--objective", choices=tuple(OBJECTIVES), default="revealed",
-                      help="revealed: KL on the ground truth of a revealed share; unsupervised: no ground truth")
+                      help="revealed: KL on the ground truth of a revealed share; truth-free: no ground truth, the "
+                           "expected KL under the binarisation posterior on a held-out share")
     tune.add_argument("--reveal", type=float, default=None,
-                      help="share revealed (revealed objective, default 0.1) or held out (unsupervised, default 0.2)")
+                      help="share revealed (revealed objective, default 0.1) or held out (truth-free, default 0.2)")
     tune.add_argument("--max-epochs", type=int, default=None,
                       help="epochs budget per trial (default: about 2000 Adam steps at batch 128)")
     tune.add_argument("--min-epochs", type=int, default=None, help="fewest epochs of a trial (default max/10)")
@@ -45,11 +50,12 @@ def format_trial(tuner, trial, metric: str) -> str:
     trial : keras_tuner.engine.trial.Trial
         The trial.
     metric : str
-        The objective's metric (``revealed_kl`` or ``heldout_consistency``).
+        The objective's metric (``revealed_kl`` or ``heldout_expected_kl``).
     """
     values = trial.hyperparameters.values
-    parts = [f"{name}={values[name]:.3g}" for name in ("alpha", "beta", "learning_rate") if name in values]
-    parts += [f"{name}={values[name]}" for name in ("latent_dim", "hidden_units", "batch_size", "epochs",
+    parts = [f"{name}={values[name]:.3g}" for name in ("alpha", "beta", "learning_rate", "label_dropout")
+             if name in values]
+    parts += [f"{name}={values[name]}" for name in ("latent_dim", "hidden_units", "head_units", "batch_size", "epochs",
                                                    "tuner/epochs") if name in values]
     status = str(trial.status).split(".")[-1]
     # A worker of a parallel search gets no score back from the chief: use the trial's own results.
@@ -63,7 +69,9 @@ def format_trial(tuner, trial, metric: str) -> str:
         best = f" | best {best_trial(tuner).score:.5f} ({done}/{tuner.oracle.max_trials} done)"
     except Exception:  # a worker's oracle client knows no trials
         best = ""
-    return (f"trial {trial.trial_id}: {metric}={results[metric]:.5f} T={results['temperature']:g} "
+    readout = f"T={results['temperature']:g}" + (f" T_l={results['label_temperature']:g}"
+                                                  if "label_temperature" in results else "")
+    return (f"trial {trial.trial_id}: {metric}={results[metric]:.5f} {readout} "
             f"{results['train_seconds']:.1f}s{best} | " + " ".join(parts))
 
 
@@ -85,7 +93,7 @@ def cmd_tune(args) -> int:
     params = run_search(dataset, kind=args.tuner, trials=args.trials, objective=args.objective, reveal=args.reveal,
                         seed=args.seed, out=args.out, overwrite=args.overwrite, max_epochs=args.max_epochs,
                         min_epochs=args.min_epochs, progress=None if args.quiet else trial_printer(args.objective),
-                        command=command)
+                        command=command, fixed={"model": args.model} if args.model != "paper" else None)
     if params is not None:
         print(f"best hyper-parameters: {json.dumps(params)}\nwrote {Path(args.out) / HPARAMS_FILE}; "
               f"use it with: lib-tf enhance --dataset {dataset.name} --hparams {Path(args.out) / HPARAMS_FILE}")

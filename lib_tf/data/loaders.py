@@ -25,6 +25,13 @@ PAPER_DATASETS = (
 EXTRA_DATASETS = ("Natural_Scene", "Emotion6")
 
 
+def family(name: str) -> str:
+    """The family a data set belongs to: the Yeast sets are one (the same genes and features,
+    ten experiments), every other set its own. Choices made "without the data set's truth"
+    leave its whole family out."""
+    return "Yeast" if name.startswith("Yeast_") else name
+
+
 def user_data_dir() -> Path:
     """``$XDG_DATA_HOME/lib_tf`` (default ``~/.local/share/lib_tf``): the last place looked."""
     base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")

@@ -12,7 +12,7 @@ FLOAT32_RANGE = (float(np.finfo(np.float32).tiny), float(np.finfo(np.float32).ma
 FLOAT64_SQUARES_RANGE = (1e-150, 1e150, "it computes squared distances in float64")
 
 
-def _as_2d_float(value, name: str) -> np.ndarray:
+def _as_2d_float(value, name: str, first_row: int = 0) -> np.ndarray:
     try:
         array = np.asarray(value)
     except ValueError as error:  # ragged nested lists
@@ -28,7 +28,7 @@ def _as_2d_float(value, name: str) -> np.ndarray:
     array = array.astype(np.float64, copy=False)
     bad = ~np.isfinite(array)
     if bad.any():
-        row = int(np.argwhere(bad)[0, 0])
+        row = first_row + int(np.argwhere(bad)[0, 0])
         raise ValueError(f"{name} has NaN or inf values (first in row {row})")
     return array
 
@@ -52,18 +52,19 @@ def check_feature_range(X: np.ndarray, value_range, name: str = "X") -> np.ndarr
     return X
 
 
-def check_logical_labels(L, name: str = "L") -> np.ndarray:
-    """Return logical labels ``(n, c)`` as float64; entries must be 0 or 1, each row with a 1."""
-    array = _as_2d_float(L, name)
+def check_logical_labels(L, name: str = "L", first_row: int = 0) -> np.ndarray:
+    """Return logical labels ``(n, c)`` as float64; entries must be 0 or 1, each row with a 1.
+    ``first_row``: the number of the first row in the messages (a batch of a longer stream)."""
+    array = _as_2d_float(L, name, first_row)
     outside = (array != 0) & (array != 1)
     if outside.any():
         row, col = (int(i) for i in np.argwhere(outside)[0])
         raise ValueError(
-            f"{name} must hold logical labels in {{0, 1}}; row {row}, column {col} is {array[row, col]!r}"
+            f"{name} must hold logical labels in {{0, 1}}; row {first_row + row}, column {col} is {array[row, col]!r}"
         )
     empty = array.sum(axis=1) == 0
     if empty.any():
-        raise ValueError(f"{name} row {int(np.flatnonzero(empty)[0])} has no relevant label (all zeros)")
+        raise ValueError(f"{name} row {first_row + int(np.flatnonzero(empty)[0])} has no relevant label (all zeros)")
     return array
 
 

@@ -1,7 +1,7 @@
 """LIB as a Keras model and its loss terms.
 
-``LIB`` loads TensorFlow on first use, so NumPy-only helpers such as
-``lib_tf.model.temperature`` import without it.
+``LIB`` loads TensorFlow on first use, so NumPy-only modules such as
+``lib_tf.model.epochs`` import without it.
 """
 from importlib import import_module
 

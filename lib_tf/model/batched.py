@@ -19,8 +19,8 @@ import tensorflow as tf
 
 from ..contract import FEATURES, LOGICAL_LABELS
 from . import losses
-from .label_aware import LabelAwareLIB, unpack_inputs
-from .lib import LIB
+from .factory import MODEL_CLASSES
+from .label_aware import unpack_inputs
 from .standardize import Standardize
 
 #: Member settings that may differ within one graph: loss weights, seeds and read-out. Every
@@ -34,7 +34,7 @@ SHARED = ("latent_dim", "hidden_units", "head_units", "depth", "activation", "as
 
 
 def _member_class(label_aware: bool):
-    return LabelAwareLIB if label_aware else LIB
+    return MODEL_CLASSES["label-aware" if label_aware else "paper"]
 
 
 class _Untracked:

@@ -2,58 +2,39 @@
 :func:`fit_members`, through the one training path (:func:`lib_tf.model.training.train`)."""
 from __future__ import annotations
 
-import inspect
 import random
 
 import numpy as np
 
 from ..data.member_batches import member_batches
 from ..data.validation import FLOAT32_RANGE, check_feature_range, check_features, check_logical_labels, check_same_rows
+from ..hparams import LABEL_ENHANCER_PARAMETERS, validate_hparams
 from .batched import PER_MEMBER, BatchedLIB
 from .epochs import auto_epochs
-from .label_aware import LabelAwareLIB
-from .lib import LIB, model_arguments
-from .options import MODELS
+from .factory import model_arguments, model_class
 from .training import train
 
-#: Training settings every member shares, and their defaults (LabelEnhancer's).
-TRAINING_DEFAULTS = {"epochs": None, "batch_size": 128, "learning_rate": 1e-3}
-#: Settings of the label-aware model beyond LIB's (ignored by the paper's model, as LabelEnhancer does).
-LABEL_AWARE_ARGUMENTS = ("label_temperature", "rule_projection", "label_dropout")
-#: Settings that change nothing trained.
-IGNORED = ("verbose",)
-
-
-def _model_defaults() -> dict:
-    """The single models' constructor defaults (LIB's, and LabelAwareLIB's own arguments)."""
-    return {name: parameter.default for cls in (LIB, LabelAwareLIB)
-            for name, parameter in inspect.signature(cls.__init__).parameters.items()
-            if parameter.default is not inspect.Parameter.empty}
-
-
-def _known_settings() -> set:
-    return (set(_model_defaults()) - {"seed"}) | set(TRAINING_DEFAULTS) | set(IGNORED) | {"model", "random_state"}
+#: LabelEnhancer parameters of the training itself, which every member of one graph shares.
+TRAINING = ("model", "epochs", "batch_size", "learning_rate")
+#: LabelEnhancer parameters that change nothing trained (how it reads out after training).
+NOT_TRAINED = ("verbose", "readout", "readout_folds")
 
 
 def _normalised(setting: dict, index: int) -> tuple[dict, dict]:
-    """(training settings with the model kind, member model arguments) of one settings dict,
-    every default written out and head_units None as the hidden_units it means."""
-    unknown = sorted(set(setting) - _known_settings())
-    if unknown:
-        raise ValueError(f"settings[{index}] has unknown names {unknown}; known: {sorted(_known_settings())}")
-    training = {"model": setting.get("model", "paper"),
-                **{name: setting.get(name, default) for name, default in TRAINING_DEFAULTS.items()}}
-    if training["model"] not in MODELS:
-        raise ValueError(f"settings[{index}]['model'] must be one of {MODELS}, got {training['model']!r}")
-    names = set(inspect.signature(LIB.__init__).parameters) - {"self", "n_labels", "kwargs"}
-    if training["model"] == "label-aware":
-        names |= set(LABEL_AWARE_ARGUMENTS)
-    defaults = _model_defaults()
-    member = {name: defaults[name] for name in names} | model_arguments(setting)
-    member.update({name: setting[name] for name in LABEL_AWARE_ARGUMENTS if name in names and name in setting})
+    """(training settings, member model arguments) of one LabelEnhancer-style settings dict:
+    checked against LabelEnhancer's declared constraints, every missing parameter at its
+    declared default (:data:`lib_tf.hparams.LABEL_ENHANCER_PARAMETERS`), the model's arguments
+    as the model factory passes them (``random_state`` as ``seed``), head_units None as the
+    hidden_units it means."""
+    try:
+        setting = validate_hparams(dict(setting))
+    except ValueError as error:
+        raise ValueError(f"settings[{index}]: {error}") from error
+    setting = {name: default for name, (default, _) in LABEL_ENHANCER_PARAMETERS.items()} | setting
+    member = model_arguments(model_class(setting), setting)
     if member["head_units"] is None:
         member["head_units"] = member["hidden_units"]
-    return training, member
+    return {name: setting[name] for name in TRAINING}, member
 
 
 def graph_key(setting: dict) -> tuple:
@@ -66,13 +47,12 @@ def graph_key(setting: dict) -> tuple:
 
 def _split_settings(settings) -> tuple[bool, dict, list]:
     """(label_aware, training settings, each member's model arguments) of LabelEnhancer-style
-    settings dicts (``LabelEnhancer.get_params()``); a key a dict leaves out takes the single
-    model's default (``LIB``'s, ``LabelAwareLIB``'s; model "paper", epochs None, batch_size
-    128, learning_rate 1e-3). ``random_state`` None draws a seed from Python's ``random``
+    settings dicts (``LabelEnhancer.get_params()``); a key a dict leaves out takes
+    LabelEnhancer's default. ``random_state`` None draws a seed from Python's ``random``
     (which ``keras.utils.set_random_seed`` seeds).
 
-    Raises ValueError naming the setting: an unknown name, or a training setting (model,
-    epochs, batch_size, learning_rate) that differs; BatchedLIB refuses differing model
+    Raises ValueError naming the setting: a name or value LabelEnhancer refuses, or a training
+    setting (:data:`TRAINING`) that differs; BatchedLIB refuses differing model
     arguments (all but :data:`~lib_tf.model.batched.PER_MEMBER`: see :func:`graph_key`).
     """
     if not settings:

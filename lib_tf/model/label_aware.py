@@ -2,6 +2,7 @@
 field's binarisation rule (ours, not the paper's; measurements in ``benchmarks/LABEL_AWARE.md``)."""
 from __future__ import annotations
 
+import inspect
 import math
 
 import keras
@@ -9,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from ..contract import FEATURES, LOGICAL_LABELS  # the model's input keys are the serving inputs' names
-from ..readout import RULE_MARGIN
+from ..readout import tf_forms
 from . import losses
 from .lib import LIB
 
@@ -26,37 +27,6 @@ def unpack_inputs(inputs):
         return inputs[0], inputs[1]
     raise ValueError("LabelAwareLIB takes {'features': (n, d), 'logical_labels': (n, c)} or a pair "
                      f"(features, logical_labels), got {type(inputs).__name__}")
-
-
-def rule_consistent(distributions, logical_labels):
-    """TensorFlow twin of :func:`lib_tf.readout.rule_consistent` (same contract, float32):
-    each row's relevant mass moved into the interval the binarisation rule allows.
-    distributions, logical_labels: (n, c) -> (n, c)."""
-    relevant = logical_labels > 0.5
-    rest = tf.logical_not(relevant)
-
-    def shares(mask):
-        inside = tf.where(mask, distributions, 0.0)
-        total = tf.reduce_sum(inside, axis=1, keepdims=True)
-        mask_float = tf.cast(mask, distributions.dtype)
-        uniform = mask_float / tf.maximum(tf.reduce_sum(mask_float, axis=1, keepdims=True), 1.0)
-        return tf.where(total > 0, inside / tf.where(total > 0, total, 1.0), uniform)
-
-    mass = tf.reduce_sum(tf.where(relevant, distributions, 0.0), axis=1, keepdims=True)
-    within_relevant, within_rest = shares(relevant), shares(rest)
-    smallest_relevant = tf.reduce_min(tf.where(relevant, within_relevant, np.inf), axis=1, keepdims=True)
-    largest_rest = tf.reduce_max(tf.where(relevant, -np.inf, within_rest), axis=1, keepdims=True)
-    upper = tf.minimum(1.0, 0.5 / tf.maximum(1.0 - smallest_relevant, 1e-12))
-    lower = tf.minimum(upper, tf.maximum(0.5 + RULE_MARGIN, largest_rest / (smallest_relevant + largest_rest)))
-    moved = tf.clip_by_value(mass, lower, upper)
-    result = moved * within_relevant + (1.0 - moved) * within_rest
-    every_label_relevant = tf.reduce_all(relevant, axis=1, keepdims=True)
-    return tf.where(every_label_relevant, distributions, result)
-
-
-def _inverse(temperature):
-    """1 / T as a float, 0 for T = inf or None (the term is dropped)."""
-    return 0.0 if temperature is None or math.isinf(temperature) else 1.0 / float(temperature)
 
 
 @keras.saving.register_keras_serializable(package="lib_tf")
@@ -82,9 +52,11 @@ class LabelAwareLIB(LIB):
     ``temperature`` T weights the logits, ``label_temperature`` T_l the instance's own labels
     (None or inf drops the label term) and ``rule_consistent`` (``rule_projection=True``) moves each
     row's relevant mass into the interval the field's binarisation allows (see
-    :func:`lib_tf.readout.rule_consistent`): the step that assumes the logical labels mark the
+    :func:`lib_tf.readout.forms.rule_consistent`): the step that assumes the logical labels mark the
     smallest top set holding more than half the mass.
     """
+
+    reads_labels = True
 
     def __init__(self, n_labels: int, temperature: float = 1.0, label_temperature=None,
                  rule_projection: bool = True, label_dropout: float = 0.0, **kwargs):
@@ -102,6 +74,10 @@ class LabelAwareLIB(LIB):
             raise ValueError(f"temperature must be a positive finite number, got {temperature!r}")
         if label_temperature is not None and not label_temperature > 0:
             raise ValueError(f"label_temperature must be positive (inf or None drops the term), got {label_temperature!r}")
+
+    def inputs_from(self, features, logical_labels):
+        """``{"features": (n, d), "logical_labels": (n, c)}``: the model reads both."""
+        return {FEATURES: features, LOGICAL_LABELS: logical_labels}
 
     def _feature_shape(self, input_shape) -> tuple:
         return tuple(input_shape[FEATURES] if isinstance(input_shape, dict) else input_shape[0])
@@ -129,9 +105,9 @@ class LabelAwareLIB(LIB):
     def readout(self, logits, logical_labels):
         """d (n, c) from the head's logits z and the logical labels l (n, c)."""
         logical_labels = tf.cast(logical_labels, tf.float32)
-        scores = tf.cast(logits, tf.float32) * _inverse(self.temperature) + logical_labels * _inverse(self.label_temperature)
-        distributions = tf.nn.softmax(scores, axis=-1)
-        return rule_consistent(distributions, logical_labels) if self.rule_projection else distributions
+        distributions = tf_forms.softmax_two_temperatures(logits, logical_labels, self.temperature,
+                                                          self.label_temperature)
+        return tf_forms.rule_consistent(distributions, logical_labels) if self.rule_projection else distributions
 
     def serving_outputs(self, features, logical_labels):
         """What the exported model serves, at the posterior mean h = mu_h of p(h | x, l).
@@ -162,8 +138,16 @@ class LabelAwareLIB(LIB):
         return self.readout(self.distribution_head(posterior.loc), logical_labels)
 
     def adapt(self, inputs):
-        """Fit the feature standardisation on the training features (the labels are not scaled)."""
-        features, logical_labels = unpack_inputs(inputs)
+        """Fit the feature standardisation on the training features (the labels are not scaled):
+        given what the model reads (``{"features": ..., "logical_labels": ...}`` or the pair), or
+        the raw features alone (an array (n, d), or a ``tf.data.Dataset`` of feature batches such
+        as the streamed standardisation pass reads from shards)."""
+        if isinstance(inputs, tf.data.Dataset):
+            features = inputs.map(lambda batch: batch[FEATURES]) if isinstance(inputs.element_spec, dict) else inputs
+        elif isinstance(inputs, (dict, tuple, list)):
+            features, _ = unpack_inputs(inputs)
+        else:
+            features = inputs
         self.normalizer.adapt(features)
         if not self.built:
             width = int(self.normalizer.mean.shape[0])
@@ -176,6 +160,18 @@ class LabelAwareLIB(LIB):
         return [(np.asarray(features, np.float32), int(self.normalizer.mean.shape[0])),
                 (np.asarray(logical_labels, np.float32), self.n_labels)]
 
+    def predict_logits_without_own_labels(self, x, logical_labels, batch_size=4096):
+        """Logits (n, c) of raw features ``x`` (n, d) whose column j is read with label j hidden
+        (0, as ``label_dropout`` hides labels in training) and the other labels of
+        ``logical_labels`` (n, c) shown: no label's logit is made from that label's value."""
+        labels = np.asarray(logical_labels, np.float32)
+        logits = np.empty(labels.shape, dtype=np.float64)
+        for label in range(labels.shape[1]):
+            hidden = labels.copy()
+            hidden[:, label] = 0.0
+            logits[:, label] = self.predict_logits({FEATURES: x, LOGICAL_LABELS: hidden}, batch_size)[:, label]
+        return logits
+
     def set_temperature(self, temperature: float, label_temperature=None):
         """Change the read-out temperatures T and T_l (None or inf drops the label term)."""
         temperature = float(temperature)
@@ -186,7 +182,9 @@ class LabelAwareLIB(LIB):
         return self
 
     def get_config(self):
+        """LIB's config and every argument of this constructor (each stored under its own name),
+        so that an argument added to it is saved without being named twice."""
         config = super().get_config()
-        config.update(label_temperature=self.label_temperature, rule_projection=self.rule_projection,
-                      label_dropout=self.label_dropout)
+        own = set(inspect.signature(LabelAwareLIB.__init__).parameters) - {"self", "n_labels", "kwargs"}
+        config.update({name: getattr(self, name) for name in sorted(own)})
         return config

@@ -1,7 +1,6 @@
 """LIB, the Label Information Bottleneck (Zheng, Zhu, Tang; CVPR 2023), as a Keras model."""
 from __future__ import annotations
 
-import inspect
 import math
 
 import keras
@@ -9,11 +8,10 @@ import numpy as np
 import tensorflow as tf
 
 from ..contract import GAP_DEVIATION, LABEL_DISTRIBUTION
+from ..hparams import ASSIGNMENTS, GAP_TARGETS, NETWORK_DTYPES, REDUCTIONS
+from ..readout import tf_forms
 from . import losses, training
-from .optimizer import FusedAdam
 from .standardize import Standardize
-
-from .options import ASSIGNMENTS, GAP_TARGETS, NETWORK_DTYPES, REDUCTIONS  # noqa: F401 (re-exported)
 
 
 def _mlp(hidden_units, depth, outputs, activation, name, dtype):
@@ -86,9 +84,13 @@ class LIB(keras.Model):
 
     Notes
     -----
-    ``fit`` on an uncompiled model trains through :func:`lib_tf.model.training.train`, the
-    package's one training path; a model the user compiled trains with Keras' own ``fit``.
+    ``fit`` on a compiled model is Keras' own; on a model not compiled yet it trains through
+    :func:`lib_tf.model.training.train`, the package's one training path (see :meth:`fit`).
     """
+
+    #: Whether the posterior and the read-out take each instance's logical labels too (what an
+    #: export's signatures then ask for); the paper's model reads the features only.
+    reads_labels = False
 
     def __init__(
         self,
@@ -175,6 +177,11 @@ class LIB(keras.Model):
     def metrics(self):
         return list(self.trackers.values())
 
+    def inputs_from(self, features, logical_labels):
+        """What the model reads of a batch of instances (arrays or tensors): their raw features
+        (n, d); a model that reads the logical labels (n, c) too takes both."""
+        return features
+
     def _feature_shape(self, input_shape) -> tuple:
         """The shape of the raw features among what the model reads (here: all of it)."""
         return tuple(input_shape)
@@ -224,7 +231,7 @@ class LIB(keras.Model):
         float32 Tensor, shape (n, c)
             Rows sum to 1.
         """
-        return tf.nn.softmax(tf.cast(logits, tf.float32) / self.temperature, axis=-1)
+        return tf_forms.softmax_with_temperature(logits, self.temperature)
 
     def distribution(self, latent):
         """d_hat = softmax(f_ld(h) / T), (n, c) float32, from h (n, latent_dim)."""
@@ -314,23 +321,32 @@ class LIB(keras.Model):
         return float(self.standardization_adapted.numpy()) != 0.0
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, callbacks=None, verbose="auto", **kwargs):
-        """``keras.Model.fit``. Before the first fit, the standardisation is adapted on ``x``
-        and the model is built. An uncompiled model given arrays (or what the model reads)
-        and logical labels trains through :func:`lib_tf.model.training.train`, the package's
-        one training path: one endless reshuffled stream (``batch_size`` default 128), Adam
-        at 1e-3 (:class:`~lib_tf.model.optimizer.FusedAdam`), up to 32 steps per graph call.
-        Otherwise it is Keras' own ``fit``, with the two-stage schedule added when
-        ``pretrain_epochs > 0``."""
-        keras_path = bool(set(kwargs) - {"shuffle"}) or kwargs.get("shuffle") is False
-        if not self.compiled and y is not None and not isinstance(x, tf.data.Dataset) and not keras_path:
+        """Train; which way depends on whether the model is compiled, never on the arguments.
+
+        - Compiled (``model.compile(...)``): ``keras.Model.fit``, every argument Keras'.
+        - Not compiled: the package's one training path, :func:`lib_tf.model.training.train`
+          (Adam at 1e-3 as :class:`~lib_tf.model.optimizer.FusedAdam`; in-memory ``x`` and ``y``
+          as one endless stream reshuffled every epoch, seeded by the model's ``seed``; up to
+          ``STEPS_PER_CALL`` steps per graph call). It takes ``x``, ``y``, ``batch_size``
+          (default 128), ``epochs``, ``callbacks``, ``verbose``, ``shuffle=True`` and, for a
+          repeating dataset ``x``, ``steps_per_epoch``; any other argument is refused (a
+          TypeError naming it): compile the model to fit with it.
+
+        Either way the standardisation is adapted on ``x`` before the first fit, and the stop on
+        divergence and, with ``pretrain_epochs > 0``, the two-stage schedule run before
+        ``callbacks`` (:func:`~lib_tf.model.training.fit_callbacks`)."""
+        if not self.compiled:
+            refused = sorted(name for name, value in kwargs.items()
+                             if name != "steps_per_epoch" and not (name == "shuffle" and value is True))
+            if refused:
+                raise TypeError(f"LIB.fit on a model not compiled yet trains through lib_tf.model.training.train, "
+                                f"which does not take {refused}; compile the model first to fit with Keras' fit")
             return training.train(self, x, y, epochs=epochs, batch_size=batch_size or 128, seed=self.seed,
-                                  several_epochs_per_call=False, callbacks=list(callbacks or []),
-                                  verbose=1 if verbose == "auto" else verbose)
+                                  steps_per_epoch=kwargs.get("steps_per_epoch"), several_epochs_per_call=False,
+                                  callbacks=list(callbacks or []), verbose=1 if verbose == "auto" else verbose)
         if not self.standardization_is_adapted:
             self.adapt(x if not isinstance(x, tf.data.Dataset) else x.map(lambda *t: t[0]))
-        if not self.compiled:
-            self.compile(optimizer=FusedAdam(1e-3))
-        callbacks = [*training.schedule_callbacks(self, epochs), *(callbacks or [])]
+        callbacks = [*training.fit_callbacks(self, epochs), *(callbacks or [])]
         return super().fit(x, y, batch_size=batch_size, epochs=epochs, callbacks=callbacks, verbose=verbose, **kwargs)
 
     def _readout_inputs(self, x):
@@ -362,6 +378,12 @@ class LIB(keras.Model):
         """The label-distribution head's logits z at the posterior mean, (n, c)."""
         return self._at_posterior_mean(x, batch_size)[0]
 
+    def predict_logits_without_own_labels(self, x, logical_labels, batch_size=4096):
+        """Logits (n, c) in which no label's logit was made with that label's value: LIB never
+        reads the labels, so its logits at the posterior mean (``logical_labels`` (n, c) unread).
+        What the binarisation posterior is fitted on (:mod:`lib_tf.readout.posterior`)."""
+        return self.predict_logits(x, batch_size)
+
     def set_temperature(self, temperature: float):
         """Change the read-out temperature T (no retraining: only the read-out changes)."""
         if not (isinstance(temperature, (int, float)) and math.isfinite(temperature) and temperature > 0):
@@ -382,13 +404,3 @@ class LIB(keras.Model):
         )
         return config
 
-
-def model_arguments(settings: dict) -> dict:
-    """The entries of LabelEnhancer-style ``settings`` that are :class:`LIB` constructor
-    arguments, with ``random_state`` (scikit-learn's name) passed as LIB's ``seed``: how every
-    caller that holds settings (LabelEnhancer, the tuner, distributed training) builds LIB."""
-    names = set(inspect.signature(LIB.__init__).parameters) - {"self", "n_labels", "kwargs"}
-    arguments = {name: value for name, value in settings.items() if name in names}
-    if "random_state" in settings:
-        arguments["seed"] = settings["random_state"]
-    return arguments

@@ -1,14 +1,16 @@
 """LIB's one training path: :func:`train`.
 
-Every fit in the package runs through it: ``LabelEnhancer.fit``, ``LIB.fit`` on a model the
-user has not compiled, the tuner's trials and ``lib_tf.distribute.fit_lib`` (streamed shards,
+Every fit in the package runs through it: ``LabelEnhancer.fit``, ``LIB.fit`` on a model not
+compiled yet, the tuner's trials and ``lib_tf.distribute.fit_lib`` (streamed shards,
 strategies, backups). It adapts the standardisation, streams in-memory arrays, compiles,
 groups steps into graph calls, adds the two-stage schedule, stops a diverging fit with an
 error, works under a ``tf.distribute`` strategy, and releases what TensorFlow would keep of
-the fit for the life of the process.
+the fit for the life of the process. ``LIB.fit`` on a compiled model is Keras' own fit with
+the same callbacks (:func:`fit_callbacks`).
 """
 from __future__ import annotations
 
+import contextlib
 import math
 
 import keras
@@ -76,6 +78,17 @@ def schedule_callbacks(model, epochs: int, epochs_per_call: int = 1) -> list:
     if epochs <= model.pretrain_epochs:
         raise ValueError(f"epochs={epochs} leaves no joint training after pretrain_epochs={model.pretrain_epochs}")
     return [TwoStageSchedule(model.pretrain_epochs, model.pretrain_learning_rate, epochs_per_call)]
+
+
+def fit_callbacks(model, epochs: int, settings=None, epochs_per_call: int = 1) -> list:
+    """What every fit of LIB runs before its own callbacks: the stop on divergence
+    (naming ``settings``; default: the learning rate, alpha and beta), then the two-stage
+    schedule (:func:`schedule_callbacks`)."""
+    if settings is None:
+        rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+        settings = f"learning_rate={rate!r}, alpha={model.alpha!r}, beta={model.beta!r}"
+    return [StopOnDivergence(settings, epochs_per_call=epochs_per_call),
+            *schedule_callbacks(model, epochs, epochs_per_call)]
 
 
 def num_workers(strategy) -> int:
@@ -157,18 +170,7 @@ def train(model, x, y=None, *, epochs: int, batch_size: int = 128, steps_per_epo
     distributed = replicas > 1 or workers > 1
     if not (isinstance(epochs, (int, np.integer)) and epochs > 0):
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
-    if isinstance(x, tf.data.Dataset):
-        if y is not None:
-            raise ValueError("y must be None when x is a tf.data.Dataset of (inputs, labels) batches")
-        if not steps_per_epoch:
-            raise ValueError("a dataset x needs steps_per_epoch (the stream repeats)")
-        dataset = x
-    else:
-        if not (isinstance(batch_size, (int, np.integer)) and batch_size > 0):
-            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-        features = x if features is None else features
-        dataset, steps_per_epoch = repeated_batches(x, np.asarray(y, np.float32), int(batch_size), seed,
-                                                    drop_remainder=replicas > 1)
+    dataset, steps_per_epoch, features = _stream(x, y, batch_size, steps_per_epoch, features, seed, replicas > 1)
     if several_epochs_per_call and not distributed:
         per_call = epochs_per_call(steps_per_epoch, epochs, model.pretrain_epochs)
         steps_per_execution = per_call * steps_per_epoch
@@ -185,34 +187,59 @@ def train(model, x, y=None, *, epochs: int, batch_size: int = 128, steps_per_epo
             model.compile(optimizer=optimizer, steps_per_execution=steps_per_execution)  # under the scope
         if model.optimizer is not None and not model.optimizer.built:
             model.optimizer.build(model.trainable_variables)
-        if settings is None:
-            rate = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
-            settings = f"learning_rate={rate!r}, alpha={model.alpha!r}, beta={model.beta!r}"
-        callbacks = [StopOnDivergence(settings, epochs_per_call=per_call), *schedule_callbacks(model, epochs, per_call),
-                     *callbacks]
-        # Keras 3.15's fit first "symbolically builds" a model that carries a strategy by
-        # reducing one input batch across replicas; under MultiWorkerMirroredStrategy that
-        # reduce fails ("Attempt to convert a value (PerReplica...) to a Tensor"). Model and
-        # optimizer are built by now, so nothing needs that build: hide the captured strategy
-        # for the call (fit runs under the scope, so its steps still run on the strategy).
-        # Then its step reduces every log value across workers with ``reduce(MEAN, axis=0)``,
-        # which fails on scalars ("Invalid reduction dimension 0 for input with 0
-        # dimensions", tensorflow/tensorflow#72388, also with a plain Sequential): the step's
-        # logs go out as length-1 vectors, which that reduce averages into scalars.
-        captured = getattr(model, "_distribute_strategy", None)
-        if workers > 1:
-            model._distribute_strategy = None
-            model.train_step = _vector_logs(model.train_step)
-            model.train_function = None
-        try:
-            with released_gradient_registrations():  # else each fit keeps its traced step (~30 MB) for good
-                history = keras.Model.fit(model, dataset, epochs=epochs // per_call,
-                                          steps_per_epoch=per_call * steps_per_epoch, callbacks=callbacks,
-                                          verbose=verbose, shuffle=False)
-        finally:
-            model._distribute_strategy = captured
-            if workers > 1:
-                del model.train_step  # the class's own again
-                model.train_function = None
+        callbacks = [*fit_callbacks(model, epochs, settings, per_call), *callbacks]
+        # released: else each fit keeps its traced step (~30 MB) for good
+        with _fit_across_workers(model, workers), released_gradient_registrations():
+            history = keras.Model.fit(model, dataset, epochs=epochs // per_call,
+                                      steps_per_epoch=per_call * steps_per_epoch, callbacks=callbacks,
+                                      verbose=verbose, shuffle=False)
     history.epochs_per_call = per_call
     return history
+
+
+def _stream(x, y, batch_size, steps_per_epoch, features, seed, drop_remainder):
+    """``(dataset, steps_per_epoch, features)`` for :func:`train`: a dataset ``x`` as given,
+    or in-memory ``x`` and ``y`` as one endless reshuffled stream (and ``x`` the features to
+    adapt on, unless ``features`` are given)."""
+    if isinstance(x, tf.data.Dataset):
+        if y is not None:
+            raise ValueError("y must be None when x is a tf.data.Dataset of (inputs, labels) batches")
+        if not steps_per_epoch:
+            raise ValueError("a dataset x needs steps_per_epoch (the stream repeats)")
+        return x, steps_per_epoch, features
+    if y is None:
+        raise ValueError("in-memory x needs y, the logical labels (n, c)")
+    if not (isinstance(batch_size, (int, np.integer)) and batch_size > 0):
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    dataset, steps_per_epoch = repeated_batches(x, np.asarray(y, np.float32), int(batch_size), seed,
+                                                drop_remainder=drop_remainder)
+    return dataset, steps_per_epoch, x if features is None else features
+
+
+@contextlib.contextmanager
+def _fit_across_workers(model, workers: int):
+    """Keras' ``fit`` made to work under MultiWorkerMirroredStrategy (``workers > 1``; nothing
+    changes otherwise).
+
+    Keras 3.15's fit first "symbolically builds" a model that carries a strategy by reducing
+    one input batch across replicas; under MultiWorkerMirroredStrategy that reduce fails
+    ("Attempt to convert a value (PerReplica...) to a Tensor"). Model and optimizer are built
+    by now, so nothing needs that build: the captured strategy is hidden for the call (fit runs
+    under the scope, so its steps still run on the strategy). Then its step reduces every log
+    value across workers with ``reduce(MEAN, axis=0)``, which fails on scalars ("Invalid
+    reduction dimension 0 for input with 0 dimensions", tensorflow/tensorflow#72388, also with
+    a plain Sequential): the step's logs go out as length-1 vectors, which that reduce
+    averages into scalars.
+    """
+    captured = getattr(model, "_distribute_strategy", None)
+    if workers > 1:
+        model._distribute_strategy = None
+        model.train_step = _vector_logs(model.train_step)
+        model.train_function = None
+    try:
+        yield
+    finally:
+        model._distribute_strategy = captured
+        if workers > 1:
+            del model.train_step  # the class's own again
+            model.train_function = None

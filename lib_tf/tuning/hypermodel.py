@@ -6,26 +6,31 @@ light. :func:`lib_tf.tuning.make_tuner` imports it when a tuner is made.
 """
 from __future__ import annotations
 
+import math
 import time
 
 import keras_tuner
 import numpy as np
 
 from .._keras_state import released_keras_state
+from ..contract import FEATURES, LOGICAL_LABELS
 from ..data.splits import split_instances
 from ..hparams import validate_hparams
-from ..readout import TEMPERATURE_GRID
-from .objectives import DEFAULT_SPACE, OBJECTIVES, consistency_loss, select_temperature_unsupervised
+from ..metrics import chebyshev, kullback_leibler
+from ..readout.forms import TEMPERATURE_GRID, TemperatureReadouts, TwoTemperatureReadouts
+from ..readout.posterior import fit_binarisation_posterior
+from ..readout.selection import choose_extending, select_readout
+from .objectives import DEFAULT_SHARES, LINEAR_SCALE, LOG_SCALE, OBJECTIVES, SPACES
 
 
 class LIBHyperModel(keras_tuner.HyperModel):
-    """A Keras Tuner ``HyperModel`` over :class:`lib_tf.model.LIB`.
+    """A Keras Tuner ``HyperModel`` over :class:`lib_tf.model.LIB` or :class:`lib_tf.model.LabelAwareLIB`.
 
     Parameters
     ----------
     n_labels : int
         Number of labels c.
-    objective : {"revealed", "unsupervised"}
+    objective : {"revealed", "truth-free"}
         What a trial is scored on (see :mod:`lib_tf.tuning`).
     max_epochs : int
         Largest number of epochs of a trial (the budget).
@@ -35,29 +40,32 @@ class LIBHyperModel(keras_tuner.HyperModel):
         Whether ``epochs`` is a hyper-parameter (False under Hyperband, which sets the
         epochs of each trial itself).
     temperature : {"select", "search"} or float
-        ``"select"``: picked per trial after training, on the objective's own signal;
-        ``"search"``: a choice from the temperature grid; a number: fixed.
+        ``"select"``: the read-out (T, or (T, T_l) for the label-aware model) picked per trial
+        after training, on the objective's own signal; paper model only: ``"search"``, T a choice
+        from the temperature grid, or a number, T fixed.
     space : dict, optional
-        Overrides of :data:`~lib_tf.tuning.DEFAULT_SPACE` (ranges for alpha, beta,
-        learning_rate; choices for latent_dim, hidden_units, batch_size). A one-element
-        tuple fixes a value.
+        Overrides of the model's space (:data:`~lib_tf.tuning.objectives.SPACES`: ranges for
+        alpha, beta, learning_rate and, label-aware, label_dropout; choices for latent_dim,
+        hidden_units or head_units, batch_size). A one-element tuple fixes a value.
     fixed : dict, optional
         Further LabelEnhancer arguments passed to every trial unchanged (``depth``,
-        ``activation``, ``assignment``, ...).
+        ``activation``, ...). ``model`` picks the model and its space: ``"paper"`` (default) or
+        ``"label-aware"`` (trials read the logical labels, and so does their read-out).
     seed : int
         Seeds every trial's initialisation and shuffling (the same for all trials, so trials
         differ by their settings only, and a refit with the best settings and this seed
         repeats the best trial).
     diagnose : bool
         Also report ground-truth figures of every trial (``truth_kl``, ``truth_chebyshev``:
-        on the unrevealed rest for ``revealed``, on all instances for ``unsupervised``), to
-        measure how well an objective tracks recovery quality. They are stored with the
-        trial and never used to choose.
+        on the unrevealed rest for ``revealed``, on all instances otherwise), to measure how
+        well an objective tracks recovery quality. They are stored with the trial and never
+        used to choose.
 
     Notes
     -----
     ``fit(hp, model, X, L, distributions=None, share=..., split_seed=...)`` trains one trial
-    and returns its metrics: the objective, ``temperature`` (the T used) and
+    and returns its metrics: the objective, the read-out used (``temperature``, and for the
+    label-aware model ``label_temperature``, inf where the labels' term is dropped) and
     ``train_seconds``. ``best_hparams(trial)`` turns a trial into LabelEnhancer arguments.
     """
 
@@ -71,17 +79,24 @@ class LIBHyperModel(keras_tuner.HyperModel):
             raise ValueError(f"temperature must be 'select', 'search' or a positive number, got {temperature!r}")
         if int(max_epochs) < 1:
             raise ValueError(f"max_epochs must be positive, got {max_epochs}")
-        unknown = set(space or {}) - set(DEFAULT_SPACE)
+        self.fixed = dict(fixed or {})
+        self.model_name = self.fixed.get("model", "paper")
+        if self.model_name not in SPACES:
+            raise ValueError(f"fixed['model'] must be one of {tuple(SPACES)}, got {self.model_name!r}")
+        if self.label_aware and temperature != "select":
+            raise ValueError(f"temperature must be 'select' for the label-aware model (its read-out (T, T_l) is "
+                             f"picked per trial), got {temperature!r}")
+        unknown = set(space or {}) - set(SPACES[self.model_name])
         if unknown:
-            raise ValueError(f"unknown search-space entries {sorted(unknown)}; known: {sorted(DEFAULT_SPACE)}")
+            raise ValueError(f"unknown search-space entries {sorted(unknown)} for model={self.model_name!r}; "
+                             f"known: {sorted(SPACES[self.model_name])}")
         self.n_labels = int(n_labels)
         self.objective = objective
         self.max_epochs = int(max_epochs)
         self.min_epochs = max(1, min(self.max_epochs, int(min_epochs) if min_epochs else max(1, self.max_epochs // 10)))
         self.search_epochs = search_epochs
         self.temperature = temperature
-        self.space = {**DEFAULT_SPACE, **(space or {})}
-        self.fixed = dict(fixed or {})
+        self.space = {**SPACES[self.model_name], **(space or {})}
         self.seed = int(seed)
         self.diagnose = bool(diagnose)
 
@@ -89,11 +104,27 @@ class LIBHyperModel(keras_tuner.HyperModel):
     def metric(self) -> str:
         return OBJECTIVES[self.objective]
 
+    @property
+    def label_aware(self) -> bool:
+        return self.model_name == "label-aware"
+
+    def readout_form(self):
+        """The read-outs a trial picks from: ``softmax(z / T)`` for the paper model; for the
+        label-aware one ``softmax(z / T + l / T_l)`` with the logits kept, moved into the
+        binarisation rule's interval (unless ``fixed`` turns ``rule_projection`` off)."""
+        if self.label_aware:
+            return TwoTemperatureReadouts(drop_logits=False, rule_projection=self.fixed.get("rule_projection", True))
+        return TemperatureReadouts()
+
+    def value_range(self, name):
+        """(low, high) of a ranged entry of the space (a one-element entry is both)."""
+        return (self.space[name] * 2)[:2] if len(self.space[name]) == 1 else self.space[name]
+
     def _float(self, hp, name):
-        low, high = (self.space[name] * 2)[:2] if len(self.space[name]) == 1 else self.space[name]
+        low, high = self.value_range(name)
         if low == high:
             return hp.Fixed(name, float(low))
-        return hp.Float(name, float(low), float(high), sampling="log")
+        return hp.Float(name, float(low), float(high), sampling="log" if name in LOG_SCALE else "linear")
 
     def _choice(self, hp, name):
         values = [int(v) for v in self.space[name]]
@@ -102,10 +133,9 @@ class LIBHyperModel(keras_tuner.HyperModel):
     def trial_params(self, hp) -> dict:
         """LabelEnhancer arguments of a trial (declaring the hyper-parameters on ``hp``)."""
         params = dict(self.fixed)
-        params.update(alpha=self._float(hp, "alpha"), beta=self._float(hp, "beta"),
-                      learning_rate=self._float(hp, "learning_rate"),
-                      latent_dim=self._choice(hp, "latent_dim"), hidden_units=self._choice(hp, "hidden_units"),
-                      batch_size=self._choice(hp, "batch_size"), seed=self.seed)
+        for name in self.space:
+            params[name] = self._float(hp, name) if name in LOG_SCALE + LINEAR_SCALE else self._choice(hp, name)
+        params["random_state"] = self.seed
         if self.search_epochs:
             if self.min_epochs == self.max_epochs:
                 params["epochs"] = hp.Fixed("epochs", self.max_epochs)
@@ -121,58 +151,41 @@ class LIBHyperModel(keras_tuner.HyperModel):
         return params
 
     def build(self, hp):
-        import keras
+        from ..model.factory import build_model
 
-        from ..model.lib import LIB, model_arguments
+        # As LabelEnhancer.fit builds, so that a refit with these settings repeats the trial.
+        return build_model(self.n_labels, self.trial_params(hp))
 
-        params = self.trial_params(hp)
-        # As LabelEnhancer.fit does, so that a refit with these settings repeats the trial.
-        keras.utils.set_random_seed(self.seed)
-        return LIB(self.n_labels, **model_arguments(params))
+    def _inputs(self, X, L):
+        """What the model reads: the features, or features and logical labels (label-aware)."""
+        return {FEATURES: X, LOGICAL_LABELS: L} if self.label_aware else X
 
     def fit(self, hp, model, x, y, distributions=None, share=None, split_seed=0, epochs=None, initial_epoch=0,
             callbacks=None, verbose=0, **unused):
-        import keras
-
         from ..model.training import train
-        from ..model.temperature import select_temperature, softmax_with_temperature
 
         params = self.trial_params(hp)
         X, L = np.asarray(x, np.float32), np.asarray(y, np.float32)
-        share = (0.1 if self.objective == "revealed" else 0.2) if share is None else share
-        first, rest = split_instances(len(X), share, split_seed)
-        if self.objective == "revealed":
-            if distributions is None:
-                raise ValueError("the 'revealed' objective needs the ground-truth distributions of the revealed share")
-            train_rows = np.arange(len(X))
-        else:
-            train_rows = rest  # held-out instances are `first`; their logical labels are not trained on
+        D = None if distributions is None else np.asarray(distributions, np.float64)
+        if self.objective == "revealed" and D is None:
+            raise ValueError("the 'revealed' objective needs the ground-truth distributions of the revealed share")
+        first, rest = split_instances(len(X), DEFAULT_SHARES[self.objective] if share is None else share, split_seed)
+        # revealed: LE is transductive, every instance is trained on; otherwise `first` is held out
+        train_rows = np.arange(len(X)) if self.objective == "revealed" else rest
         total = int(epochs if epochs is not None else params["epochs"])
-        todo = total - int(initial_epoch)
         start = time.perf_counter()
-        if todo > 0:
-            train(model, X[train_rows], L[train_rows], epochs=todo, batch_size=params["batch_size"],
-                  learning_rate=params["learning_rate"], seed=self.seed)
+        if total > int(initial_epoch):
+            train(model, self._inputs(X[train_rows], L[train_rows]), L[train_rows], epochs=total - int(initial_epoch),
+                  batch_size=params["batch_size"], learning_rate=params["learning_rate"], seed=self.seed)
         seconds = time.perf_counter() - start
-        logits = model.predict_logits(X)
-        if self.objective == "revealed":
-            D = np.asarray(distributions, np.float64)
-            t = params.get("temperature") or select_temperature(logits[first], D[first])
-            from ..metrics import kullback_leibler
-
-            value = kullback_leibler(D[first], softmax_with_temperature(logits[first], t))
-        else:
-            t = params.get("temperature") or select_temperature_unsupervised(logits[train_rows], L[train_rows])
-            value = consistency_loss(softmax_with_temperature(logits[first], t), L[first])
-        model.set_temperature(float(t))
-        metrics = {self.metric: float(value), "temperature": float(t), "train_seconds": float(seconds)}
-        if self.diagnose and distributions is not None:
+        logits = model.predict_logits(self._inputs(X, L))
+        readout, value = self._score(model, X, L, D, logits, first, params.get("temperature"))
+        model.set_temperature(*(readout if self.label_aware else (readout,)))
+        metrics = {self.metric: float(value), **self._readout_metrics(readout), "train_seconds": float(seconds)}
+        if self.diagnose and D is not None:
             # For measuring how well an objective tracks recovery quality; never used to choose.
-            from ..metrics import chebyshev, kullback_leibler
-
-            D = np.asarray(distributions, np.float64)
             scored = rest if self.objective == "revealed" else np.arange(len(X))
-            recovered = softmax_with_temperature(logits[scored], t)
+            recovered = self.readout_form().read_out(logits[scored], L[scored], readout)
             metrics.update(truth_kl=float(kullback_leibler(D[scored], recovered)),
                            truth_chebyshev=float(chebyshev(D[scored], recovered)))
         # Keras Tuner's checkpoint callback (Hyperband continues trials from it): save once.
@@ -183,22 +196,60 @@ class LIBHyperModel(keras_tuner.HyperModel):
                 callback.on_epoch_end(total - 1, logs=dict(metrics))
         return metrics
 
+    def _score(self, model, X, L, D, logits, first, temperature):
+        """(read-out, objective value) of a trained trial; ``first``: the revealed or held-out
+        rows; ``temperature``: a T given (searched or fixed) instead of picked."""
+        form = self.readout_form()
+        if self.objective == "revealed":
+            readout = temperature or select_readout(logits[first], D[first], L[first], form=form)
+            return readout, kullback_leibler(D[first], form.read_out(logits[first], L[first], readout))
+        return self._score_without_truth(model, X[first], L[first], logits[first], temperature)
+
+    def _score_without_truth(self, model, X, L, logits, temperature):
+        """(read-out, expected KL) on held-out rows X, L (m, d), (m, c) with the trial's logits
+        (m, c): the binarisation posterior fitted to their logits made without their own labels,
+        and the read-out of the least expected KL under it (or the T given)."""
+        held_out = model.predict_logits_without_own_labels(X, L)
+        posterior = fit_binarisation_posterior(held_out, L, random_state=self.seed)
+
+        def expected_kl(form, candidate):
+            return posterior.expected_kl(form.read_out(logits, L, candidate))
+
+        if temperature:
+            return temperature, expected_kl(self.readout_form(), temperature)
+        readout, value, _, _ = choose_extending(self.readout_form(), expected_kl)
+        return readout, value
+
+    def _readout_metrics(self, readout) -> dict:
+        if self.label_aware:
+            return {"temperature": float(readout[0]), "label_temperature": float(readout[1])}
+        return {"temperature": float(readout)}
+
     def best_hparams(self, trial) -> dict:
-        """LabelEnhancer constructor arguments of a finished trial (a plain dict)."""
+        """LabelEnhancer constructor arguments of a finished trial (a plain dict).
+
+        The read-out: under ``truth-free`` (with ``temperature="select"``) ``readout="truth-free"``,
+        so that the final fit picks its own without truth; otherwise the temperatures the trial
+        used (a label temperature of inf, which drops the labels' term, is left out)."""
         from ..enhancer import LabelEnhancer
 
         values = trial.hyperparameters.values
         params = dict(self.fixed)
-        for name in ("alpha", "beta", "learning_rate"):
-            params[name] = float(values[name])
-        for name in ("latent_dim", "hidden_units", "batch_size"):
-            params[name] = int(values[name])
+        for name in self.space:
+            params[name] = float(values[name]) if name in LOG_SCALE + LINEAR_SCALE else int(values[name])
         params["epochs"] = min(self.max_epochs, int(values["epochs"] if "epochs" in values
                                                     else values.get("tuner/epochs", self.max_epochs)))
-        temperature = values.get("temperature") if self.temperature == "search" else None
-        if temperature is None:
-            temperature = trial.metrics.get_last_value("temperature") if self.temperature == "select" else self.temperature
-        params["temperature"] = float(temperature)
+        if self.temperature == "search":
+            params["temperature"] = float(values["temperature"])
+        elif self.temperature != "select":
+            params["temperature"] = float(self.temperature)
+        elif self.objective == "truth-free":
+            params["readout"] = "truth-free"
+        else:
+            params["temperature"] = float(trial.metrics.get_last_value("temperature"))
+            label_temperature = trial.metrics.get_last_value("label_temperature") if self.label_aware else math.inf
+            if not math.isinf(label_temperature):
+                params["label_temperature"] = float(label_temperature)
         params["random_state"] = self.seed
         return validate_hparams(params, LabelEnhancer)
 

@@ -1,18 +1,21 @@
-"""What a trial is scored on, and the search space: NumPy only (no Keras Tuner, no TensorFlow).
+"""What a trial is scored on, and the search spaces: no Keras Tuner, no TensorFlow.
 
-The objectives are described in :mod:`lib_tf.tuning`.
+The objectives are described in :mod:`lib_tf.tuning`; what they compute is the read-out
+package's (:mod:`lib_tf.readout.selection`, :mod:`lib_tf.readout.posterior`).
 """
 from __future__ import annotations
 
-import numpy as np
-
 from ..model.epochs import auto_epochs
-from ..model.temperature import softmax_with_temperature
-from ..readout import TEMPERATURE_GRID
 
 #: Objective name -> the metric a trial reports for it (minimised).
-OBJECTIVES = {"revealed": "revealed_kl", "unsupervised": "heldout_consistency"}
-#: Default search space; every entry can be overridden through ``LIBHyperModel(space=...)``.
+OBJECTIVES = {"revealed": "revealed_kl", "truth-free": "heldout_expected_kl"}
+#: Objective name -> the share of the instances it sets apart by default: revealed (their
+#: ground truth is the trial's score) or held out (not trained on; the trial is scored on them).
+DEFAULT_SHARES = {"revealed": 0.1, "truth-free": 0.2}
+#: Search-space entries sampled on a log scale, on a linear one; every other entry is a choice.
+LOG_SCALE = ("alpha", "beta", "learning_rate")
+LINEAR_SCALE = ("label_dropout",)
+#: The paper model's search space; every entry can be overridden through ``LIBHyperModel(space=...)``.
 DEFAULT_SPACE = {
     "alpha": (1e-3, 10.0),
     "beta": (1e-3, 10.0),
@@ -21,31 +24,22 @@ DEFAULT_SPACE = {
     "hidden_units": (32, 64, 128, 256),
     "batch_size": (64, 128, 256),  # smaller batches cost more per epoch on CPU
 }
+#: The label-aware model's: its share of hidden labels, and the width of the three networks that
+#: read h (``head_units``) instead of every network's (the encoder keeps ``hidden_units``); beta
+#: reaches past its shipped 10 (the prototype's grid went to 30, benchmarks/LABEL_AWARE.md).
+LABEL_AWARE_SPACE = {
+    "alpha": (1e-3, 10.0),
+    "beta": (1e-2, 100.0),
+    "learning_rate": (3e-4, 1e-2),
+    "label_dropout": (0.0, 0.75),
+    "latent_dim": (16, 32, 64, 128, 256),
+    "head_units": (32, 64, 128, 256),
+    "batch_size": (64, 128, 256),
+}
+#: The space searched for each model LabelEnhancer fits (``LabelEnhancer(model=...)``).
+SPACES = {"paper": DEFAULT_SPACE, "label-aware": LABEL_AWARE_SPACE}
 
-
-def consistency_loss(distributions, logical_labels, average: bool = True):
-    """How far ``distributions`` (n, c) are from binarising (cumulative degree > 0.5) into
-    ``logical_labels`` (n, c); 0 when they binarise exactly into them (see :mod:`lib_tf.tuning`)."""
-    D = np.asarray(distributions, dtype=np.float64)
-    relevant = np.asarray(logical_labels) > 0.5
-    big = 2.0
-    min_relevant = np.where(relevant, D, big).min(axis=1)
-    max_irrelevant = np.where(relevant, -big, D).max(axis=1)
-    mass = np.where(relevant, D, 0.0).sum(axis=1)
-    has_irrelevant = (~relevant).any(axis=1)
-    loss = (np.where(has_irrelevant, np.maximum(0.0, max_irrelevant - min_relevant), 0.0)
-            + np.where(has_irrelevant, np.maximum(0.0, 0.5 - mass), 0.0)
-            + np.maximum(0.0, mass - min_relevant - 0.5))
-    return float(loss.mean()) if average else loss
-
-
-def select_temperature_unsupervised(logits, logical_labels, grid=TEMPERATURE_GRID) -> float:
-    """The T of ``grid`` whose ``softmax(logits / T)`` has the lowest :func:`consistency_loss`
-    against the logical labels (no ground truth used); ties go to the earlier grid value."""
-    values = [consistency_loss(softmax_with_temperature(logits, t), logical_labels) for t in grid]
-    return float(grid[int(np.argmin(values))])
 
 def default_max_epochs(n_instances: int) -> int:
     """About 2000 Adam steps at batch 128 (LabelEnhancer's automatic count), 20 to 300 epochs."""
     return auto_epochs(n_instances, 128)
-

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from ..hparams import save_hparams
-from .objectives import OBJECTIVES, default_max_epochs
+from .objectives import DEFAULT_SHARES, LINEAR_SCALE, LOG_SCALE, OBJECTIVES, default_max_epochs
 
 TUNERS = ("random", "bayesian", "hyperband")
 HPARAMS_FILE = "best_hparams.json"
@@ -18,17 +18,20 @@ SUMMARY_FILE = "search_summary.json"
 
 
 def default_values(hypermodel, n_instances=None) -> dict:
-    """LabelEnhancer's defaults as values of ``hypermodel``'s search space (clipped into the
-    ranges, nearest choice; epochs: the automatic count for ``n_instances`` within the budget)."""
+    """The shipped settings of ``hypermodel``'s model as values of its search space (clipped into
+    the ranges, nearest choice; epochs: the automatic count for ``n_instances`` within the
+    budget): LabelEnhancer's defaults, or :meth:`LabelEnhancer.label_aware`'s."""
     from ..enhancer import LabelEnhancer
 
-    defaults = LabelEnhancer().get_params()
+    shipped = LabelEnhancer.label_aware() if hypermodel.label_aware else LabelEnhancer()
+    defaults = shipped.get_params()
     values = {}
-    for name in ("alpha", "beta", "learning_rate"):
-        low, high = (hypermodel.space[name] * 2)[:2] if len(hypermodel.space[name]) == 1 else hypermodel.space[name]
-        values[name] = float(min(max(defaults[name], low), high))
-    for name in ("latent_dim", "hidden_units", "batch_size"):
-        values[name] = int(min(hypermodel.space[name], key=lambda v: (abs(v - defaults[name]), v)))
+    for name, space in hypermodel.space.items():
+        if name in LOG_SCALE + LINEAR_SCALE:
+            low, high = hypermodel.value_range(name)
+            values[name] = float(min(max(defaults[name], low), high))
+        else:
+            values[name] = int(min(space, key=lambda v: (abs(v - defaults[name]), v)))
     if hypermodel.search_epochs:
         wanted = default_max_epochs(n_instances) if n_instances else hypermodel.max_epochs
         values["epochs"] = int(min(max(wanted, hypermodel.min_epochs), hypermodel.max_epochs))
@@ -60,9 +63,9 @@ def make_tuner(kind: str, n_labels: int, directory, objective: str = "revealed",
     (2 to 10). ``seed`` seeds the trials and, as ``seed + 1``, the oracle
     (Keras Tuner reads 0 as "no seed"). ``progress(tuner, trial)`` is called after each trial.
     With ``start_from_defaults`` (random and Bayesian search), the first trial of a fresh
-    search is LabelEnhancer's defaults within the space and budget (:func:`default_values`;
-    pass ``n_instances`` for the default epoch count), so a search never ends worse than the
-    defaults on its own objective.
+    search is the model's shipped settings within the space and budget (LabelEnhancer's defaults,
+    or ``LabelEnhancer.label_aware()``'s: :func:`default_values`; pass ``n_instances`` for the
+    default epoch count), so a search never ends worse than them on its own objective.
     """
     import keras_tuner as kt  # here, not at the top: importing lib_tf.tuning stays free of TensorFlow
 
@@ -119,7 +122,7 @@ def search_state_exists(out) -> bool:
 
 def run_search(dataset, kind="bayesian", trials=30, objective="revealed", reveal=None, seed=0, out="lib_tf_tuning",
                overwrite=False, max_epochs=None, min_epochs=None, progress=None, command=None, **hypermodel_kwargs):
-    """Search LIB's hyper-parameters on a data set and write the best ones.
+    """Search LIB's (or LA-LIB's) hyper-parameters on a data set and write the best ones.
 
     Parameters
     ----------
@@ -130,11 +133,11 @@ def run_search(dataset, kind="bayesian", trials=30, objective="revealed", reveal
         The tuner.
     trials : int
         Most trials.
-    objective : {"revealed", "unsupervised"}
+    objective : {"revealed", "truth-free"}
         What a trial is scored on (see :mod:`lib_tf.tuning`).
     reveal : float, optional
         Share of the instances revealed (``revealed``, default 0.1) or held out
-        (``unsupervised``, default 0.2); in (0, 1).
+        (``truth-free``, default 0.2); in (0, 1).
     seed : int
         Split, initialisation and oracle seed.
     out : path
@@ -149,7 +152,8 @@ def run_search(dataset, kind="bayesian", trials=30, objective="revealed", reveal
     command : str, optional
         The command line, recorded in ``search_summary.json``.
     **hypermodel_kwargs
-        Passed to :class:`~lib_tf.tuning.hypermodel.LIBHyperModel`.
+        Passed to :class:`~lib_tf.tuning.hypermodel.LIBHyperModel` (``fixed={"model":
+        "label-aware"}`` searches the label-aware model).
 
     Returns
     -------
@@ -158,11 +162,13 @@ def run_search(dataset, kind="bayesian", trials=30, objective="revealed", reveal
         chief writes the files).
     """
     out = Path(out)
-    share = reveal if reveal is not None else (0.1 if objective == "revealed" else 0.2)
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {tuple(OBJECTIVES)}, got {objective!r}")
+    share = reveal if reveal is not None else DEFAULT_SHARES[objective]
     if not 0 < share < 1:
         raise ValueError(f"--reveal must lie in (0, 1), got {share}")
     if objective == "revealed" and dataset.distributions is None:
-        raise ValueError("the revealed objective needs ground-truth distributions (use --objective unsupervised)")
+        raise ValueError("the revealed objective needs ground-truth distributions (use --objective truth-free)")
     max_epochs = int(max_epochs or default_max_epochs(dataset.n_instances))
     metric = OBJECTIVES[objective]
     tuner = make_tuner(kind, dataset.n_labels, out, objective=objective, trials=trials, max_epochs=max_epochs,
@@ -177,7 +183,8 @@ def run_search(dataset, kind="bayesian", trials=30, objective="revealed", reveal
     trial = best_trial(tuner)
     params = tuner.hypermodel.best_hparams(trial)
     save_hparams(params, out / HPARAMS_FILE)
-    summary = {"data": dataset.name, "source": dataset.source, "tuner": kind, "objective": objective,
+    summary = {"data": dataset.name, "source": dataset.source, "model": tuner.hypermodel.model_name, "tuner": kind,
+               "objective": objective,
                "metric": metric, "share": share, "seed": seed, "max_epochs": max_epochs,
                "trials_done": len(completed_trials(tuner)), "best_trial": trial.trial_id,
                "best_score": trial.score, "this_run_seconds": round(seconds, 1), "hparams": params,

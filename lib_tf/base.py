@@ -6,16 +6,13 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from ..data.validation import (FLOAT64_SQUARES_RANGE, check_feature_range, check_features, check_logical_labels,
+from .data.validation import (FLOAT64_SQUARES_RANGE, check_feature_range, check_features, check_logical_labels,
                                check_same_rows)
 
-# ``NotFittedError`` is scikit-learn's (a ValueError and an AttributeError), re-exported here
-# so that ``from lib_tf.baselines.base import NotFittedError`` keeps working.
-__all__ = ["BaseEnhancer", "NotFittedError", "POSITIVE_INT", "POSITIVE_FINITE", "NON_NEGATIVE_FINITE", "SEED"]
+__all__ = ["BaseEnhancer", "POSITIVE_INT", "POSITIVE_FINITE", "NON_NEGATIVE_FINITE", "SEED"]
 
 #: Parameter constraints the estimators share (entries of ``_parameter_constraints``).
 POSITIVE_INT = Interval(Integral, 1, None, closed="left")
