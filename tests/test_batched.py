@@ -121,7 +121,7 @@ def test_history_tracks_every_term_per_member(label_aware_fit):
     assert set(history) == {"loss", "member_loss", "assignment", "gap", "kl"}
     assert np.shape(history["kl"][-1]) == (3,) and np.isfinite(history["member_loss"][-1]).all()
     np.testing.assert_allclose(history["loss"][-1], np.sum(history["member_loss"][-1]), rtol=1e-5)
-    assert label_aware_fit.epochs_ == EPOCHS
+    assert label_aware_fit.epochs_ == [EPOCHS] * 3
 
 
 @pytest.mark.parametrize("change, pattern", [
@@ -180,3 +180,58 @@ def test_graph_key_groups_settings_that_can_share_a_graph():
     assert graph_key(shipped) == graph_key({**shipped, "alpha": 0.1, "random_state": 7, "label_dropout": 0.2})
     assert graph_key(shipped) != graph_key({**shipped, "latent_dim": 256})
     assert graph_key({"hidden_units": 64}) == graph_key({"hidden_units": 64, "head_units": 64})
+
+
+def test_members_with_their_own_rows_repeat_single_fits_on_those_rows(sjaffe):
+    """Members on different rows (and so different epochs, batches and standardisation) each
+    equal a fit on their rows alone; members that finish first stay as they were."""
+    from lib_tf import LabelEnhancer
+    from lib_tf.model.batched_fit import fit_members
+
+    X, L = sjaffe.features, sjaffe.logical_labels
+    fold = np.random.default_rng(0).permutation(len(X)) % 3
+    rows = [np.arange(len(X)), np.flatnonzero(fold != 0), np.flatnonzero(fold == 1)]  # 4, 3 and 2 steps an epoch
+    settings = LabelEnhancer.label_aware(epochs=12, batch_size=64, readout="given", random_state=5).get_params()
+    model = fit_members(X, L, [settings] * 3, rows=rows)
+    logits = model.predict_logits(_inputs(sjaffe))
+    for k, member_rows in enumerate(rows):
+        single = LabelEnhancer(**settings).fit(X[member_rows], L[member_rows])
+        np.testing.assert_allclose(logits[k], single.logits(X, L), atol=1e-5)
+        np.testing.assert_allclose(model.member_model(k).normalizer.mean.numpy(), single.model_.normalizer.mean.numpy(),
+                                   rtol=1e-6)
+    assert not np.allclose(logits[1], logits[2], atol=1e-3)
+    with pytest.raises(ValueError, match=r"rows\[1\] must be a non-empty array of row indices in \[0, 213\)"):
+        fit_members(X, L, [settings] * 2, rows=[rows[0], np.array([0, 213])])
+
+
+def test_the_truth_free_fit_trains_its_fold_models_batched_as_it_would_one_by_one(sjaffe, monkeypatch):
+    from lib_tf import LabelEnhancer
+
+    X, L = sjaffe.features, sjaffe.logical_labels
+    settings = dict(epochs=10, batch_size=64, random_state=3)
+    batched = LabelEnhancer.label_aware(**settings).fit(X, L)
+    monkeypatch.setattr(LabelEnhancer, "_trains_batched", lambda self: False)
+    one_by_one = LabelEnhancer.label_aware(**settings).fit(X, L)
+    np.testing.assert_allclose(batched.logits(X, L), one_by_one.logits(X, L), atol=1e-5)
+    np.testing.assert_allclose(batched.posterior_.mean, one_by_one.posterior_.mean, atol=1e-4)
+    assert batched.readout_choice_["temperature"] == one_by_one.readout_choice_["temperature"]
+    assert batched.readout_choice_["label_temperature"] == one_by_one.readout_choice_["label_temperature"]
+    assert batched.epochs_ == one_by_one.epochs_ == 10 and len(batched.history_["loss"]) == len(one_by_one.history_["loss"])
+
+
+def test_fit_together_fits_each_enhancer_as_its_own_fit_would(sjaffe):
+    """A LIB grid over seeds (one graph, every member on all rows) and a truth-free LA-LIB fit
+    (another graph: its model and fold models) fitted together, each as if alone."""
+    from lib_tf import LabelEnhancer
+    from lib_tf.enhancer import fit_together
+
+    X, L = sjaffe.features, sjaffe.logical_labels
+    small = dict(epochs=10, latent_dim=16, hidden_units=32)
+    settings = [dict(alpha=alpha, random_state=seed, **small) for alpha in (0.001, 1.0) for seed in (0, 1)]
+    settings.append(LabelEnhancer.label_aware(epochs=10, random_state=2).get_params())
+    together = fit_together([LabelEnhancer(**setting) for setting in settings], X, L)
+    for setting, enhancer in zip(settings, together):
+        alone = LabelEnhancer(**setting).fit(X, L)
+        np.testing.assert_allclose(enhancer.distributions_, alone.distributions_, atol=1e-4)
+        assert enhancer.history_.keys() == alone.history_.keys()
+    assert together[-1].readout_choice_ == alone.readout_choice_

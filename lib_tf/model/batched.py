@@ -83,6 +83,47 @@ class StackedDense(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="lib_tf")
+class MemberStandardize(keras.layers.Layer):
+    """Each member's z = (x - mean_k) / std_k: weights (K, 1, d), so that features (n, d)
+    shared by all members give (K, n, d) and a batch per member (K, b, d) stays (K, b, d).
+    Member k's mean and std are :class:`~lib_tf.model.standardize.Standardize`'s on its own
+    training rows."""
+
+    def __init__(self, members: int, **kwargs):
+        super().__init__(**kwargs)
+        self.members = int(members)
+
+    def build(self, input_shape):
+        shape = (self.members, 1, int(input_shape[-1]))
+        self.mean = self.add_weight(shape=shape, initializer="zeros", trainable=False, name="mean")
+        self.std = self.add_weight(shape=shape, initializer="ones", trainable=False, name="std")
+        self.built = True
+
+    def call(self, inputs):
+        return (inputs - self.mean) / self.std
+
+    def adapt(self, features, rows=None):
+        """Fit member k on ``features[rows[k]]`` (rows None: every member on all rows)."""
+        single = Standardize()
+        if rows is None:
+            single.adapt(features)
+            means, stds = [single.mean.numpy()] * self.members, [single.std.numpy()] * self.members
+        else:
+            means, stds = [], []
+            for member_rows in rows:
+                single.adapt(np.asarray(features)[member_rows])
+                means.append(single.mean.numpy())
+                stds.append(single.std.numpy())
+        if not self.built:
+            self.build((None, means[0].shape[0]))
+        self.mean.assign(np.stack(means)[:, None, :])
+        self.std.assign(np.stack(stds)[:, None, :])
+
+    def get_config(self):
+        return {**super().get_config(), "members": self.members}
+
+
+@keras.saving.register_keras_serializable(package="lib_tf")
 class MemberMean(keras.metrics.Metric):
     """Mean over steps of one value per member: a tracker for a loss term of K members, (K,)."""
 
@@ -161,7 +202,7 @@ class BatchedLIB(keras.Model):
         self._per_member["label_dropout"] = [getattr(self.member_template(k), "label_dropout", 0.0)
                                              for k in range(self.size)]
         seeds = [int(member["seed"]) for member in self.members]
-        self.normalizer = Standardize(name="standardize")
+        self.normalizer = MemberStandardize(self.size, name="standardize")
         self.encoder = self._mlp(self.hidden_units, 2 * self.latent_dim, "encoder", seeds, 0)
         self.decoder = self._mlp(self.head_units, self.n_labels, "decoder", seeds, self.depth)
         self.distribution_head = self._mlp(self.head_units, self.n_labels, "distribution_head", seeds, 2 * self.depth)
@@ -169,8 +210,8 @@ class BatchedLIB(keras.Model):
         # Row k is member k's keras.random.SeedGenerator(seed_k) state [seed, draws so far],
         # advanced as its single model advances it: a step draws a dropout mask (members with
         # label dropout) and then the posterior noise.
-        streams = [(seed, rate > 0) for seed, rate in zip(seeds, self._per_member["label_dropout"])]
-        self._first_with_same_stream = [streams.index(stream) for stream in streams]
+        self._member_steps = None  # set_member_steps: every member trains as long as the fit
+        self._first_with_same_stream = self._same_streams()
         self.seed_state = self.add_weight(shape=(self.size, 2), dtype="int64", trainable=False, name="seed_state",
                                           initializer=keras.initializers.Constant([[seed, 0] for seed in seeds]))
         self.joint_stage = self.add_weight(
@@ -183,6 +224,14 @@ class BatchedLIB(keras.Model):
         self.trackers = {"loss": keras.metrics.Mean(name="loss"),
                          **{name: MemberMean(self.size, name) for name in ("member_loss", "assignment", "gap", "kl")}}
         self._posterior_mean_graph = None
+
+    def _same_streams(self) -> list:
+        """For each member, the first member whose seed state always equals its own (same seed,
+        label dropout or not, and steps): their draws are drawn once."""
+        steps = self._member_steps or [None] * self.size
+        streams = [(int(member["seed"]), rate > 0, end)
+                   for member, rate, end in zip(self.members, self._per_member["label_dropout"], steps)]
+        return [streams.index(stream) for stream in streams]
 
     @property
     def size(self) -> int:
@@ -229,17 +278,33 @@ class BatchedLIB(keras.Model):
                 network_width = layer.units
         self.built = True
 
-    def adapt(self, features):
-        """Fit the shared standardisation on the training features (n, d) and build the model."""
-        self.normalizer.adapt(features)
+    def adapt(self, features, rows=None):
+        """Fit each member's standardisation on its training features, ``features[rows[k]]``
+        (``rows`` None: all of ``features`` (n, d) for every member), and build the model."""
+        self.normalizer.adapt(features, rows)
         if not self.built:
-            self.build((None, int(self.normalizer.mean.shape[0])))
+            self.build((None, self.feature_width))
         self.standardization_adapted.assign(1.0)
 
     @property
+    def feature_width(self) -> int:
+        """d, the number of raw features (once adapted or built)."""
+        return int(self.normalizer.mean.shape[-1])
+
+    @property
     def standardization_is_adapted(self) -> bool:
-        """Whether the shared standardisation has been fitted."""
+        """Whether the members' standardisation has been fitted."""
         return float(self.standardization_adapted.numpy()) != 0.0
+
+    def set_member_steps(self, steps):
+        """Member k trains for ``steps[k]`` optimiser steps, then keeps its weights and seed
+        state while the others train on (members with their own rows and epochs); None: every
+        member trains as long as the fit."""
+        if steps is not None and len(steps) != self.size:
+            raise ValueError(f"steps names {len(steps)} members' steps; the model has {self.size} members")
+        self._member_steps = None if steps is None else [int(step) for step in steps]
+        self._first_with_same_stream = self._same_streams()
+        self.train_function = None  # the step is traced again with the members' ends
 
     # -- the members' pieces, all with a leading K axis ----------------------------------
     @staticmethod
@@ -249,10 +314,15 @@ class BatchedLIB(keras.Model):
         return inputs
 
     def _encoder_input(self, inputs):
+        """(K, n, d) standardised features (and the labels beside them, broadcast to every
+        member when shared (n, c))."""
         if not self.label_aware:
             return self.normalizer(tf.cast(inputs, tf.float32))
         features, logical_labels = unpack_inputs(inputs)
-        return tf.concat([self.normalizer(tf.cast(features, tf.float32)), tf.cast(logical_labels, tf.float32)], -1)
+        features = self.normalizer(tf.cast(features, tf.float32))
+        labels = tf.broadcast_to(tf.cast(logical_labels, tf.float32),
+                                 tf.concat([tf.shape(features)[:-1], [self.n_labels]], 0))
+        return tf.concat([features, labels], -1)
 
     def posterior(self, inputs):
         """The members' p(h|x) (or p(h|x, l)): MultivariateNormalDiag, batch (K, n), event latent_dim."""
@@ -304,10 +374,11 @@ class BatchedLIB(keras.Model):
         """sigma_delta (K, n, 1) > each member's min_gap_deviation."""
         return tf.nn.softplus(self._run(self.gap_head, latent)) + self._per_member_constant("min_gap_deviation", 3)
 
-    def loss_terms(self, inputs, logical_labels):
+    def loss_terms(self, inputs, logical_labels, row_weights=None):
         """Each member's batch means of the assignment, gap and KL terms and its weighted total
         ``assignment + alpha * gap + beta * KL``: a dict of (K,) tensors. ``inputs``: features
-        (K, b, d) (and logical labels (K, b, c)); ``logical_labels`` (K, b, c)."""
+        (K, b, d) (and logical labels (K, b, c)); ``logical_labels`` (K, b, c); ``row_weights``
+        (K, b): 1 for a member's rows, 0 for padding (None: every row is the member's)."""
         logical_labels = tf.cast(logical_labels, tf.float32)
         dropout_seeds, noise_seeds = self._step_seeds()
         if self.label_aware:
@@ -325,25 +396,47 @@ class BatchedLIB(keras.Model):
             logits / self._per_member_constant("temperature", 3), axis=-1)
         gap = losses.gap_term(logical_labels, estimate, self.gap_deviation(latent), self.reduction)
         kl = losses.kl_to_standard_normal(posterior, self.reduction)
-        terms = {"assignment": tf.reduce_mean(assignment, axis=1), "gap": tf.reduce_mean(gap, axis=1),
-                 "kl": tf.reduce_mean(kl, axis=1)}
+        if row_weights is None:
+            def batch_mean(values):
+                return tf.reduce_mean(values, axis=1)
+        else:
+            row_weights = tf.cast(row_weights, tf.float32)
+
+            def batch_mean(values):  # over a member's own rows: the mean its single fit takes
+                return tf.reduce_sum(values * row_weights, axis=1) / tf.reduce_sum(row_weights, axis=1)
+        terms = {"assignment": batch_mean(assignment), "gap": batch_mean(gap), "kl": batch_mean(kl)}
         terms["member_loss"] = (terms["assignment"] + self.joint_stage * self._per_member_constant("alpha", 1) * terms["gap"]
                                 + self._per_member_constant("beta", 1) * terms["kl"])
         return terms
 
+    def _training_members(self):
+        """(K,) bool: the members still within their steps (:meth:`set_member_steps`), or None
+        when every member trains to the end of the fit."""
+        if self._member_steps is None or len(set(self._member_steps)) == 1:
+            return None
+        return self.optimizer.iterations < tf.constant(self._member_steps, self.optimizer.iterations.dtype)
+
     def train_step(self, data):
-        inputs, logical_labels, _ = keras.utils.unpack_x_y_sample_weight(data)
+        inputs, logical_labels, row_weights = keras.utils.unpack_x_y_sample_weight(data)
+        training = self._training_members()
+        if training is not None:  # a finished member's weights and seed state, to keep
+            kept = [tf.identity(weight) for weight in (*self.trainable_weights, self.seed_state)]
         with tf.GradientTape() as tape:
-            terms = self.loss_terms(inputs, logical_labels)
+            terms = self.loss_terms(inputs, logical_labels, row_weights)
             finite = tf.math.is_finite(terms["member_loss"])
+            counted = finite if training is None else tf.logical_and(finite, training)
             # The members' sum: member k's gradient is its own loss's. A diverged member adds
             # nothing, so the others train on (its NaNs stay in its own slices of the weights).
-            objective = tf.reduce_sum(tf.where(finite, terms["member_loss"], 0.0))
+            objective = tf.reduce_sum(tf.where(counted, terms["member_loss"], 0.0))
         gradients = tape.gradient(objective, self.trainable_weights)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
+        if training is not None:  # Adam moves a member with a zero gradient too: put it back
+            for weight, before in zip((*self.trainable_weights, self.seed_state), kept):
+                weight.assign(tf.where(tf.reshape(training, [-1] + [1] * (len(weight.shape) - 1)), weight, before))
+            finite = tf.logical_or(finite, tf.logical_not(training))
         self.diverged.assign(tf.maximum(self.diverged, 1.0 - tf.cast(finite, tf.float32)))
         # NaN only when every member diverged: what the training path's divergence check stops on.
-        terms["loss"] = tf.where(tf.reduce_any(finite), objective, math.nan)
+        terms["loss"] = tf.where(tf.reduce_any(counted), objective, math.nan)
         for name, value in terms.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
@@ -352,9 +445,9 @@ class BatchedLIB(keras.Model):
     def _readout_inputs(self, inputs):
         """[(features (n, d), d)] (and the logical labels (n, c), c), float32."""
         if not self.label_aware:
-            return [(np.asarray(inputs, np.float32), int(self.normalizer.mean.shape[0]))]
+            return [(np.asarray(inputs, np.float32), self.feature_width)]
         features, logical_labels = unpack_inputs(inputs)
-        return [(np.asarray(features, np.float32), int(self.normalizer.mean.shape[0])),
+        return [(np.asarray(features, np.float32), self.feature_width),
                 (np.asarray(logical_labels, np.float32), self.n_labels)]
 
     def _at_posterior_mean(self, inputs, batch_size):
@@ -401,9 +494,9 @@ class BatchedLIB(keras.Model):
 
             raise TrainingDivergedError(f"member {k} diverged in training (settings {self.members[k]})")
         single = _member_class(self.label_aware)(self.n_labels, **self.members[k])
-        width = int(self.normalizer.mean.shape[0])
+        width = self.feature_width
         single.build({FEATURES: (None, width), LOGICAL_LABELS: (None, self.n_labels)} if self.label_aware else (None, width))
-        single.normalizer.set_weights(self.normalizer.get_weights())
+        single.normalizer.set_weights([self.normalizer.mean[k, 0], self.normalizer.std[k, 0]])
         for single_layer, stacked in zip(single._dense_layers(), self._dense_layers()):
             single_layer.kernel.assign(stacked.kernel[k])
             single_layer.bias.assign(stacked.bias[k, 0])

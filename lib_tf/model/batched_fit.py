@@ -2,6 +2,7 @@
 :func:`fit_members`, through the one training path (:func:`lib_tf.model.training.train`)."""
 from __future__ import annotations
 
+import math
 import random
 
 import numpy as np
@@ -70,7 +71,16 @@ def _split_settings(settings) -> tuple[bool, dict, list]:
     return trainings[0]["model"] == "label-aware", dict(trainings[0]), list(members)
 
 
-def fit_members(features, logical_labels, settings, *, callbacks=(), verbose=0) -> BatchedLIB:
+def member_schedule(sizes, epochs, batch_size: int) -> tuple[list, list, int]:
+    """(each member's epochs, each member's optimiser steps, the member whose epochs the
+    batched fit runs: the one with most steps) for members training on ``sizes`` rows each;
+    ``epochs`` None: each member's ``auto_epochs``, as its single fit."""
+    member_epochs = [auto_epochs(size, batch_size) if epochs is None else int(epochs) for size in sizes]
+    steps = [count * math.ceil(size / batch_size) for count, size in zip(member_epochs, sizes)]
+    return member_epochs, steps, int(np.argmax(steps))
+
+
+def fit_members(features, logical_labels, settings, *, rows=None, callbacks=(), verbose=0) -> BatchedLIB:
     """Train one member per settings dict, all in one graph, and return the trained
     :class:`~lib_tf.model.batched.BatchedLIB`.
 
@@ -84,6 +94,11 @@ def fit_members(features, logical_labels, settings, *, callbacks=(), verbose=0) 
         LabelEnhancer-style settings (:func:`_split_settings`): members may differ in alpha,
         beta, label_dropout, random_state, min_gap_deviation and the read-out (temperature,
         label_temperature, rule_projection); everything else must agree.
+    rows : sequence of K arrays of row indices, optional
+        Member k trains on ``features[rows[k]]`` alone, as ``LabelEnhancer(**settings[k])``
+        fitted on those rows would: standardised on them, its own epochs of them (``epochs``
+        None: as many as those rows call for), then it stays as it is while the others train
+        on. None: every member on all rows.
     callbacks : sequence of keras.callbacks.Callback
         Passed to the training path.
     verbose : int
@@ -92,9 +107,10 @@ def fit_members(features, logical_labels, settings, *, callbacks=(), verbose=0) 
     Returns
     -------
     BatchedLIB
-        With ``epochs_`` (epochs run) and ``history`` (Keras' History: ``loss``, the sum over
-        members that have not diverged, and per-member ``member_loss``, ``assignment``,
-        ``gap``, ``kl`` vectors (K,)). ``model.diverged`` marks members whose loss turned NaN
+        With ``epochs_`` (each member's epochs, a list) and ``history`` (Keras' History:
+        ``loss``, the sum over members that have not diverged, and per-member ``member_loss``, ``assignment``,
+        ``gap``, ``kl`` vectors (K,); with ``rows``, a member's entries after its last step
+        are computed with its kept weights). ``model.diverged`` marks members whose loss turned NaN
         or infinite; the others trained as if alone. Member k's distributions:
         ``model.predict_distributions(inputs)[k]`` or ``model.member_model(k)``.
 
@@ -120,18 +136,25 @@ def fit_members(features, logical_labels, settings, *, callbacks=(), verbose=0) 
         raise ValueError(f"logical_labels has {logical_labels.shape[1]} label (column); LIB needs at least 2")
     label_aware, training, members = _split_settings(settings)
     batch_size = int(training["batch_size"])
-    epochs = auto_epochs(len(features), batch_size) if training["epochs"] is None else int(training["epochs"])
-    if not (epochs > 0 and batch_size > 0 and training["learning_rate"] > 0):
-        raise ValueError(f"epochs, batch_size and learning_rate must be positive, got {epochs!r}, {batch_size!r}, "
+    sizes = [len(features)] * len(members) if rows is None else [len(np.reshape(member_rows, -1)) for member_rows in rows]
+    epochs, steps, longest = member_schedule(sizes, training["epochs"], batch_size)
+    if not (min(epochs) > 0 and batch_size > 0 and training["learning_rate"] > 0):
+        raise ValueError(f"epochs, batch_size and learning_rate must be positive, got {epochs[0]!r}, {batch_size!r}, "
                          f"{training['learning_rate']!r}")
     model = BatchedLIB(logical_labels.shape[1], members, label_aware=label_aware)
+    if rows is not None and model.pretrain_epochs > 0:
+        raise ValueError(f"rows: members with their own rows switch stages at their own epochs; pretrain_epochs="
+                         f"{model.pretrain_epochs} (the two-stage schedule) trains only with rows=None")
     features, logical_labels = features.astype(np.float32), logical_labels.astype(np.float32)
     inputs = {"features": features, "logical_labels": logical_labels} if label_aware else features
-    dataset, steps_per_epoch = member_batches(inputs, logical_labels, batch_size, [m["seed"] for m in members])
+    dataset, steps_per_epoch = member_batches(inputs, logical_labels, batch_size, [m["seed"] for m in members], rows)
+    if rows is not None:
+        model.set_member_steps(steps)
+        model.adapt(features, rows)
+        steps_per_epoch = steps_per_epoch[longest]
     described = "; ".join(f"member {k}: alpha={m.get('alpha')!r}, beta={m.get('beta')!r}" for k, m in enumerate(members))
-    train(model, dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, features=features,
+    train(model, dataset, epochs=epochs[longest], steps_per_epoch=steps_per_epoch, features=features,
           learning_rate=float(training["learning_rate"]), callbacks=list(callbacks), verbose=verbose,
           settings=f"every member diverged (learning_rate={training['learning_rate']!r}; {described})")
     model.epochs_ = epochs
     return model
-
