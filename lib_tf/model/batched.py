@@ -21,7 +21,7 @@ from ..contract import FEATURES, LOGICAL_LABELS
 from . import losses
 from .factory import MODEL_CLASSES
 from .label_aware import unpack_inputs
-from .standardize import Standardize
+from .standardize import MemberStandardize
 
 #: Member settings that may differ within one graph: loss weights, seeds and read-out. Every
 #: other model argument (sizes, activation, the loss terms' forms, the schedule) is shared.
@@ -80,47 +80,6 @@ class StackedDense(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "units": self.units, "kernel_seeds": self.kernel_seeds,
                 "activation": keras.activations.serialize(self.activation)}
-
-
-@keras.saving.register_keras_serializable(package="lib_tf")
-class MemberStandardize(keras.layers.Layer):
-    """Each member's z = (x - mean_k) / std_k: weights (K, 1, d), so that features (n, d)
-    shared by all members give (K, n, d) and a batch per member (K, b, d) stays (K, b, d).
-    Member k's mean and std are :class:`~lib_tf.model.standardize.Standardize`'s on its own
-    training rows."""
-
-    def __init__(self, members: int, **kwargs):
-        super().__init__(**kwargs)
-        self.members = int(members)
-
-    def build(self, input_shape):
-        shape = (self.members, 1, int(input_shape[-1]))
-        self.mean = self.add_weight(shape=shape, initializer="zeros", trainable=False, name="mean")
-        self.std = self.add_weight(shape=shape, initializer="ones", trainable=False, name="std")
-        self.built = True
-
-    def call(self, inputs):
-        return (inputs - self.mean) / self.std
-
-    def adapt(self, features, rows=None):
-        """Fit member k on ``features[rows[k]]`` (rows None: every member on all rows)."""
-        single = Standardize()
-        if rows is None:
-            single.adapt(features)
-            means, stds = [single.mean.numpy()] * self.members, [single.std.numpy()] * self.members
-        else:
-            means, stds = [], []
-            for member_rows in rows:
-                single.adapt(np.asarray(features)[member_rows])
-                means.append(single.mean.numpy())
-                stds.append(single.std.numpy())
-        if not self.built:
-            self.build((None, means[0].shape[0]))
-        self.mean.assign(np.stack(means)[:, None, :])
-        self.std.assign(np.stack(stds)[:, None, :])
-
-    def get_config(self):
-        return {**super().get_config(), "members": self.members}
 
 
 @keras.saving.register_keras_serializable(package="lib_tf")
