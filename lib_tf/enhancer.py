@@ -175,15 +175,46 @@ class LabelEnhancer(BaseEnhancer):
         return {"features": X, "logical_labels": L.astype(np.float32)} if self._label_aware else X
 
     def _fit(self, X, L):
-        self.settings_ = {k: v for k, v in with_model_defaults(self.get_params()).items() if k != "verbose"}
-        self.model_, history, self.epochs_ = self._train(X, L)
-        self.history_ = history.history
+        self.settings_ = self._resolved_settings()
+        trained = self.__dict__.pop("_trained_together", None)  # fit_together trained the models
+        if trained is None and self.settings_["readout"] == "truth-free" and self._trains_batched():
+            trained = _train_together([self], X, L)[0]  # the model and its fold models, side by side
+        if trained is None:
+            trained = self._train_one_by_one(X, L)
+        self.model_, self.history_, self.epochs_, fold_models = trained
         self.temperature_ = self.temperature
         self.label_temperature_ = self.label_temperature
         self._fitted_L = L
         if self.settings_["readout"] == "truth-free":
-            return self._fit_readout_without_truth(X, L)
+            held_out = self._held_out_logits(X, L, self._readout_fold_of_rows(len(X)), fold_models)
+            return self._fit_readout_without_truth(X, L, held_out)
         return self._readout(X, L)
+
+    def _resolved_settings(self) -> dict:
+        """``get_params()`` but ``verbose``, with the model's defaults in place of None (what a
+        fit records as ``settings_``)."""
+        return {k: v for k, v in with_model_defaults(self.get_params()).items() if k != "verbose"}
+
+    def _member_rows(self, n: int) -> list:
+        """The rows of each model a fit trains: all n for the model, then (``readout="truth-free"``)
+        for each fold's model the other folds' rows."""
+        rows = [np.arange(n)]
+        if self._resolved_settings()["readout"] == "truth-free":
+            fold = self._readout_fold_of_rows(n)
+            rows += [np.flatnonzero(fold != index) for index in range(self.readout_folds)]
+        return rows
+
+    def _trains_batched(self) -> bool:
+        """Whether this fit's models can train as members of a batched fit
+        (:func:`lib_tf.model.batched_fit.fit_members`): not with the two-stage schedule (members
+        with their own rows switch stages at their own epochs) or mixed_bfloat16."""
+        return self.pretrain_epochs == 0 and self.network_dtype == "float32"
+
+    def _train_one_by_one(self, X, L):
+        """(model, history dict, epochs, fold models) trained one after another (:meth:`_train`)."""
+        (model, history, epochs), *folds = [self._train(X[rows], L[rows]) if len(rows) < len(X) else self._train(X, L)
+                                            for rows in self._member_rows(len(X))]
+        return model, history.history, epochs, [fold_model for fold_model, _, _ in folds]
 
     def _train(self, X, L):
         """A new model trained on (X, L) with these settings: (model, history, epochs)."""
@@ -200,14 +231,14 @@ class LabelEnhancer(BaseEnhancer):
                         callbacks=progress)
         return model, history, epochs
 
-    def _fit_readout_without_truth(self, X, L):
+    def _fit_readout_without_truth(self, X, L, held_out_logits):
         """``readout="truth-free"``: the posterior of the fitted instances' distributions, and the
         model's read-out with the least expected KL under it (see the ``readout`` parameter)."""
         from .readout.posterior import fit_binarisation_posterior
         from .readout.selection import choose_extending
 
         seed = 0 if self.random_state is None else int(self.random_state)
-        posterior = fit_binarisation_posterior(self._held_out_logits(X, L), L,
+        posterior = fit_binarisation_posterior(held_out_logits, L,
                                                read_logits=self._logits_without_own_label(self.model_, X, L),
                                                random_state=seed)
         form, logits = self._readout_form(), self.model_.predict_logits(self._inputs(X, L) if self._label_aware else X)
@@ -229,17 +260,19 @@ class LabelEnhancer(BaseEnhancer):
             return TwoTemperatureReadouts(drop_logits=False, rule_projection=self.rule_projection)
         return TemperatureReadouts()
 
-    def _held_out_logits(self, X, L):
-        """Every instance's logits from a fit on the other ``readout_folds`` folds (a seeded
-        split), made without its own label (:meth:`_logits_without_own_label`)."""
-        if self.readout_folds > len(X):
-            raise ValueError(f"readout_folds={self.readout_folds} needs at least as many instances; X has {len(X)}")
+    def _readout_fold_of_rows(self, n: int) -> np.ndarray:
+        """Each instance's fold (n,) of the truth-free read-out's cross-fitting (a seeded split)."""
+        if self.readout_folds > n:
+            raise ValueError(f"readout_folds={self.readout_folds} needs at least as many instances; X has {n}")
         seed = 0 if self.random_state is None else int(self.random_state)
-        fold = np.random.default_rng(seed).permutation(len(X)) % self.readout_folds
+        return np.random.default_rng(seed).permutation(n) % self.readout_folds
+
+    def _held_out_logits(self, X, L, fold, fold_models):
+        """Every instance's logits from the model of its fold (trained on the other folds), made
+        without its own label (:meth:`_logits_without_own_label`)."""
         held_out = np.empty(L.shape, dtype=np.float64)
-        for index in range(self.readout_folds):
-            train_rows, test_rows = fold != index, fold == index
-            model, _, _ = self._train(X[train_rows], L[train_rows])
+        for index, model in enumerate(fold_models):
+            test_rows = fold == index
             held_out[test_rows] = self._logits_without_own_label(model, X[test_rows], L[test_rows])
         return held_out
 
@@ -391,3 +424,58 @@ class LabelEnhancer(BaseEnhancer):
         if X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but LabelEnhancer was fitted with {self.n_features_in_}")
         return X
+
+
+def fit_together(enhancers, X, L) -> list:
+    """Fit every LabelEnhancer in ``enhancers`` on the same ``X`` (n, d) and ``L`` (n, c), each as
+    its own ``fit(X, L)`` would, with their models (and with ``readout="truth-free"`` their
+    fold models) trained as members of batched fits: one
+    :func:`~lib_tf.model.batched_fit.fit_members` per group of settings that can share a graph
+    (:func:`~lib_tf.model.batched_fit.graph_key`). Each member equals its model fitted alone to
+    float rounding (tests/test_batched.py); a fit that cannot batch
+    (:meth:`LabelEnhancer._trains_batched`) runs alone. Returns ``enhancers``, fitted.
+    """
+    from .model.batched_fit import graph_key
+
+    enhancers = list(enhancers)
+    if not enhancers:
+        return enhancers
+    X = enhancers[0]._check_features(X)
+    L = check_logical_labels(L, "L")
+    check_same_rows(X=X, L=L)
+    groups = {}
+    for enhancer in enhancers:
+        enhancer._validate_params()
+        if enhancer._trains_batched():
+            groups.setdefault(graph_key(enhancer._resolved_settings()), []).append(enhancer)
+    for group in groups.values():
+        for enhancer, trained in zip(group, _train_together(group, X, L)):
+            enhancer._trained_together = trained
+    return [enhancer.fit(X, L) for enhancer in enhancers]
+
+
+def _train_together(enhancers, X, L) -> list:
+    """Each enhancer's (model, history dict, epochs, fold models), all trained in one batched fit
+    (their settings share a graph). A model's history holds its own entries of the fit's (one
+    per graph call)."""
+    from .callbacks import EpochProgress
+    from .model.batched_fit import fit_members, member_schedule
+
+    rows = [enhancer._member_rows(len(X)) for enhancer in enhancers]
+    flat = [member_rows for enhancer_rows in rows for member_rows in enhancer_rows]
+    settings = [enhancer._resolved_settings() for enhancer, enhancer_rows in zip(enhancers, rows) for _ in enhancer_rows]
+    epochs, _, longest = member_schedule([len(member_rows) for member_rows in flat], enhancers[0].epochs,
+                                         enhancers[0].batch_size)
+    progress = [EpochProgress(epochs[longest], description=f"{len(flat)} LIB models")] if any(
+        enhancer.verbose for enhancer in enhancers) else []
+    every_row = all(len(member_rows) == len(X) for member_rows in flat)
+    batched = fit_members(X, L, settings, rows=None if every_row else flat, callbacks=progress)
+    trained, first = [], 0
+    for enhancer_rows in rows:
+        history = {name: [float(np.reshape(values, -1)[first]) for values in batched.history.history[member_name]]
+                   for name, member_name in (("loss", "member_loss"), ("assignment", "assignment"), ("gap", "gap"),
+                                             ("kl", "kl"))}
+        folds = [batched.member_model(k) for k in range(first + 1, first + len(enhancer_rows))]
+        trained.append((batched.member_model(first), history, epochs[first], folds))
+        first += len(enhancer_rows)
+    return trained

@@ -243,3 +243,27 @@ def test_self_chooses_by_the_truth_free_criterion_each_run_stores(data_dir, tmp_
     again.store.add(stripped)
     again.run(["self"])
     assert again.store.get(stripped["key"])["self_values"] == runs[0]["self_values"]
+
+
+def test_a_method_fitting_many_settings_at_once_stores_each_run_as_its_own(data_dir, tmp_path):
+    """fit_many computes every missing run of the method on a data set in one call; each run
+    is stored under the key, with the figures, that fitting it alone gives."""
+    glle = default_methods(quick=True)["GLLE"]
+    grid = glle.grid[:2]
+    batches = []
+
+    def fit_many(X, L, requests):
+        batches.append(list(requests))
+        return [glle.fit(X, L, params, seed) for params, seed in requests]
+
+    alone = Benchmark(tmp_path / "alone", {"GLLE": MethodSpec("GLLE", glle.fit, grid=grid, seeded=True)}, ["SJAFFE"],
+                      [0, 1], progress=False)
+    together = Benchmark(tmp_path / "together", {"GLLE": MethodSpec("GLLE", glle.fit, grid=grid, seeded=True,
+                                                                    fit_many=fit_many)}, ["SJAFFE"], [0, 1],
+                         progress=False)
+    alone_table, together_table = alone.run(["paper"]), together.run(["paper"])
+    assert len(batches) == 1 and len(batches[0]) == 4  # the grid x both seeds in the first call, none after
+    assert set(alone.store.runs) < set(together.store.runs) and len(together.store.runs) == 4
+    for key, run in alone.store.runs.items():
+        assert together.store.get(key)["all"] == run["all"]
+    assert together_table["paper"]["SJAFFE"]["GLLE"]["mean"] == alone_table["paper"]["SJAFFE"]["GLLE"]["mean"]

@@ -35,7 +35,11 @@ class MethodSpec:
 
     ``posterior(X, L, params, seed, output)`` gives the binarisation posterior the ``self``
     protocol's criterion reads (default: fitted to the method's own output, its logits or the
-    log of its distributions); with ``posterior_readout`` its mean is one more read-out."""
+    log of its distributions); with ``posterior_readout`` its mean is one more read-out.
+
+    ``fit_many(X, L, requests)``, where given, fits several (params, seed) pairs at once and
+    returns their outputs in order, each what ``fit`` gives (LIB's and LA-LIB's: one batched fit,
+    :func:`lib_tf.enhancer.fit_together`)."""
 
     name: str
     fit: Callable
@@ -45,6 +49,7 @@ class MethodSpec:
     picture: Optional[str] = None
     posterior: Optional[Callable] = None
     posterior_readout: bool = False
+    fit_many: Optional[Callable] = None
 
     def readout_names(self) -> List[str]:
         names = self.readouts.names() if self.readouts is not None else [NO_READOUT]
@@ -99,36 +104,84 @@ def _baseline(name, **fixed):
     return fit
 
 
-def _lib_logits(X, L, params, seed):
+def _lib_enhancer(params, seed):
     from ..enhancer import LabelEnhancer
 
-    return LabelEnhancer(model="paper", **params, random_state=seed).fit(X, L).logits(X)
+    return LabelEnhancer(model="paper", **params, random_state=seed)
 
 
-def _memoised(fit, cache_size: int = 16):
+def _label_aware_enhancer(params, seed):
+    from ..enhancer import LabelEnhancer
+
+    return LabelEnhancer(model="label-aware", readout="truth-free", **params, random_state=seed)
+
+
+def _lib_logits(X, L, params, seed):
+    return _lib_enhancer(params, seed).fit(X, L).logits(X)
+
+
+def _lib_logits_many(X, L, requests):
+    from ..enhancer import fit_together
+
+    return [enhancer.logits(X) for enhancer in fit_together([_lib_enhancer(*request) for request in requests], X, L)]
+
+
+def _memoised(fit, fit_many=None, cache_size: int = 16):
     """``fit(X, L, params, seed)`` memoised on (X, L, params, seed), so that what one fit
     gives (two read-outs of the same model, LIB and LIB+l; a fit's logits and its posterior)
-    is computed once in a process."""
+    is computed once in a process. ``fit_many(X, L, requests)`` fits several (params, seed)
+    pairs at once: the memoised ``.many(X, L, requests)`` fits those not in the cache with it
+    (and keeps all of the requests)."""
     cache: "OrderedDict[tuple, object]" = OrderedDict()
 
-    def memoised(X, L, params, seed):
+    def key_of(X, L, params, seed):
         digest = hashlib.sha1(np.ascontiguousarray(X).tobytes() + np.ascontiguousarray(L).tobytes()).hexdigest()
-        key = (digest, json.dumps(params, sort_keys=True), seed)
+        return digest, json.dumps(params, sort_keys=True), seed
+
+    def keep(key, value, room):
+        cache[key] = value
+        while len(cache) > max(cache_size, room):
+            cache.popitem(last=False)
+
+    def memoised(X, L, params, seed):
+        key = key_of(X, L, params, seed)
         if key not in cache:
-            cache[key] = fit(X, L, params, seed)
-            while len(cache) > cache_size:
-                cache.popitem(last=False)
+            keep(key, fit(X, L, params, seed), 1)
         return cache[key]
+
+    def many(X, L, requests):
+        keys = [key_of(X, L, params, seed) for params, seed in requests]
+        missing = {key: request for key, request in zip(keys, requests) if key not in cache}
+        if missing:
+            for key, value in zip(missing, fit_many(X, L, list(missing.values()))):
+                keep(key, value, len(keys))
+        return [cache[key] for key in keys]
+
+    memoised.many = many if fit_many is not None else None
+    memoised.cache_clear = cache.clear  # what a timing of the fits themselves needs
     return memoised
 
 
-@_memoised
-def _label_aware_fit(X, L, params, seed):
-    """LA-LIB fitted with its truth-free read-out: (logits with the labels shown, posterior)."""
-    from ..enhancer import LabelEnhancer
+def _label_aware_fit_many(X, L, requests):
+    """LA-LIB fitted with its truth-free read-out for each (params, seed): (logits with the labels
+    shown, posterior) each; all fits' models and fold models trained side by side."""
+    from ..enhancer import fit_together
 
-    enhancer = LabelEnhancer(model="label-aware", readout="truth-free", **params, random_state=seed).fit(X, L)
+    fitted = fit_together([_label_aware_enhancer(*request) for request in requests], X, L)
+    return [(enhancer.logits(X, L), enhancer.posterior_) for enhancer in fitted]
+
+
+def _label_aware_fit_alone(X, L, params, seed):
+    """LA-LIB fitted with its truth-free read-out: (logits with the labels shown, posterior)."""
+    enhancer = _label_aware_enhancer(params, seed).fit(X, L)
     return enhancer.logits(X, L), enhancer.posterior_
+
+
+_label_aware_fit = _memoised(_label_aware_fit_alone, _label_aware_fit_many)
+
+
+def _label_aware_logits_many(X, L, requests):
+    return [logits for logits, _ in _label_aware_fit.many(X, L, requests)]
 
 
 def _label_aware_logits(X, L, params, seed):
@@ -159,7 +212,7 @@ def default_methods(quick: bool = False) -> Dict[str, MethodSpec]:
     label_aware_grid = [{name: shipped[name] for name in ("latent_dim", "head_units", "alpha", "beta", "label_dropout")}]
     if quick:
         lesc_grid, lib_grid = lesc_grid[:1], lib_grid[:1]
-    lib_fit = _memoised(_lib_logits)
+    lib_fit = _memoised(_lib_logits, _lib_logits_many)
     specs = [
         MethodSpec("l/sum(l)", _baseline("l/sum(l)")),
         MethodSpec("softmax(l/T)", _label_logits, readouts=TemperatureReadouts(), picture=PAPER_PICTURE),
@@ -173,10 +226,11 @@ def default_methods(quick: bool = False) -> Dict[str, MethodSpec]:
         MethodSpec("LESC", _baseline("LESC"), grid=lesc_grid),
         MethodSpec("gLESC", _baseline("gLESC"), grid=lesc_grid),
         MethodSpec("LEVI", _baseline("LEVI"), seeded=True),
-        MethodSpec("LIB", lib_fit, grid=lib_grid, seeded=True, readouts=TemperatureReadouts(), picture=PAPER_PICTURE),
-        MethodSpec("LIB+l", lib_fit, grid=lib_grid, seeded=True, readouts=TwoTemperatureReadouts()),
+        MethodSpec("LIB", lib_fit, grid=lib_grid, seeded=True, readouts=TemperatureReadouts(), picture=PAPER_PICTURE,
+                   fit_many=lib_fit.many),
+        MethodSpec("LIB+l", lib_fit, grid=lib_grid, seeded=True, readouts=TwoTemperatureReadouts(), fit_many=lib_fit.many),
         MethodSpec("LA-LIB", _label_aware_logits, grid=label_aware_grid, seeded=True, readouts=LABEL_AWARE_READOUTS,
-                   posterior=_label_aware_posterior, posterior_readout=True),
+                   posterior=_label_aware_posterior, posterior_readout=True, fit_many=_label_aware_logits_many),
     ]
     if quick:  # the slowest baselines stay out of the quick mode
         specs = [spec for spec in specs if spec.name not in ("gLESC", "LEVI")]

@@ -57,28 +57,56 @@ class Benchmark:
     def _key(self, spec: MethodSpec, dataset_name: str, seed: int, params: dict) -> str:
         return run_key(spec.name, dataset_name, seed if spec.seeded else 0, params, spec.signature())
 
+    def _stored(self, spec: MethodSpec, data, seed: int, params: dict, need_self: bool):
+        """The stored run of these settings, None if there is none; ``need_self``: a stored run
+        without the ``self`` criterion's values (made before it existed) counts as none."""
+        found = self.store.get(self._key(spec, data.name, seed if spec.seeded else 0, params))
+        return found if found is not None and (not need_self or "self_values" in found) else None
+
     def _run(self, spec: MethodSpec, data, seed: int, params: dict, need_self: bool = False) -> dict:
-        """The stored run, or a new one; ``need_self``: a stored run without the ``self``
-        criterion's values (made before it existed) is made again."""
+        """The stored run, or a new one (see :meth:`_stored` for ``need_self``). A method that fits
+        many settings at once (``spec.fit_many``) computes all its missing runs on ``data`` then."""
         seed = seed if spec.seeded else 0
         key = self._key(spec, data.name, seed, params)
-        found = self.store.get(key)
-        if found is not None and (not need_self or "self_values" in found):
+        found = self._stored(spec, data, seed, params, need_self)
+        if found is not None:
             if key not in self.computed_keys:
                 self.reused_keys.add(key)
             return found
-        revealed, hidden = split_instances(data.n_instances)
+        if spec.fit_many is not None:
+            self._run_together(spec, data, need_self)
+            return self.store.get(key)
         X, L = data.features, data.logical_labels
         with released_keras_state():
             start = time.perf_counter()
             output = np.asarray(spec.fit(X, L, params, seed), dtype=np.float64)
-            seconds = time.perf_counter() - start
-            posterior = spec.fit_posterior(X, L, params, seed, output) if spec.has_choices else None
+            return self._add_run(spec, data, seed, params, output, time.perf_counter() - start)
+
+    def _run_together(self, spec: MethodSpec, data, need_self: bool) -> None:
+        """Every missing run of ``spec`` on ``data`` (its grid x the seeds) in one
+        ``spec.fit_many`` call, each stored as its own run under its own key; a run's seconds are
+        its share of the call's wall time."""
+        requests = [(params, seed) for params in spec.grid for seed in (self.seeds if spec.seeded else [0])
+                    if self._stored(spec, data, seed, params, need_self) is None]
+        X, L = data.features, data.logical_labels
+        with released_keras_state():
+            start = time.perf_counter()
+            outputs = spec.fit_many(X, L, requests)
+            seconds = (time.perf_counter() - start) / len(requests)
+            for (params, seed), output in zip(requests, outputs):
+                self._add_run(spec, data, seed, params, np.asarray(output, dtype=np.float64), seconds)
+
+    def _add_run(self, spec: MethodSpec, data, seed: int, params: dict, output, seconds: float) -> dict:
+        """Read out and score a fit's ``output``, store it as a finished run and return it."""
+        revealed, hidden = split_instances(data.n_instances)
+        X, L = data.features, data.logical_labels
+        posterior = spec.fit_posterior(X, L, params, seed, output) if spec.has_choices else None
         readouts = spec.read_out(output, L, posterior)
         scored = score_readouts(data.distributions, readouts, revealed, hidden)
         if posterior is not None:  # the truth-free criterion of every read-out, for the self protocol
             scored["self_values"] = [float(f"{posterior.expected_kl(readouts[name]):.6g}") for name in scored["readouts"]]
             scored["scale_identified"] = posterior.scale_identified
+        key = self._key(spec, data.name, seed, params)
         run = {"key": key, "method": spec.name, "dataset": data.name, "seed": seed, "params": params,
                "seconds": seconds, **scored, "finished": time.strftime("%Y-%m-%dT%H:%M:%S")}
         self.store.add(run)

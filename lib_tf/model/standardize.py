@@ -51,3 +51,41 @@ class Standardize(keras.layers.Layer):
             self.build((None, mean.shape[0]))
         self.mean.assign(mean.astype(np.float32))
         self.std.assign(std.astype(np.float32))
+
+
+@keras.saving.register_keras_serializable(package="lib_tf")
+class MemberStandardize(keras.layers.Layer):
+    """Each member's z = (x - mean_k) / std_k: weights (K, 1, d), so that features (n, d)
+    shared by all members give (K, n, d) and a batch per member (K, b, d) stays (K, b, d).
+    Member k's mean and std are :class:`Standardize`'s on its own training rows (for
+    :class:`~lib_tf.model.batched.BatchedLIB`)."""
+
+    def __init__(self, members: int, **kwargs):
+        super().__init__(**kwargs)
+        self.members = int(members)
+
+    def build(self, input_shape):
+        shape = (self.members, 1, int(input_shape[-1]))
+        self.mean = self.add_weight(shape=shape, initializer="zeros", trainable=False, name="mean")
+        self.std = self.add_weight(shape=shape, initializer="ones", trainable=False, name="std")
+        self.built = True
+
+    def call(self, inputs):
+        return (inputs - self.mean) / self.std
+
+    def adapt(self, features, rows=None):
+        """Fit member k on ``features[rows[k]]`` (rows None: every member on all rows)."""
+        features, single, means, stds = np.asarray(features), Standardize(), [], []
+        for member_rows in [slice(None)] if rows is None else rows:
+            single.adapt(features[member_rows])
+            means.append(single.mean.numpy())
+            stds.append(single.std.numpy())
+        if rows is None:
+            means, stds = means * self.members, stds * self.members
+        if not self.built:
+            self.build((None, means[0].shape[0]))
+        self.mean.assign(np.stack(means)[:, None, :])
+        self.std.assign(np.stack(stds)[:, None, :])
+
+    def get_config(self):
+        return {**super().get_config(), "members": self.members}
