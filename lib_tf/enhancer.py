@@ -12,7 +12,8 @@ from .hparams import (LABEL_ENHANCER_CONSTRAINTS, LABEL_ENHANCER_PARAMETERS, pre
                       with_model_defaults)
 from .model.epochs import auto_epochs
 from .readout.forms import (FEATURE_TEMPERATURE_GRID, LABEL_TEMPERATURE_GRID, TEMPERATURE_GRID, TemperatureReadouts,
-                            TwoTemperatureReadouts, softmax_two_temperatures, softmax_with_temperature)
+                            TwoTemperatureReadouts, model_readouts, softmax_two_temperatures,
+                            softmax_with_temperature)
 from .readout.selection import SELECTION_METRIC, select_readout
 
 class LabelEnhancer(BaseEnhancer):
@@ -237,10 +238,9 @@ class LabelEnhancer(BaseEnhancer):
         from .readout.posterior import fit_binarisation_posterior
         from .readout.selection import choose_extending
 
-        seed = 0 if self.random_state is None else int(self.random_state)
         posterior = fit_binarisation_posterior(held_out_logits, L,
                                                read_logits=self._logits_without_own_label(self.model_, X, L),
-                                               random_state=seed)
+                                               random_state=self._readout_seed)
         form, logits = self._readout_form(), self.model_.predict_logits(self._inputs(X, L) if self._label_aware else X)
         chosen, expected_kl, _, on_grid_end = choose_extending(
             form, lambda f, candidate: posterior.expected_kl(f.read_out(logits, L, candidate)))
@@ -256,16 +256,18 @@ class LabelEnhancer(BaseEnhancer):
     def _readout_form(self):
         """The read-outs the truth-free choice picks from: T for the paper model, (T, T_l) with the
         logits kept for the label-aware one."""
-        if self._label_aware:
-            return TwoTemperatureReadouts(drop_logits=False, rule_projection=self.rule_projection)
-        return TemperatureReadouts()
+        return model_readouts(self._label_aware, self.rule_projection)
+
+    @property
+    def _readout_seed(self) -> int:
+        """The truth-free read-out's seed (its folds and its sampler): ``random_state``, 0 when None."""
+        return 0 if self.random_state is None else int(self.random_state)
 
     def _readout_fold_of_rows(self, n: int) -> np.ndarray:
         """Each instance's fold (n,) of the truth-free read-out's cross-fitting (a seeded split)."""
         if self.readout_folds > n:
             raise ValueError(f"readout_folds={self.readout_folds} needs at least as many instances; X has {n}")
-        seed = 0 if self.random_state is None else int(self.random_state)
-        return np.random.default_rng(seed).permutation(n) % self.readout_folds
+        return np.random.default_rng(self._readout_seed).permutation(n) % self.readout_folds
 
     def _held_out_logits(self, X, L, fold, fold_models):
         """Every instance's logits from the model of its fold (trained on the other folds), made

@@ -13,7 +13,7 @@ import numpy as np
 from ..baselines import get_method
 from ..baselines.glle import LAMBDA_GRID as GLLE_LAMBDA_GRID
 from ..hparams import MODEL_DEFAULTS
-from ..readout.forms import TemperatureReadouts, TwoTemperatureReadouts, values_in_words
+from ..readout.forms import TemperatureReadouts, TwoTemperatureReadouts, model_readouts, values_in_words
 from ..readout.posterior import fit_binarisation_posterior
 
 #: The name of the only read-out of a method that outputs distributions itself.
@@ -134,8 +134,10 @@ def _memoised(fit, fit_many=None, cache_size: int = 16):
     (and keeps all of the requests)."""
     cache: "OrderedDict[tuple, object]" = OrderedDict()
 
-    def key_of(X, L, params, seed):
-        digest = hashlib.sha1(np.ascontiguousarray(X).tobytes() + np.ascontiguousarray(L).tobytes()).hexdigest()
+    def digest_of(X, L):
+        return hashlib.sha1(np.ascontiguousarray(X).tobytes() + np.ascontiguousarray(L).tobytes()).hexdigest()
+
+    def key_of(digest, params, seed):
         return digest, json.dumps(params, sort_keys=True), seed
 
     def keep(key, value, room):
@@ -144,13 +146,14 @@ def _memoised(fit, fit_many=None, cache_size: int = 16):
             cache.popitem(last=False)
 
     def memoised(X, L, params, seed):
-        key = key_of(X, L, params, seed)
+        key = key_of(digest_of(X, L), params, seed)
         if key not in cache:
             keep(key, fit(X, L, params, seed), 1)
         return cache[key]
 
     def many(X, L, requests):
-        keys = [key_of(X, L, params, seed) for params, seed in requests]
+        digest = digest_of(X, L)  # once for all requests: the data is the same
+        keys = [key_of(digest, params, seed) for params, seed in requests]
         missing = {key: request for key, request in zip(keys, requests) if key not in cache}
         if missing:
             for key, value in zip(missing, fit_many(X, L, list(missing.values()))):
@@ -197,7 +200,7 @@ def _label_logits(X, L, params, seed):
 
 
 #: LA-LIB's read-outs: its logits always count (no T_z = inf), the labels may be dropped.
-LABEL_AWARE_READOUTS = TwoTemperatureReadouts(drop_logits=False, rule_projection=True)
+LABEL_AWARE_READOUTS = model_readouts(label_aware=True)
 
 
 def default_methods(quick: bool = False) -> Dict[str, MethodSpec]:

@@ -225,6 +225,16 @@ class TwoTemperatureReadouts(_Readouts):
         return replace(self, logit_grid=logit_grid, label_grid=label_grid)
 
 
+def model_readouts(label_aware: bool, rule_projection: bool = True):
+    """The read-outs a fitted model's temperatures are chosen from: ``softmax(z / T)``
+    (:class:`TemperatureReadouts`) for the paper's LIB; for the label-aware LIB
+    ``softmax(z / T_z + l / T_l)`` with its logits always kept (no T_z = inf), moved into the
+    binarisation rule's interval with ``rule_projection`` (:class:`TwoTemperatureReadouts`)."""
+    if label_aware:
+        return TwoTemperatureReadouts(drop_logits=False, rule_projection=rule_projection)
+    return TemperatureReadouts()
+
+
 def _extended_grid(grid, value):
     """``grid`` with half its smallest finite value added where ``value`` is that value, twice
     its largest finite one where ``value`` is that; None where ``value`` is inside (or inf)."""

@@ -17,7 +17,7 @@ from ..contract import FEATURES, LOGICAL_LABELS
 from ..data.splits import split_instances
 from ..hparams import validate_hparams
 from ..metrics import chebyshev, kullback_leibler
-from ..readout.forms import TEMPERATURE_GRID, TemperatureReadouts, TwoTemperatureReadouts
+from ..readout.forms import TEMPERATURE_GRID, model_readouts
 from ..readout.posterior import fit_binarisation_posterior
 from ..readout.selection import choose_extending, select_readout
 from .objectives import DEFAULT_SHARES, LINEAR_SCALE, LOG_SCALE, OBJECTIVES, SPACES
@@ -114,9 +114,7 @@ class LIBHyperModel(keras_tuner.HyperModel):
         """The read-outs a trial picks from: ``softmax(z / T)`` for the paper model; for the
         label-aware one ``softmax(z / T + l / T_l)`` with the logits kept, moved into the
         binarisation rule's interval (unless ``fixed`` turns ``rule_projection`` off)."""
-        if self.label_aware:
-            return TwoTemperatureReadouts(drop_logits=False, rule_projection=self.fixed.get("rule_projection", True))
-        return TemperatureReadouts()
+        return model_readouts(self.label_aware, self.fixed.get("rule_projection", True))
 
     def value_range(self, name):
         """(low, high) of a ranged entry of the space (a one-element entry is both)."""
