@@ -227,7 +227,7 @@ def tuner_fn(fn_args) -> TunerFnResult:
     feature_key, label_key, distribution_key = _keys(config)
     X, L, D = read_examples(fn_args.train_files, feature_key, label_key, distribution_key)
     enhancer = hparams.validate_hparams(dict(config.get("enhancer", {})))
-    searched = tuning.SPACES[enhancer.get("model", "paper")]
+    searched = tuning.SPACES[enhancer.get("model", tuning.SEARCHED_MODEL)]
     space = {name: tuple(values) for name, values in (config.get("space") or {}).items()}
     for name in searched:
         if name in enhancer:  # fixed by the user: a one-value range
@@ -250,13 +250,15 @@ def tuner_fn(fn_args) -> TunerFnResult:
 
 def trainer_params(enhancer: Mapping, tuned: Mapping) -> dict:
     """The ``LabelEnhancer`` arguments of :func:`run_fn`: ``tuned`` (the Tuner's values) over
-    ``enhancer`` (``custom_config["enhancer"]``) over ``random_state=0`` and ``model="paper"``
-    (the model :func:`tuner_fn` searches unless told); the model's own defaults fill in the rest
+    ``enhancer`` (``custom_config["enhancer"]``) over ``random_state=0`` and the model
+    :func:`tuner_fn` searches unless told (:data:`lib_tf.tuning.SEARCHED_MODEL`); the model's own defaults fill in the rest
     (:func:`lib_tf.hparams.with_model_defaults`: for ``{"model": "label-aware"}`` its grid point
     and the truth-free read-out, as ``lib-tf enhance`` starts from them). A temperature the
     Tuner picked (its ``revealed`` objective) is read out as given, not chosen again without
     truth."""
-    params = {"random_state": 0, "model": "paper", **enhancer, **tuned}
+    from .tuning import SEARCHED_MODEL
+
+    params = {"random_state": 0, "model": SEARCHED_MODEL, **enhancer, **tuned}
     if "temperature" in tuned and "readout" not in tuned:
         params["readout"] = "given"
     return params

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from ..hparams import MODELS
-from ..tuning import HPARAMS_FILE, OBJECTIVES, TUNERS, best_trial, completed_trials, run_search, search_state_exists
+from ..tuning import (HPARAMS_FILE, OBJECTIVES, SEARCHED_MODEL, TUNERS, best_trial, completed_trials, run_search,
+                      search_state_exists)
 from ._arguments import add_dataset_arguments, load_dataset_argument
 
 
@@ -20,7 +21,7 @@ def add_tune_parser(subparsers):
                     "and the read-out; write the best as a JSON of LabelEnhancer arguments (use it with `lib-tf "
                     "enhance --hparams`). Rerunning with the same --out resumes.")
     add_dataset_arguments(tune)
-    tune.add_argument("--model", choices=MODELS, default="paper",
+    tune.add_argument("--model", choices=MODELS, default=SEARCHED_MODEL,
                       help="paper: LIB; label-aware: LA-LIB, whose posterior and read-out read the logical labels")
     tune.add_argument("--tuner", choices=TUNERS, default="bayesian")
     tune.add_argument("--trials", type=int, default=30, help="most trials (default 30)")

@@ -84,12 +84,13 @@ Hyper-parameter files (``save_hparams``, ``load_hparams``, ``preset_params``) li
 """
 from __future__ import annotations
 
-from .objectives import DEFAULT_SHARES, DEFAULT_SPACE, LABEL_AWARE_SPACE, OBJECTIVES, SPACES, default_max_epochs
+from .objectives import (DEFAULT_SHARES, DEFAULT_SPACE, LABEL_AWARE_SPACE, OBJECTIVES, SEARCHED_MODEL, SPACES,
+                         default_max_epochs)
 from .search import (HPARAMS_FILE, SUMMARY_FILE, TUNERS, best_trial, completed_trials, default_values,
                      is_parallel_worker, make_tuner, run_search, search_state_exists)
 
 __all__ = [
-    "OBJECTIVES", "DEFAULT_SHARES", "DEFAULT_SPACE", "LABEL_AWARE_SPACE", "SPACES", "TUNERS", "HPARAMS_FILE",
+    "OBJECTIVES", "DEFAULT_SHARES", "DEFAULT_SPACE", "LABEL_AWARE_SPACE", "SEARCHED_MODEL", "SPACES", "TUNERS", "HPARAMS_FILE",
     "SUMMARY_FILE", "default_max_epochs", "default_values",
     "make_tuner", "run_search", "search_state_exists", "is_parallel_worker", "completed_trials", "best_trial",
 ]

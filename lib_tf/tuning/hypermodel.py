@@ -20,7 +20,7 @@ from ..metrics import chebyshev, kullback_leibler
 from ..readout.forms import TEMPERATURE_GRID, model_readouts
 from ..readout.posterior import fit_binarisation_posterior
 from ..readout.selection import choose_extending, select_readout
-from .objectives import DEFAULT_SHARES, LINEAR_SCALE, LOG_SCALE, OBJECTIVES, SPACES
+from .objectives import DEFAULT_SHARES, LINEAR_SCALE, LOG_SCALE, OBJECTIVES, SEARCHED_MODEL, SPACES
 
 
 class LIBHyperModel(keras_tuner.HyperModel):
@@ -81,7 +81,7 @@ class LIBHyperModel(keras_tuner.HyperModel):
             raise ValueError(f"max_epochs must be positive, got {max_epochs}")
         # the model always named: a trial's settings and the best ones then build and refit it
         # whatever LabelEnhancer's default model is
-        self.fixed = {"model": "paper", **dict(fixed or {})}
+        self.fixed = {"model": SEARCHED_MODEL, **dict(fixed or {})}
         self.model_name = self.fixed["model"]
         if self.model_name not in SPACES:
             raise ValueError(f"fixed['model'] must be one of {tuple(SPACES)}, got {self.model_name!r}")

@@ -38,6 +38,9 @@ LABEL_AWARE_SPACE = {
 }
 #: The space searched for each model LabelEnhancer fits (``LabelEnhancer(model=...)``).
 SPACES = {"paper": DEFAULT_SPACE, "label-aware": LABEL_AWARE_SPACE}
+#: The model a search tunes unless told (``lib-tf tune``, the hyper-model, the TFX entry points):
+#: the paper's LIB, whose search space and presets came first.
+SEARCHED_MODEL = "paper"
 
 
 def default_max_epochs(n_instances: int) -> int:
