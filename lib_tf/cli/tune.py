@@ -33,6 +33,10 @@ def add_tune_parser(subparsers):
     tune.add_argument("--max-epochs", type=int, default=None,
                       help="epochs budget per trial (default: about 2000 Adam steps at batch 128)")
     tune.add_argument("--min-epochs", type=int, default=None, help="fewest epochs of a trial (default max/10)")
+    tune.add_argument("--batched-start", type=int, default=0, metavar="K",
+                      help="train the first K trials side by side as one batched fit (the shipped settings, then "
+                           "alpha, beta and label dropout spread over the space); random and Bayesian search "
+                           "(default 0: every trial alone)")
     tune.add_argument("--seed", type=int, default=0, help="split, initialisation and oracle seed (default 0)")
     tune.add_argument("--out", default="lib_tf_tuning", help="folder of the search state and best_hparams.json")
     tune.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming")
@@ -94,7 +98,7 @@ def cmd_tune(args) -> int:
     params = run_search(dataset, kind=args.tuner, trials=args.trials, objective=args.objective, reveal=args.reveal,
                         seed=args.seed, out=args.out, overwrite=args.overwrite, max_epochs=args.max_epochs,
                         min_epochs=args.min_epochs, progress=None if args.quiet else trial_printer(args.objective),
-                        command=command, fixed={"model": args.model})
+                        command=command, fixed={"model": args.model}, batched_start=args.batched_start)
     if params is not None:
         print(f"best hyper-parameters: {json.dumps(params)}\nwrote {Path(args.out) / HPARAMS_FILE}; "
               f"use it with: lib-tf enhance --dataset {dataset.name} --hparams {Path(args.out) / HPARAMS_FILE}")

@@ -62,6 +62,14 @@ state lives in ``directory/project_name`` so an interrupted search resumes
 (``overwrite=False``; finished trials are not repeated). Keras Tuner treats ``seed=0`` as
 "no seed", so the oracle gets ``seed + 1``.
 
+Batched start (``run_search(..., batched_start=K)``, ``lib-tf tune --batched-start K``): a
+fresh random or Bayesian search trains its first K trials side by side as one batched fit
+(:mod:`~lib_tf.tuning.batched_start`): the shipped settings, then alpha, beta and
+label_dropout spread over the space by a seeded Latin hypercube, every other value at the
+shipped settings (members of one graph share sizes, learning rate, batch size and epochs).
+Each is recorded as the trial it is, with the metrics that trial alone scores (float rounding
+apart); the search goes on from them. ``benchmarks/TUNING.md`` says what it saves.
+
 Parallel search (Keras Tuner's chief/worker mode): start the same ``lib-tf tune`` command
 (same ``--out``) once as the chief and once per worker, with::
 
@@ -77,7 +85,7 @@ worker on 127.0.0.1.
 
 Modules: :mod:`~lib_tf.tuning.objectives` (the objectives and the search spaces),
 :mod:`~lib_tf.tuning.hypermodel` (:class:`LIBHyperModel` and the tuner classes; imports Keras
-Tuner), :mod:`~lib_tf.tuning.search` (:func:`make_tuner`, :func:`run_search`; imports Keras
+Tuner), :mod:`~lib_tf.tuning.batched_start` (the batched start), :mod:`~lib_tf.tuning.search` (:func:`make_tuner`, :func:`run_search`; imports Keras
 Tuner only when a tuner is made), so ``import lib_tf.tuning`` stays free of TensorFlow.
 Hyper-parameter files (``save_hparams``, ``load_hparams``, ``preset_params``) live in
 :mod:`lib_tf.hparams`.

@@ -165,19 +165,43 @@ class LIBHyperModel(keras_tuner.HyperModel):
         from ..model.training import train
 
         params = self.trial_params(hp)
-        X, L = np.asarray(x, np.float32), np.asarray(y, np.float32)
-        D = None if distributions is None else np.asarray(distributions, np.float64)
-        if self.objective == "revealed" and D is None:
-            raise ValueError("the 'revealed' objective needs the ground-truth distributions of the revealed share")
-        first, rest = split_instances(len(X), DEFAULT_SHARES[self.objective] if share is None else share, split_seed)
-        # revealed: LE is transductive, every instance is trained on; otherwise `first` is held out
-        train_rows = np.arange(len(X)) if self.objective == "revealed" else rest
+        X, L, D = self.check_data(x, y, distributions)
+        first, rest, train_rows = self.split(len(X), share, split_seed)
         total = int(epochs if epochs is not None else params["epochs"])
         start = time.perf_counter()
         if total > int(initial_epoch):
             train(model, self._inputs(X[train_rows], L[train_rows]), L[train_rows], epochs=total - int(initial_epoch),
                   batch_size=params["batch_size"], learning_rate=params["learning_rate"], seed=self.seed)
-        seconds = time.perf_counter() - start
+        metrics = self.score_trained(model, params, X, L, D, first, rest, time.perf_counter() - start)
+        # Keras Tuner's checkpoint callback (Hyperband continues trials from it): save once.
+        self.last_metrics = dict(metrics)
+        for callback in callbacks or []:
+            if hasattr(callback, "_save_model") and hasattr(callback, "filepath"):
+                callback.set_model(model)
+                callback.on_epoch_end(total - 1, logs=dict(metrics))
+        return metrics
+
+    def check_data(self, x, y, distributions):
+        """(X, L, D) of a search as float arrays; D, the ground truth, may be None unless the
+        objective is ``revealed``."""
+        X, L = np.asarray(x, np.float32), np.asarray(y, np.float32)
+        D = None if distributions is None else np.asarray(distributions, np.float64)
+        if self.objective == "revealed" and D is None:
+            raise ValueError("the 'revealed' objective needs the ground-truth distributions of the revealed share")
+        return X, L, D
+
+    def split(self, n: int, share=None, split_seed: int = 0) -> tuple:
+        """(first, rest, train_rows) index arrays of a trial on n instances: ``first`` the
+        revealed (``revealed``) or held-out (``truth-free``) share, ``rest`` the others, and
+        the rows a trial trains on: all of them for ``revealed`` (LE is transductive), ``rest``
+        otherwise."""
+        first, rest = split_instances(n, DEFAULT_SHARES[self.objective] if share is None else share, split_seed)
+        return first, rest, (np.arange(n) if self.objective == "revealed" else rest)
+
+    def score_trained(self, model, params, X, L, D, first, rest, seconds) -> dict:
+        """A trained trial's metrics: the objective, the read-out it picked (set on ``model``),
+        ``train_seconds`` and, with ``diagnose``, the truth's KL and Chebyshev of that read-out.
+        ``params``: the trial's LabelEnhancer arguments; ``first``, ``rest``: :meth:`split`'s."""
         logits = model.predict_logits(self._inputs(X, L))
         readout, value = self._score(model, X, L, D, logits, first, params.get("temperature"))
         model.set_temperature(*(readout if self.label_aware else (readout,)))
@@ -188,12 +212,6 @@ class LIBHyperModel(keras_tuner.HyperModel):
             recovered = self.readout_form().read_out(logits[scored], L[scored], readout)
             metrics.update(truth_kl=float(kullback_leibler(D[scored], recovered)),
                            truth_chebyshev=float(chebyshev(D[scored], recovered)))
-        # Keras Tuner's checkpoint callback (Hyperband continues trials from it): save once.
-        self.last_metrics = dict(metrics)
-        for callback in callbacks or []:
-            if hasattr(callback, "_save_model") and hasattr(callback, "filepath"):
-                callback.set_model(model)
-                callback.on_epoch_end(total - 1, logs=dict(metrics))
         return metrics
 
     def _score(self, model, X, L, D, logits, first, temperature):

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from ..hparams import save_hparams, with_model_defaults
+from .batched_start import run_batched_start
 from .objectives import DEFAULT_SHARES, LINEAR_SCALE, LOG_SCALE, OBJECTIVES, default_max_epochs
 
 TUNERS = ("random", "bayesian", "hyperband")
@@ -119,7 +120,8 @@ def search_state_exists(out) -> bool:
 
 
 def run_search(dataset, kind="bayesian", trials=30, objective="revealed", reveal=None, seed=0, out="lib_tf_tuning",
-               overwrite=False, max_epochs=None, min_epochs=None, progress=None, command=None, **hypermodel_kwargs):
+               overwrite=False, max_epochs=None, min_epochs=None, progress=None, command=None, batched_start=0,
+               **hypermodel_kwargs):
     """Search LIB's (or LA-LIB's) hyper-parameters on a data set and write the best ones.
 
     Parameters
@@ -149,6 +151,11 @@ def run_search(dataset, kind="bayesian", trials=30, objective="revealed", reveal
         ``progress(tuner, trial)``, called after every trial.
     command : str, optional
         The command line, recorded in ``search_summary.json``.
+    batched_start : int, default=0
+        Train a fresh search's first this many trials side by side, as one batched fit
+        (:func:`~lib_tf.tuning.batched_start.run_batched_start`: the shipped settings, then alpha,
+        beta and label_dropout spread over the space); random and Bayesian search on one
+        machine. 0: every trial trains alone.
     **hypermodel_kwargs
         Passed to :class:`~lib_tf.tuning.hypermodel.LIBHyperModel` (``fixed={"model":
         "label-aware"}`` searches the label-aware model).
@@ -167,12 +174,22 @@ def run_search(dataset, kind="bayesian", trials=30, objective="revealed", reveal
         raise ValueError(f"--reveal must lie in (0, 1), got {share}")
     if objective == "revealed" and dataset.distributions is None:
         raise ValueError("the revealed objective needs ground-truth distributions (use --objective truth-free)")
+    if int(batched_start) < 0:
+        raise ValueError(f"batched_start must be 0 or more, got {batched_start}")
+    parallel = "KERASTUNER_ORACLE_IP" in os.environ
+    if batched_start and (kind == "hyperband" or parallel):
+        raise ValueError(f"batched_start={batched_start}: a batched start is for a random or Bayesian search on one "
+                         f"machine (got tuner {kind!r}{', a parallel search' if parallel else ''})")
     max_epochs = int(max_epochs or default_max_epochs(dataset.n_instances))
     metric = OBJECTIVES[objective]
     tuner = make_tuner(kind, dataset.n_labels, out, objective=objective, trials=trials, max_epochs=max_epochs,
                        min_epochs=min_epochs, seed=seed, overwrite=overwrite, progress=progress,
                        n_instances=dataset.n_instances, **hypermodel_kwargs)
     start = time.perf_counter()
+    if batched_start:
+        run_batched_start(tuner, dataset.features, dataset.logical_labels,
+                          default_values(tuner.hypermodel, dataset.n_instances), distributions=dataset.distributions,
+                          share=share, split_seed=seed, members=batched_start)
     tuner.search(dataset.features, dataset.logical_labels, distributions=dataset.distributions, share=share,
                  split_seed=seed, verbose=0)
     seconds = time.perf_counter() - start
@@ -184,7 +201,7 @@ def run_search(dataset, kind="bayesian", trials=30, objective="revealed", reveal
     summary = {"data": dataset.name, "source": dataset.source, "model": tuner.hypermodel.model_name, "tuner": kind,
                "objective": objective,
                "metric": metric, "share": share, "seed": seed, "max_epochs": max_epochs,
-               "trials_done": len(completed_trials(tuner)), "best_trial": trial.trial_id,
+               "trials_done": len(completed_trials(tuner)), "batched_start": int(batched_start), "best_trial": trial.trial_id,
                "best_score": trial.score, "this_run_seconds": round(seconds, 1), "hparams": params,
                "command": command}
     (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=2) + "\n")
