@@ -85,6 +85,7 @@ def run_batched_start(tuner, features, logical_labels, defaults: dict, distribut
     batched = fit_members(X[train_rows], L[train_rows], params)
     seconds = (time.perf_counter() - start) / len(params)
     diverged = batched.diverged.numpy()
+    oracle.verbose = 0  # as the search sets it: progress is the tuner's ``progress`` callback
     ids = []
     for k, (point, trial_params) in enumerate(zip(values, params)):
         with start_with(oracle, point):
