@@ -166,6 +166,28 @@ def parse_floats(serialized, columns: Sequence[tuple]) -> list:
     return rows
 
 
+def checked_label_values(logical_labels, message: str):
+    """Logical labels (n, c) behind run-time checks of their values: 0 or 1 only (which refuses
+    NaN and inf too), then every row with at least one 1 (LIB's read-out and the binarisation
+    rule it follows have no answer for a row of zeros). Each check reads the labels that passed
+    the one before, so labels are refused for their first fault; ``message`` begins both
+    messages (``"... must"``). Used by the export's serving graph and the TFRecord readers."""
+    import tensorflow as tf
+
+    def gate(tensor, check):  # the identity carries the check (see parse_floats)
+        with tf.control_dependencies([check]):
+            return tf.identity(tensor)
+
+    logical_labels = gate(logical_labels, tf.debugging.assert_equal(
+        tf.reduce_all(tf.logical_or(tf.equal(logical_labels, 0.0), tf.equal(logical_labels, 1.0))), True,
+        message=f"{message} hold 0 or 1 only (logical labels)"))
+    # after the values' check, so a row such as [0, 2, 0] is refused for its 2, every time
+    return gate(logical_labels, tf.debugging.assert_equal(
+        tf.reduce_all(tf.reduce_any(tf.equal(logical_labels, 1.0), axis=1)), True,
+        message=f"{message} mark at least one relevant label (a 1) in every row; a row of zeros has no "
+                f"label distribution"))
+
+
 def serialize_examples(features, feature_key: Key = DEFAULT_FEATURE_KEY, logical_labels=None) -> list:
     """Rows as serialized ``tf.Example`` for the ``serving_examples`` signature.
 

@@ -218,3 +218,31 @@ def test_prediction_shards_refuse_logical_labels_the_read_out_has_no_answer_for(
     with pytest.raises(ValueError, match=r"part-00000.features.npy row 17 has no relevant label"):
         predict_to_shards(lambda batch: batch[1], str(tmp_path / "s" / "*.npy"), tmp_path / "p", batch_size=8,
                           labels=True)
+
+
+@pytest.mark.parametrize("fmt", ["tfrecord", "npy"])
+@pytest.mark.parametrize("fault", ["a 2", "NaN", "a row of zeros"])
+def test_reading_shards_for_training_refuses_bad_labels(tmp_path, fmt, fault):
+    """Shards written by other tools are not checked by this package's writers: the training
+    stream checks the labels it reads (a NumPy shard's error names its labels file and row)."""
+    import tensorflow as tf
+
+    from lib_tf.contract import DEFAULT_FEATURE_KEY, LOGICAL_LABELS, serialize_example
+
+    X, L, _ = _toy(n=30)
+    L = L.astype(np.float64)
+    L[17] = {"a 2": [1, 2, 0, 0], "NaN": [1, np.nan, 0, 0], "a row of zeros": [0, 0, 0, 0]}[fault]
+    if fmt == "npy":
+        np.save(tmp_path / "part-0.features.npy", X)
+        np.save(tmp_path / "part-0.logical_labels.npy", L)
+    else:
+        with tf.io.TFRecordWriter(str(tmp_path / "part-0.tfrecord")) as writer:
+            for x, l in zip(X, L):
+                writer.write(serialize_example({DEFAULT_FEATURE_KEY: x, LOGICAL_LABELS: l}))
+    zeros = fault == "a row of zeros"
+    expected = {"npy": r"part-0\.features\.npy " + ("row 17 has no relevant label" if zeros else ".*row 17"),
+                "tfrecord": "TFRecord shards must " + ("mark at least one relevant label" if zeros else "hold 0 or 1")}[fmt]
+    with pytest.raises(tf.errors.OpError, match=expected):
+        _collect(shard_dataset(str(tmp_path / "*"), batch_size=8))
+    features = np.concatenate([x.numpy() for x in shard_dataset(str(tmp_path / "*"), batch_size=8, labels=False)])
+    np.testing.assert_array_equal(features, X)  # features alone read on

@@ -12,7 +12,7 @@ loads with TensorFlow alone.
 from __future__ import annotations
 
 from ..contract import (DEFAULT_FEATURE_KEY, DEFAULT_SIGNATURE, EXAMPLES, EXAMPLES_SIGNATURE, FEATURES, GAP_DEVIATION,
-                        LABEL_DISTRIBUTION, LOGICAL_LABELS, Key, feature_keys, parse_floats)
+                        LABEL_DISTRIBUTION, LOGICAL_LABELS, Key, checked_label_values, feature_keys, parse_floats)
 
 
 def _gate(tensor, checks):
@@ -61,14 +61,7 @@ def checked_labels(logical_labels, rows, n_labels: int):
         tf.size(logical_labels, out_type=tf.int64), rows * n_labels,
         message=f"{message} be float32 of shape [batch, {n_labels}], one row per row of '{FEATURES}'")])
     logical_labels = tf.reshape(logical_labels, tf.stack([rows, tf.constant(n_labels, tf.int64)]))
-    logical_labels = _gate(logical_labels, [tf.debugging.assert_equal(
-        tf.reduce_all(tf.logical_or(tf.equal(logical_labels, 0.0), tf.equal(logical_labels, 1.0))), True,
-        message=f"{message} hold 0 or 1 only (logical labels)")])
-    # after the values' check, so a row such as [0, 2, 0] is refused for its 2, every time
-    return _gate(logical_labels, [tf.debugging.assert_equal(
-        tf.reduce_all(tf.reduce_any(tf.equal(logical_labels, 1.0), axis=1)), True,
-        message=f"{message} mark at least one relevant label (a 1) in every row; a row of zeros has no "
-                f"label distribution")])
+    return checked_label_values(logical_labels, message)
 
 
 def served_outputs(model, features, source: str, logical_labels=None) -> dict:

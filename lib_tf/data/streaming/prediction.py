@@ -33,7 +33,8 @@ def predict_to_shards(predict: Callable, shards, out_dir, batch_size: int = 8192
         raw = out_dir / f".{stem}{suffix}.part"
         rows, width = 0, None
         with open(raw, "wb") as sink:
-            for batch in shard_dataset(shards, batch_size, labels=labels, files=[path]):
+            # checked here, not in the reader: a ValueError naming the shard's row, for the CLI
+            for batch in shard_dataset(shards, batch_size, labels=labels, files=[path], check_labels=False):
                 if labels:
                     check_logical_labels(batch[1].numpy(), f"logical_labels of {path}", first_row=rows)
                 output = np.ascontiguousarray(np.asarray(predict(batch), dtype=np.float32))

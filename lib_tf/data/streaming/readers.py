@@ -7,7 +7,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from ...contract import FEATURES, LOGICAL_LABELS, parse_floats
+from ...contract import FEATURES, LOGICAL_LABELS, checked_label_values, parse_floats
+from ..validation import check_logical_labels
 from .shards import GZIP_SUFFIX, ShardSet, as_shard_set, npy_labels_path
 
 #: Rows a NumPy shard reader takes from its memory map at once.
@@ -15,10 +16,13 @@ NPY_BLOCK_ROWS = 8192
 
 
 def shard_dataset(shards, batch_size: int, *, labels: bool = True, shuffle_buffer: int = 0, seed=None,
-                  drop_remainder: bool = False, cycle_length: int = 4, files: Optional[Sequence[str]] = None):
+                  drop_remainder: bool = False, cycle_length: int = 4, files: Optional[Sequence[str]] = None,
+                  check_labels: bool = True):
     """Batches ``(features, logical_labels)`` (or features only with ``labels=False``) from
     ``shards`` (a glob pattern, a list of paths or a :class:`~lib_tf.data.streaming.shards.ShardSet`),
-    float32, one pass.
+    float32, one pass. With ``check_labels`` the logical labels are checked as they are read (0
+    or 1, a 1 in every row; a ``tf.errors.OpError`` at run time): a NumPy shard's message names
+    the shard and its row, a TFRecord shard's the fault (its rows may come shuffled).
 
     ``shuffle_buffer=0``: sorted shards, rows in file order (the concatenated arrays).
     ``shuffle_buffer>0``: shard order reshuffled every epoch (``seed``), ``cycle_length`` shards
@@ -35,7 +39,7 @@ def shard_dataset(shards, batch_size: int, *, labels: bool = True, shuffle_buffe
     if shards.format == "tfrecord":
         dataset = example_records(paths, shuffle=shuffle, seed=seed, cycle_length=cycle_length)
     else:
-        dataset = _npy_rows(shards, paths, labels, shuffle, seed)
+        dataset = _npy_rows(shards, paths, labels, shuffle, seed, check_labels)
     if shuffle:
         dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
@@ -46,7 +50,11 @@ def shard_dataset(shards, batch_size: int, *, labels: bool = True, shuffle_buffe
 
         def parse(records):
             parsed = parse_floats(records, columns)
-            return tuple(parsed) if labels else parsed[0]
+            if not labels:
+                return parsed[0]
+            if not check_labels:
+                return tuple(parsed)
+            return parsed[0], checked_label_values(parsed[1], f"the '{LOGICAL_LABELS}' of TFRecord shards must")
 
         dataset = dataset.map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return dataset.prefetch(tf.data.AUTOTUNE)
@@ -72,7 +80,7 @@ def example_records(paths: Sequence[str], *, shuffle: bool = False, seed=None, c
     return files.flat_map(records)
 
 
-def _npy_rows(shards: ShardSet, paths, labels, shuffle, seed):
+def _npy_rows(shards: ShardSet, paths, labels, shuffle, seed, check_labels=True):
     """Rows read from the memory maps in blocks of ``NPY_BLOCK_ROWS`` (shuffled block order
     when shuffling), then unbatched."""
     import tensorflow as tf
@@ -95,7 +103,10 @@ def _npy_rows(shards: ShardSet, paths, labels, shuffle, seed):
         x = np.ascontiguousarray(X[start:stop], dtype=np.float32)
         if not labels:
             return x
-        return x, np.ascontiguousarray(L[start:stop], dtype=np.float32)
+        l = np.ascontiguousarray(L[start:stop], dtype=np.float32)
+        if check_labels:
+            check_logical_labels(l, f"logical_labels of {paths[index]}", first_row=start)
+        return x, l
 
     dataset = tf.data.Dataset.from_tensor_slices(np.asarray(blocks, dtype=np.int64))
     if shuffle:
