@@ -246,3 +246,31 @@ def test_reading_shards_for_training_refuses_bad_labels(tmp_path, fmt, fault):
         _collect(shard_dataset(str(tmp_path / "*"), batch_size=8))
     features = np.concatenate([x.numpy() for x in shard_dataset(str(tmp_path / "*"), batch_size=8, labels=False)])
     np.testing.assert_array_equal(features, X)  # features alone read on
+
+
+@pytest.mark.parametrize("fmt", ["tfrecord", "npy"])
+def test_cli_streaming_shards_with_bad_labels_says_so_in_one_line(tmp_path, capsys, fmt):
+    """``lib-tf enhance --input`` on shards holding a row of zeros: exit status 2 and the
+    check's message, not TensorFlow's traceback; nothing written."""
+    import tensorflow as tf
+
+    from lib_tf.cli import main
+    from lib_tf.contract import DEFAULT_FEATURE_KEY, LOGICAL_LABELS, serialize_example
+
+    X, L, _ = _toy(n=40)
+    L[17] = 0
+    if fmt == "npy":
+        np.save(tmp_path / "part-0.features.npy", X)
+        np.save(tmp_path / "part-0.logical_labels.npy", L)
+    else:
+        with tf.io.TFRecordWriter(str(tmp_path / "part-0.tfrecord")) as writer:
+            for x, l in zip(X, L):
+                writer.write(serialize_example({DEFAULT_FEATURE_KEY: x, LOGICAL_LABELS: l}))
+    out = tmp_path / "out"
+    assert main(["enhance", "--input", str(tmp_path / f"*.{fmt}" if fmt == "tfrecord" else tmp_path / "*.npy"),
+                 "--model", "label-aware", "--epochs", "2", "--batch-size", "16", "--quiet", "--out", str(out)]) == 2
+    error = capsys.readouterr().err.strip()
+    expected = {"npy": "part-0.features.npy row 17 has no relevant label (all zeros)",
+                "tfrecord": "shards must mark at least one relevant label (a 1) in every row"}[fmt]
+    assert error.startswith("lib-tf enhance: error: ") and expected in error and "\n" not in error, error
+    assert not (out / "settings.json").exists()

@@ -42,12 +42,33 @@ def main(argv=None) -> int:
     Returns
     -------
     int
-        0 on success; 2 on bad input (a ``FileNotFoundError`` or ``ValueError``, printed as
-        ``lib-tf COMMAND: error: ...`` on stderr).
+        0 on success; 2 on bad input (a ``FileNotFoundError`` or ``ValueError``, or a check of
+        streamed input that failed inside TensorFlow's pipeline), printed as ``lib-tf COMMAND:
+        error: ...`` on stderr.
     """
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (FileNotFoundError, ValueError) as error:
-        print(f"lib-tf {args.command}: error: {error}", file=sys.stderr)
+    except Exception as error:
+        message = input_error_message(error)
+        if message is None:
+            raise
+        print(f"lib-tf {args.command}: error: {message}", file=sys.stderr)
         return 2
+
+
+def input_error_message(error: BaseException):
+    """What a bad-input error says, or None for any other error: a ``FileNotFoundError`` or
+    ``ValueError`` as it is; a ``tf.errors.InvalidArgumentError`` (a check of streamed shards,
+    run inside ``tf.data``) by the check's own message, without TensorFlow's op trace."""
+    if isinstance(error, (FileNotFoundError, ValueError)):
+        return str(error)
+    tf = sys.modules.get("tensorflow")  # imported by the command if it ran TensorFlow at all
+    if tf is None or not isinstance(error, tf.errors.InvalidArgumentError):
+        return None
+    text = error.message
+    for opening in ("ValueError: ", "assertion failed: ["):  # raised in a NumPy reader; an in-graph check
+        if opening in text:
+            message = text.split(opening, 1)[1].split("\n", 1)[0].split("] [", 1)[0].rstrip("]")
+            return message.replace("\\'", "'")  # the assertion's text comes with its quotes escaped
+    return text.split("\n", 1)[0]

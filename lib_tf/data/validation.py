@@ -47,7 +47,7 @@ def check_feature_range(X: np.ndarray, value_range, name: str = "X") -> np.ndarr
     outside = (magnitude > high) | ((magnitude < low) & (magnitude > 0))
     if outside.any():
         row, col = (int(i) for i in np.argwhere(outside)[0])
-        raise ValueError(f"{name} row {row}, column {col} is {X[row, col]!r}, beyond what this method handles "
+        raise ValueError(f"{name} row {row}, column {col} is {float(X[row, col])!r}, beyond what this method handles "
                          f"({why}: magnitudes from {low:.3g} to {high:.3g}, and 0); rescale {name}")
     return X
 
@@ -60,7 +60,7 @@ def check_logical_labels(L, name: str = "L", first_row: int = 0) -> np.ndarray:
     if outside.any():
         row, col = (int(i) for i in np.argwhere(outside)[0])
         raise ValueError(
-            f"{name} must hold logical labels in {{0, 1}}; row {first_row + row}, column {col} is {array[row, col]!r}"
+            f"{name} must hold logical labels in {{0, 1}}; row {first_row + row}, column {col} is {float(array[row, col])!r}"
         )
     empty = array.sum(axis=1) == 0
     if empty.any():
