@@ -3,8 +3,8 @@ must be set up before TensorFlow initialises, and a killed run must be its own p
 
     python tests/distribute_jobs.py mirrored OUT.npz
     python tests/distribute_jobs.py worker OUT.npz          (TF_CONFIG set by the caller)
-    python tests/distribute_jobs.py resumable OUT.npz BACKUP_DIR EPOCHS [KILL_AFTER_EPOCH]
-    python tests/distribute_jobs.py resumable-label-aware OUT.npz BACKUP_DIR EPOCHS [KILL_AFTER_EPOCH]
+    python tests/distribute_jobs.py resumable FOLDER MODEL:RUN...   (MODEL paper or label-aware;
+                                                                    RUN straight, killed or resumed)
     python tests/distribute_jobs.py mirrored-cli ARGS...    (lib-tf enhance ARGS over two logical CPUs)
 """
 import os
@@ -155,6 +155,7 @@ def epochs_seen():
 
 
 def resumable(out, backup_dir, epochs, kill_after=None):
+    """The paper's LIB from arrays through a seeded stream, with a backup in ``backup_dir``."""
     import keras
     import numpy as np
 
@@ -181,7 +182,6 @@ def resumable_label_aware(out, backup_dir, epochs, kill_after=None):
     shards, and ``l / sum(l)``, against the truth."""
     from pathlib import Path
 
-    import keras
     import numpy as np
 
     from lib_tf import distribute
@@ -208,10 +208,27 @@ def resumable_label_aware(out, backup_dir, epochs, kill_after=None):
              naive_kl=naive["Kullback-Leibler"])
 
 
+#: The resumable runs by model; each trains 6 epochs, a killed one is SIGKILLed after epoch 3.
+RESUMABLE = {"paper": resumable, "label-aware": resumable_label_aware}
+RESUMABLE_EPOCHS, KILLED_AFTER = 6, 3
+
+
+def resumable_runs(folder, *runs):
+    """Each ``MODEL:RUN`` in turn in this process: ``straight`` (uninterrupted, a backup folder
+    of its own), ``killed`` (SIGKILLed after epoch 3: the process ends there) or ``resumed``
+    (restarted on the killed run's backup); each writes ``FOLDER/MODEL/RUN.npz``. A process
+    of several runs saves TensorFlow's start, most of a short run's time; the killed run's
+    backup is resumed from a later process."""
+    from pathlib import Path
+
+    for name in runs:
+        model, run = name.split(":")
+        where = Path(folder) / model
+        where.mkdir(parents=True, exist_ok=True)
+        backup = where / ("straight-backup" if run == "straight" else "backup")
+        RESUMABLE[model](where / f"{run}.npz", backup, RESUMABLE_EPOCHS, KILLED_AFTER if run == "killed" else None)
+
+
 if __name__ == "__main__":
     job, args = sys.argv[1], sys.argv[2:]
-    if job in ("resumable", "resumable-label-aware"):
-        run = resumable if job == "resumable" else resumable_label_aware
-        run(args[0], args[1], int(args[2]), int(args[3]) if len(args) > 3 else None)
-    else:
-        {"mirrored": mirrored, "worker": worker, "mirrored-cli": mirrored_cli}[job](*args)
+    {"mirrored": mirrored, "worker": worker, "mirrored-cli": mirrored_cli, "resumable": resumable_runs}[job](*args)

@@ -2,7 +2,7 @@
 
 Each check runs its TensorFlow work in fresh subprocesses (tests/distribute_jobs.py):
 logical CPU devices and multi-worker strategies must exist before TensorFlow initialises,
-and a killed run has to be a process of its own. Every subprocess has a timeout; the only
+and a killed run has to end a process of its own. Every subprocess has a timeout; the only
 network use is 127.0.0.1.
 """
 import json
@@ -104,32 +104,41 @@ def test_two_workers_on_localhost_finish_with_identical_weights(tmp_path):
     assert np.isfinite(first["loss"]).all() and len(first["loss"]) == 2
 
 
-@pytest.mark.parametrize("job", ["resumable", "resumable-label-aware"])
-def test_killed_run_resumes_from_its_last_epoch_and_ends_where_an_uninterrupted_one_does(tmp_path, job):
-    """6 epochs; the first run is SIGKILLed right after epoch 3's backup. The restart with
-    the same backup folder runs epochs 3-5 only, on the batches and posterior noise the
-    uninterrupted run drew there, and ends with its losses and distributions (float32
-    round-off: 1e-6); the backup is removed when training ends. The paper's LIB from arrays;
-    LA-LIB from TFRecord shards through a seeded shuffle buffer (its label dropout draws from
-    the generator the backup saves), its prediction shards better than ``l / sum(l)``."""
-    backup = tmp_path / "backup"
-    killed = _run(job, tmp_path / "killed.npz", backup, 6, 3, check=False)
-    assert killed.returncode == -9, killed.stderr[-3000:]
-    assert not (tmp_path / "killed.npz").exists()
-    metadata = [json.loads(p.read_text()) for p in backup.rglob("*.json")]
+def _killed_after_epoch_3(result, folder, model):
+    """The process ended by the kill, before the killed run wrote its result, and after its
+    backup of epoch 3."""
+    assert result.returncode == -9, result.stderr[-3000:]
+    assert not (folder / model / "killed.npz").exists()
+    metadata = [json.loads(p.read_text()) for p in (folder / model / "backup").rglob("*.json")]
     assert any(m.get("epoch") == 3 for m in metadata), metadata
-    _run(job, tmp_path / "resumed.npz", backup, 6)
-    _run(job, tmp_path / "straight.npz", tmp_path / "backup2", 6)
-    resumed, straight = np.load(tmp_path / "resumed.npz"), np.load(tmp_path / "straight.npz")
-    assert resumed["epochs_run"].tolist() == [3, 4, 5]
-    assert straight["epochs_run"].tolist() == [0, 1, 2, 3, 4, 5]
-    assert not backup.exists()
-    np.testing.assert_allclose(resumed["loss"], straight["loss"][3:], rtol=1e-6)
-    np.testing.assert_allclose(resumed["pred"], straight["pred"], atol=1e-6, rtol=0)
-    # and training did something: the loss fell from the first epoch on
-    assert float(straight["loss"][-1]) < float(straight["loss"][0]) - 0.2
-    if job == "resumable-label-aware":
-        assert straight["chebyshev"] < straight["naive_chebyshev"] and straight["kl"] < straight["naive_kl"]
+
+
+def test_killed_runs_resume_from_their_last_epoch_and_end_where_uninterrupted_ones_do(tmp_path):
+    """Two models, 6 epochs each: the paper's LIB from arrays, and LA-LIB from TFRecord shards
+    through a seeded shuffle buffer (its label dropout draws from the generator the backup
+    saves). Each killed run is SIGKILLed right after epoch 3's backup; its restart with the same
+    backup folder, the first run of a fresh process, runs epochs 3-5 only, on the batches and
+    posterior noise the uninterrupted run drew there, and ends with its losses and
+    distributions (float32 round-off: 1e-6); the backup is removed when training ends.
+    LA-LIB's prediction shards beat ``l / sum(l)``. The six runs share three processes (most
+    of each process's time is TensorFlow's start): both uninterrupted runs and the paper's
+    killed one, then the paper's restart and LA-LIB's killed run, then LA-LIB's restart."""
+    first = _run("resumable", tmp_path, "paper:straight", "label-aware:straight", "paper:killed", check=False)
+    _killed_after_epoch_3(first, tmp_path, "paper")
+    second = _run("resumable", tmp_path, "paper:resumed", "label-aware:killed", check=False)
+    _killed_after_epoch_3(second, tmp_path, "label-aware")
+    _run("resumable", tmp_path, "label-aware:resumed")
+    for model in ("paper", "label-aware"):
+        resumed, straight = np.load(tmp_path / model / "resumed.npz"), np.load(tmp_path / model / "straight.npz")
+        assert resumed["epochs_run"].tolist() == [3, 4, 5], model
+        assert straight["epochs_run"].tolist() == [0, 1, 2, 3, 4, 5], model
+        assert not (tmp_path / model / "backup").exists(), model
+        np.testing.assert_allclose(resumed["loss"], straight["loss"][3:], rtol=1e-6, err_msg=model)
+        np.testing.assert_allclose(resumed["pred"], straight["pred"], atol=1e-6, rtol=0, err_msg=model)
+        # and training did something: the loss fell from the first epoch on
+        assert float(straight["loss"][-1]) < float(straight["loss"][0]) - 0.2, model
+    la = np.load(tmp_path / "label-aware" / "straight.npz")
+    assert la["chebyshev"] < la["naive_chebyshev"] and la["kl"] < la["naive_kl"]
 
 
 def test_label_aware_lib_over_two_cpu_devices_recovers_better_than_label_shares(tmp_path):

@@ -26,8 +26,24 @@ def _trained(seed, epochs=3):
     return model, history, X
 
 
-def test_train_step_tracks_every_term_and_predict_gives_distributions():
+@pytest.fixture(scope="module")
+def _trained_once():
     model, history, X = _trained(0)
+    return model, history, X, model.predict(X, verbose=0)
+
+
+@pytest.fixture
+def trained(_trained_once):
+    """The module's one trained LIB (seed 0): ``(model, history, X, its first predictions of X)``.
+    What a test changes of its read-out (temperature, Monte-Carlo samples) is undone after it."""
+    model = _trained_once[0]
+    yield _trained_once
+    model.readout_samples = 0
+    model.set_temperature(1.0)  # also drops the predict function traced with the test's settings
+
+
+def test_train_step_tracks_every_term_and_predict_gives_distributions(trained):
+    model, history, X, _ = trained
     assert {"loss", "assignment", "gap", "kl"} <= set(history.history)
     terms = {k: v[-1] for k, v in history.history.items()}
     assert terms["loss"] == pytest.approx(terms["assignment"] + 1.0 * terms["gap"] + 0.1 * terms["kl"], rel=0.05, abs=0.05)
@@ -39,8 +55,8 @@ def test_train_step_tracks_every_term_and_predict_gives_distributions():
     assert model.predict_gap_deviation(X).shape == (64,) and (model.predict_gap_deviation(X) > 0).all()
 
 
-def test_serving_outputs_are_the_posterior_mean_readout_whatever_readout_samples_is():
-    model, _, X = _trained(0)
+def test_serving_outputs_are_the_posterior_mean_readout_whatever_readout_samples_is(trained):
+    model, _, X, _ = trained
     at_mean = model.predict(X, verbose=0)
     model.readout_samples = 8  # Monte-Carlo predictions; what is served stays deterministic
     served = model.serving_outputs(keras.ops.convert_to_tensor(X))
@@ -49,8 +65,8 @@ def test_serving_outputs_are_the_posterior_mean_readout_whatever_readout_samples
     np.testing.assert_allclose(served["gap_deviation"].numpy()[:, 0], model.predict_gap_deviation(X), atol=1e-6)
 
 
-def test_monte_carlo_readout_differs_from_the_mean_but_stays_a_distribution():
-    model, _, X = _trained(0)
+def test_monte_carlo_readout_differs_from_the_mean_but_stays_a_distribution(trained):
+    model, _, X, _ = trained
     model.readout_samples = 8
     model.predict_function = None
     sampled = model.predict(X, verbose=0)
@@ -60,14 +76,15 @@ def test_monte_carlo_readout_differs_from_the_mean_but_stays_a_distribution():
     assert not np.allclose(sampled, model.predict(X, verbose=0))
 
 
-def test_seeded_runs_repeat():
-    first, _, X = _trained(3)
-    second, _, _ = _trained(3)
-    np.testing.assert_allclose(first.predict(X, verbose=0), second.predict(X, verbose=0), atol=1e-6)
+def test_seeded_runs_repeat(trained):
+    """A second training with the module's seed, however much ran in this process in between."""
+    _, _, X, first = trained
+    second, _, _ = _trained(0)
+    np.testing.assert_allclose(first, second.predict(X, verbose=0), atol=1e-6)
 
 
-def test_keras_file_round_trip(tmp_path):
-    model, _, X = _trained(1)
+def test_keras_file_round_trip(trained, tmp_path):
+    model, _, X, _ = trained
     path = tmp_path / "lib.keras"
     model.save(path)
     loaded = keras.models.load_model(path)
@@ -75,8 +92,8 @@ def test_keras_file_round_trip(tmp_path):
     np.testing.assert_allclose(loaded.predict(X, verbose=0), model.predict(X, verbose=0), atol=1e-6)
 
 
-def test_temperature_changes_only_the_readout():
-    model, _, X = _trained(2)
+def test_temperature_changes_only_the_readout(trained):
+    model, _, X, _ = trained
     sharp = model.predict(X, verbose=0)
     model.set_temperature(4.0)
     flat = model.predict(X, verbose=0)
@@ -138,13 +155,21 @@ def test_short_fit_on_sjaffe_beats_the_naive_answer(data_dir):
     assert tuned["Kullback-Leibler"] < ours["Kullback-Leibler"] and tuned["Chebyshev"] < ours["Chebyshev"]
 
 
-def test_enhancer_validates_input():
+@pytest.fixture(scope="module")
+def one_epoch_enhancer():
+    """A LabelEnhancer fitted for one epoch on the toy data, for the input checks and the
+    no-retrace check (which chooses its temperature, a choice the input checks never read)."""
+    X, L = _toy()
+    return LabelEnhancer(model="paper", epochs=1, random_state=0, **SMALL).fit(X, L)
+
+
+def test_enhancer_validates_input(one_epoch_enhancer):
     X, L = _toy()
     with pytest.raises(ValueError, match="row counts differ"):
         LabelEnhancer(model="paper", epochs=1).fit(X[:10], L)
     with pytest.raises(ValueError, match=r"L must hold logical labels"):
         LabelEnhancer(model="paper", epochs=1).fit(X, L * 2)
-    enhancer = LabelEnhancer(model="paper", epochs=1, random_state=0, **SMALL).fit(X, L)
+    enhancer = one_epoch_enhancer
     with pytest.raises(ValueError, match="X has 3 features, but LabelEnhancer was fitted with 5"):
         enhancer.transform(X[:, :3])
 
@@ -170,14 +195,14 @@ def test_enhancer_two_temperature_readout_is_picked_and_needs_labels(tmp_path):
         export(enhancer, tmp_path / "served")
 
 
-def test_repeated_readouts_and_temperature_choices_do_not_retrace(monkeypatch):
+def test_repeated_readouts_and_temperature_choices_do_not_retrace(one_epoch_enhancer, monkeypatch):
     """TensorFlow warned "5 out of the last 5 calls ... triggered tf.function retracing" when
     select_temperature or transform ran in a loop: each call built a new graph or input pipeline."""
     from tensorflow.python.eager.polymorphic_function import tracing_compilation
 
     X, L = _toy()
     D = (L + 0.3) / (L + 0.3).sum(1, keepdims=True)
-    enhancer = LabelEnhancer(model="paper", epochs=1, random_state=0, **SMALL).fit(X, L)
+    enhancer = one_epoch_enhancer
     traced = []
     real = tracing_compilation._create_concrete_function  # called once per new trace
 

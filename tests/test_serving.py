@@ -20,7 +20,6 @@ from tensorflow_serving.apis import predict_pb2, prediction_log_pb2, prediction_
 
 from lib_tf.export import export, versions
 from lib_tf import serving
-from lib_tf.data import load_ldl
 from lib_tf.enhancer import LabelEnhancer
 from lib_tf.metrics import METRIC_NAMES, higher_is_better, score
 
@@ -219,11 +218,10 @@ def test_warmup_requests_replay_on_the_model(served):
 
 # -- the label-aware model: the clients send each instance's logical labels -----------------------
 @pytest.fixture(scope="module")
-def served_label_aware(data_dir, tmp_path_factory):
-    """LA-LIB with its shipped settings on SJAFFE (213 instances, 243 features, 6 labels),
+def served_label_aware(sjaffe_label_aware_fit, tmp_path_factory):
+    """LA-LIB's truth-free fit on SJAFFE (213 instances, 243 features, 6 labels; conftest.py),
     exported and served by both doubles."""
-    data = load_ldl(data_dir / "SJAFFE.mat")
-    enhancer = LabelEnhancer.label_aware(random_state=0).fit(data.features, data.logical_labels)
+    data, enhancer = sjaffe_label_aware_fit
     base = tmp_path_factory.mktemp("served_label_aware") / MODEL
     export(enhancer, base, data_name=data.name)
     with _servers(base) as servers:

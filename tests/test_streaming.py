@@ -110,15 +110,24 @@ def _train_streamed(shards, epochs=2, batch_size=16):
     return model, history, n
 
 
-def test_training_from_tfrecord_shards_equals_training_from_the_same_arrays(tmp_path):
+@pytest.fixture(scope="module")
+def trained_from_tfrecord(tmp_path_factory):
+    """``_toy()`` written as TFRecord shards of 40 rows and trained from them for 2 epochs:
+    ``(shards, model, history, n)``. Its tests only read the model."""
+    folder = tmp_path_factory.mktemp("tfrecord")
+    X, L, _ = _toy()
+    write_shards(folder, X, L, format="tfrecord", rows_per_shard=40)
+    shards = find_shards(str(folder / "*.tfrecord"))
+    return (shards, *_train_streamed(shards))
+
+
+def test_training_from_tfrecord_shards_equals_training_from_the_same_arrays(trained_from_tfrecord, tmp_path):
     """Same instances, same batches (file order), same seeds: the same model to float
     precision, and the same recovered distributions, streamed shard by shard."""
     import tensorflow as tf
 
     X, L, _ = _toy()
-    write_shards(tmp_path / "shards", X, L, format="tfrecord", rows_per_shard=40)
-    shards = find_shards(str(tmp_path / "shards" / "*.tfrecord"))
-    streamed, history, n = _train_streamed(shards)
+    shards, streamed, history, n = trained_from_tfrecord
     assert n == 90
 
     keras.utils.set_random_seed(0)
@@ -136,12 +145,11 @@ def test_training_from_tfrecord_shards_equals_training_from_the_same_arrays(tmp_
     np.testing.assert_allclose(predicted.sum(1), 1.0, atol=1e-5)
 
 
-def test_npy_shards_train_like_tfrecord_shards(tmp_path):
+def test_npy_shards_train_like_tfrecord_shards(trained_from_tfrecord, tmp_path):
     X, L, _ = _toy()
-    write_shards(tmp_path / "t", X, L, format="tfrecord", rows_per_shard=40)
     write_shards(tmp_path / "n", X, L, format="npy", rows_per_shard=40)
-    from_tfrecord, _, _ = _train_streamed(find_shards(str(tmp_path / "t" / "*")), epochs=1)
-    from_npy, _, _ = _train_streamed(find_shards(str(tmp_path / "n" / "*.npy")), epochs=1)
+    _, from_tfrecord, _, _ = trained_from_tfrecord
+    from_npy, _, _ = _train_streamed(find_shards(str(tmp_path / "n" / "*.npy")))
     for a, b in zip(from_tfrecord.weights, from_npy.weights):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
 
