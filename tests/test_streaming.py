@@ -228,6 +228,22 @@ def test_prediction_shards_refuse_logical_labels_the_read_out_has_no_answer_for(
                           labels=True)
 
 
+def _write_unchecked_shard(folder, fmt, X, L):
+    """One shard ``part-0`` of X and L as another tool might write it: no check of the labels
+    (this package's writers refuse bad ones)."""
+    import tensorflow as tf
+
+    from lib_tf.contract import DEFAULT_FEATURE_KEY, LOGICAL_LABELS, serialize_example
+
+    if fmt == "npy":
+        np.save(folder / "part-0.features.npy", X)
+        np.save(folder / "part-0.logical_labels.npy", L)
+        return
+    with tf.io.TFRecordWriter(str(folder / "part-0.tfrecord")) as writer:
+        for x, l in zip(X, L):
+            writer.write(serialize_example({DEFAULT_FEATURE_KEY: x, LOGICAL_LABELS: l}))
+
+
 @pytest.mark.parametrize("fmt", ["tfrecord", "npy"])
 @pytest.mark.parametrize("fault", ["a 2", "NaN", "a row of zeros"])
 def test_reading_shards_for_training_refuses_bad_labels(tmp_path, fmt, fault):
@@ -235,18 +251,10 @@ def test_reading_shards_for_training_refuses_bad_labels(tmp_path, fmt, fault):
     stream checks the labels it reads (a NumPy shard's error names its labels file and row)."""
     import tensorflow as tf
 
-    from lib_tf.contract import DEFAULT_FEATURE_KEY, LOGICAL_LABELS, serialize_example
-
     X, L, _ = _toy(n=30)
     L = L.astype(np.float64)
     L[17] = {"a 2": [1, 2, 0, 0], "NaN": [1, np.nan, 0, 0], "a row of zeros": [0, 0, 0, 0]}[fault]
-    if fmt == "npy":
-        np.save(tmp_path / "part-0.features.npy", X)
-        np.save(tmp_path / "part-0.logical_labels.npy", L)
-    else:
-        with tf.io.TFRecordWriter(str(tmp_path / "part-0.tfrecord")) as writer:
-            for x, l in zip(X, L):
-                writer.write(serialize_example({DEFAULT_FEATURE_KEY: x, LOGICAL_LABELS: l}))
+    _write_unchecked_shard(tmp_path, fmt, X, L)
     zeros = fault == "a row of zeros"
     expected = {"npy": r"part-0\.features\.npy " + ("row 17 has no relevant label" if zeros else ".*row 17"),
                 "tfrecord": "TFRecord shards must " + ("mark at least one relevant label" if zeros else "hold 0 or 1")}[fmt]
@@ -260,22 +268,13 @@ def test_reading_shards_for_training_refuses_bad_labels(tmp_path, fmt, fault):
 def test_cli_streaming_shards_with_bad_labels_says_so_in_one_line(tmp_path, capsys, fmt):
     """``lib-tf enhance --input`` on shards holding a row of zeros: exit status 2 and the
     check's message, not TensorFlow's traceback; nothing written."""
-    import tensorflow as tf
-
     from lib_tf.cli import main
-    from lib_tf.contract import DEFAULT_FEATURE_KEY, LOGICAL_LABELS, serialize_example
 
     X, L, _ = _toy(n=40)
     L[17] = 0
-    if fmt == "npy":
-        np.save(tmp_path / "part-0.features.npy", X)
-        np.save(tmp_path / "part-0.logical_labels.npy", L)
-    else:
-        with tf.io.TFRecordWriter(str(tmp_path / "part-0.tfrecord")) as writer:
-            for x, l in zip(X, L):
-                writer.write(serialize_example({DEFAULT_FEATURE_KEY: x, LOGICAL_LABELS: l}))
+    _write_unchecked_shard(tmp_path, fmt, X, L)
     out = tmp_path / "out"
-    assert main(["enhance", "--input", str(tmp_path / f"*.{fmt}" if fmt == "tfrecord" else tmp_path / "*.npy"),
+    assert main(["enhance", "--input", str(tmp_path / f"*.{fmt}"),
                  "--model", "label-aware", "--epochs", "2", "--batch-size", "16", "--quiet", "--out", str(out)]) == 2
     error = capsys.readouterr().err.strip()
     expected = {"npy": "part-0.features.npy row 17 has no relevant label (all zeros)",
