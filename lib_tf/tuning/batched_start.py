@@ -103,13 +103,17 @@ def run_batched_start(tuner, features, logical_labels, defaults: dict, distribut
     return ids
 
 
+def populated(oracle, values) -> dict:
+    """What ``oracle.populate_space`` answers for a trial that holds ``values`` (its other
+    entries at the space's defaults)."""
+    return {"status": "RUNNING", "values": {**oracle.hyperparameters.values, **values}}
+
+
 @contextlib.contextmanager
 def start_with(oracle, values):
-    """Within the block, the trial ``oracle`` creates holds ``values`` (its other entries at the
-    space's defaults)."""
+    """Within the block, the trial ``oracle`` creates holds ``values``."""
     populate = oracle.populate_space
-    everything = {**oracle.hyperparameters.values, **values}
-    oracle.populate_space = lambda trial_id: {"status": "RUNNING", "values": everything}
+    oracle.populate_space = lambda trial_id: populated(oracle, values)
     try:
         yield
     finally:

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from ..hparams import save_hparams, with_model_defaults
-from .batched_start import run_batched_start
+from .batched_start import populated, run_batched_start
 from .objectives import DEFAULT_SHARES, LINEAR_SCALE, LOG_SCALE, OBJECTIVES, default_max_epochs
 
 TUNERS = ("random", "bayesian", "hyperband")
@@ -45,9 +45,7 @@ def _start_from(oracle, values):
     populate = oracle.populate_space
 
     def populate_space(trial_id):
-        if not oracle.trials:
-            return {"status": "RUNNING", "values": {**oracle.hyperparameters.values, **values}}
-        return populate(trial_id)
+        return populated(oracle, values) if not oracle.trials else populate(trial_id)
 
     oracle.populate_space = populate_space
 
