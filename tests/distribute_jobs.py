@@ -1,5 +1,5 @@
 """Jobs that tests/test_distribute.py runs in subprocesses (logical devices and strategies
-must be set up before TensorFlow initialises, and a killed run must be its own process).
+must be set up before TensorFlow initialises, and a killed run must end a process of its own).
 
     python tests/distribute_jobs.py mirrored OUT.npz
     python tests/distribute_jobs.py worker OUT.npz          (TF_CONFIG set by the caller)
