@@ -58,16 +58,25 @@ import numpy as np
 from .hparams import with_model_defaults
 
 STRATEGIES = ("default", "mirrored", "multi-worker")
+#: One MirroredStrategy per device list for the life of the process: a second one over the same
+#: devices restarts the collective instance keys, and its first all-reduce then meets the first
+#: strategy's (a model of another size fails with "Shape mismatch in the collective instance",
+#: tensorflow/tensorflow#62790).
+_MIRRORED: dict = {}
 
 
 def make_strategy(name: str = "default", devices=None):
-    """A ``tf.distribute.Strategy`` by name (see the module docstring)."""
+    """A ``tf.distribute.Strategy`` by name (see the module docstring); ``"mirrored"`` returns the
+    same strategy each time for the same ``devices``."""
     import tensorflow as tf
 
     if name in (None, "default"):
         return tf.distribute.get_strategy()
     if name == "mirrored":
-        return tf.distribute.MirroredStrategy(devices)
+        key = None if devices is None else tuple(devices)
+        if key not in _MIRRORED:
+            _MIRRORED[key] = tf.distribute.MirroredStrategy(devices)
+        return _MIRRORED[key]
     if name == "multi-worker":
         config = os.environ.get("TF_CONFIG")
         if not config:

@@ -229,6 +229,26 @@ def resumable_runs(folder, *runs):
         RESUMABLE[model](where / f"{run}.npz", backup, RESUMABLE_EPOCHS, KILLED_AFTER if run == "killed" else None)
 
 
+def mirrored_twice(out):
+    """Two ``train_distributed`` runs under ``"mirrored"`` in one process, the paper model then
+    LA-LIB at other sizes (a second MirroredStrategy used to fail the first all-reduce)."""
+    import numpy as np
+
+    two_cpus()
+    from lib_tf.distribute import train_distributed
+
+    X, L, D = toy(n=128, sharpness=2.0)
+    result = {"truth": D, "labels": L}
+    for tag, params in (("paper", dict(model="paper", latent_dim=8, hidden_units=16, random_state=0)),
+                        ("label_aware", dict(LABEL_AWARE_SMALL, latent_dim=12, hidden_units=24))):
+        run = train_distributed(dict(params, epochs=30, batch_size=32), features=X, logical_labels=L,
+                                strategy="mirrored")
+        inputs = run.model.inputs_from(X, L)
+        result[f"{tag}_pred"] = np.asarray(run.model.predict(inputs, verbose=0))
+        result[f"{tag}_replicas"] = np.asarray(run.replicas)
+    np.savez(out, **result)
+
+
 if __name__ == "__main__":
     job, args = sys.argv[1], sys.argv[2:]
-    {"mirrored": mirrored, "worker": worker, "mirrored-cli": mirrored_cli, "resumable": resumable_runs}[job](*args)
+    {"mirrored": mirrored, "mirrored-twice": mirrored_twice, "worker": worker, "mirrored-cli": mirrored_cli, "resumable": resumable_runs}[job](*args)
