@@ -86,10 +86,11 @@ class LabelEnhancer(BaseEnhancer):
         ``"given"``: read out with ``temperature`` and ``label_temperature``. ``"truth-free"``:
         chosen from X and L alone. ``readout_folds`` more fits, each on the other folds, give
         every instance logits made without it (and, label-aware, without its own label); the
-        binarisation posterior fitted to them (:mod:`lib_tf.readout.posterior`) gives the
-        fitted instances' distributions (its mean: ``distributions_``, ``posterior_``) and
+        binarisation posterior fitted to them (:mod:`lib_tf.readout.posterior`, ``posterior_``)
         picks the temperatures of the model's read-out for other instances and the export
-        (the pair with the least expected KL; ``readout_choice_``).
+        (the pair with the least expected KL; ``readout_choice_``); the fitted instances get
+        the average of its mean and that read-out (``distributions_``,
+        :meth:`~lib_tf.readout.posterior.BinarisationPosterior.hedge`).
     readout_folds : int >= 2, default=3
         Folds of the truth-free read-out's cross-fitting.
 
@@ -109,8 +110,9 @@ class LabelEnhancer(BaseEnhancer):
     posterior_ : BinarisationPosterior
         ``readout="truth-free"``: the binarisation posterior of the fitted instances.
     readout_choice_ : dict
-        ``readout="truth-free"``: the chosen temperatures, their expected KL, the posterior's own,
-        whether the choice still lies on a grid end and whether the labels pinned the scale.
+        ``readout="truth-free"``: the chosen temperatures, their expected KL, the posterior
+        mean's and the fitted instances' (``distributions_``), whether the choice still lies on
+        a grid end and whether the labels pinned the scale.
     epochs_ : int
         Epochs run.
     history_ : dict
@@ -118,7 +120,7 @@ class LabelEnhancer(BaseEnhancer):
         call, up to about 32 steps).
     distributions_ : ndarray of shape (n_samples, n_labels)
         Distributions of the training instances: under the fitted read-out, or with
-        ``readout="truth-free"`` the posterior mean.
+        ``readout="truth-free"`` the average of the posterior mean and the chosen read-out.
     n_features_in_ : int
     n_labels_ : int
     """
@@ -242,16 +244,18 @@ class LabelEnhancer(BaseEnhancer):
                                                read_logits=self._logits_without_own_label(self.model_, X, L),
                                                random_state=self._readout_seed)
         form, logits = self._readout_form(), self.model_.predict_logits(self._inputs(X, L) if self._label_aware else X)
-        chosen, expected_kl, _, on_grid_end = choose_extending(
+        chosen, expected_kl, chosen_form, on_grid_end = choose_extending(
             form, lambda f, candidate: posterior.expected_kl(f.read_out(logits, L, candidate)))
         temperature, label_temperature = chosen if self._label_aware else (chosen, None)
         self._set_temperatures(temperature, label_temperature)
         self.posterior_ = posterior
+        fitted = posterior.hedge(chosen_form.read_out(logits, L, chosen))
         self.readout_choice_ = {"temperature": self.temperature_, "label_temperature": self.label_temperature_,
                                 "expected_kl": float(expected_kl), "posterior_expected_kl": posterior.expected_kl(posterior.mean),
+                                "fitted_expected_kl": posterior.expected_kl(fitted),
                                 "on_grid_end": bool(on_grid_end), "scale_identified": posterior.scale_identified,
                                 "folds": int(self.readout_folds)}
-        return posterior.mean
+        return fitted
 
     def _readout_form(self):
         """The read-outs the truth-free choice picks from: T for the paper model, (T, T_l) with the
@@ -313,7 +317,7 @@ class LabelEnhancer(BaseEnhancer):
         ``label_temperature`` set, the logical labels ``L`` (n, c) of those instances too.
 
         With ``readout="truth-free"`` the fitted instances (``L`` omitted or theirs) get
-        ``distributions_``, the posterior mean; every other instance gets the fitted read-out
+        ``distributions_`` (the posterior's hedge); every other instance gets the fitted read-out
         (:meth:`read_out`, what an export serves)."""
         if not hasattr(self, "model_"):
             return super().transform(X)

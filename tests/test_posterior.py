@@ -103,6 +103,21 @@ def test_expected_kl_is_the_posterior_expectation():
     assert posterior.expected_kl(posterior.mean) >= 0
 
 
+def test_hedge_averages_the_mean_and_a_readout_and_never_loses_to_both():
+    z, truth, labels = _synthetic(300, 5, slope=1.0, noise=0.5, seed=19)
+    posterior = bp.fit_binarisation_posterior(z, labels, iterations=10, random_state=20)
+    readout = _softmax(0.5 * z)
+    hedge = posterior.hedge(readout)
+    np.testing.assert_allclose(hedge, 0.5 * posterior.mean + 0.5 * readout)
+    np.testing.assert_allclose(hedge.sum(axis=1), 1.0)
+    # KL is convex in its second argument: the hedge is never worse than the two on average
+    assert _kl(truth, hedge) <= 0.5 * (_kl(truth, posterior.mean) + _kl(truth, readout))
+    # and under the posterior it ranks between the mean and the read-out
+    assert posterior.expected_kl(posterior.mean) <= posterior.expected_kl(hedge) <= posterior.expected_kl(readout)
+    with pytest.raises(ValueError, match=r"readout \(300, 4\) must have the posterior's shape \(300, 5\)"):
+        posterior.hedge(readout[:, :4])
+
+
 def test_posterior_recovers_distributions_better_than_the_labels_alone():
     z, truth, labels = _synthetic(800, 6, slope=1.2, noise=0.4, seed=17)
     posterior = bp.fit_binarisation_posterior(z, labels, random_state=18)

@@ -18,8 +18,9 @@ from ..readout.posterior import fit_binarisation_posterior
 
 #: The name of the only read-out of a method that outputs distributions itself.
 NO_READOUT = "-"
-#: The name of the read-out that is the binarisation posterior's mean (LA-LIB's truth-free one).
-POSTERIOR_READOUT = "posterior"
+#: The name of the read-out that is the binarisation posterior's hedge: the average of its mean
+#: and the read-out its criterion picks (LA-LIB's truth-free one, as ``LabelEnhancer`` fits it).
+POSTERIOR_READOUT = "hedge"
 #: The read-out drawn in the toy picture where a method has temperatures: the paper's T = 1.
 PAPER_PICTURE = TemperatureReadouts.name(1.0)
 
@@ -35,7 +36,9 @@ class MethodSpec:
 
     ``posterior(X, L, params, seed, output)`` gives the binarisation posterior the ``self``
     protocol's criterion reads (default: fitted to the method's own output, its logits or the
-    log of its distributions); with ``posterior_readout`` its mean is one more read-out.
+    log of its distributions); with ``posterior_readout`` its hedge
+    (:meth:`~lib_tf.readout.posterior.BinarisationPosterior.hedge` of the read-out with the
+    least expected KL) is one more read-out.
 
     ``fit_many(X, L, requests)``, where given, fits several (params, seed) pairs at once and
     returns their outputs in order, each what ``fit`` gives (LIB's and LA-LIB's: one batched fit,
@@ -58,7 +61,8 @@ class MethodSpec:
     def read_out(self, output, logical_labels, posterior=None) -> Dict[str, np.ndarray]:
         readouts = {NO_READOUT: output} if self.readouts is None else self.readouts.apply(output, logical_labels)
         if self.posterior_readout:
-            readouts[POSTERIOR_READOUT] = posterior.mean
+            chosen = min(readouts.values(), key=posterior.expected_kl)
+            readouts[POSTERIOR_READOUT] = posterior.hedge(chosen)
         return readouts
 
     def signature(self):
@@ -68,7 +72,7 @@ class MethodSpec:
         return self.readouts.signature() + ([POSTERIOR_READOUT] if self.posterior_readout else [])
 
     def at_grid_end(self, readout: str) -> bool:
-        """Whether ``readout`` lies on an end of its form's grid (never the posterior's mean)."""
+        """Whether ``readout`` lies on an end of its form's grid (never the posterior's hedge)."""
         return readout not in (NO_READOUT, POSTERIOR_READOUT) and self.readouts.at_grid_end(readout)
 
     @property
@@ -90,7 +94,7 @@ class MethodSpec:
         if self.readouts is not None:
             parts.append(self.readouts.describe())
         if self.posterior_readout:
-            parts.append("or the binarisation posterior's mean")
+            parts.append("or the binarisation posterior's hedge (its mean averaged with the read-out it ranks first)")
         return "; ".join(parts) if parts else "nothing to choose"
 
 

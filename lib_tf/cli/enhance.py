@@ -141,8 +141,9 @@ def cmd_enhance(args) -> int:
     choice = settings["readout_choice"]
     if choice:
         label_term = f", T_l={choice['label_temperature']:g}" if choice["label_temperature"] is not None else ""
-        print(f"read-out chosen without ground truth: these instances get the binarisation posterior's mean "
-              f"(expected KL {choice['posterior_expected_kl']:.4f}); new ones T={choice['temperature']:g}{label_term} "
+        print(f"read-out chosen without ground truth: these instances get the binarisation posterior's mean averaged "
+              f"with the chosen read-out (expected KL {choice['fitted_expected_kl']:.4f}); new ones "
+              f"T={choice['temperature']:g}{label_term} "
               f"(expected KL {choice['expected_kl']:.4f})" + ("" if choice["scale_identified"] else
               "; the labels did not pin how sharp the truth is, so a prior over it decided"))
     if settings["metrics"]:

@@ -291,6 +291,18 @@ class BinarisationPosterior:
             per_row = self.negative_entropy - (self.mean * np.log(candidate)).sum(axis=1)
         return float(per_row.mean()) if average else per_row
 
+    def hedge(self, readout):
+        """``(mean + readout) / 2`` (n, c): what the truth-free fit gives its fitted instances, with
+        ``readout`` (n, c) the model's read-out the criterion chose. The mean is the best guess
+        under this posterior, so its own criterion can never rank anything above it, however
+        wrong the posterior is; the average hedges between the two, and as KL(d || q) is convex
+        in q its divergence to the truth is never above the average of theirs
+        (``benchmarks/TRUTH_FREE.md``)."""
+        readout = np.asarray(readout, dtype=np.float64)
+        if readout.shape != self.mean.shape:
+            raise ValueError(f"readout {readout.shape} must have the posterior's shape {self.mean.shape}")
+        return (self.mean + readout) / 2.0
+
 
 #: Rows the noise model and the scale are fitted on (a seeded sample of larger data sets):
 #: two parameters per label need far fewer, and the sampler's cost grows with the rows.
