@@ -5,7 +5,7 @@ batched fit beside the full model (after, ``lib_tf.enhancer._train_together``).
 Per data set and repeat the two run back to back, the one that goes first alternating, both
 with ``random_state`` = the repeat's seed, in this process (TensorFlow's import excluded).
 Printed: each fit's wall time, the median of each side and the ratio of medians, and the six
-measures of the fitted distributions (the posterior mean, ``distributions_``) against the
+measures of the fitted distributions (``distributions_``, the posterior's hedge) against the
 ground truth, with the largest difference between the sides.
 
     python benchmarks/truth_free_batched.py [--datasets Yeast_alpha SBU_3DFE] [--repeats 3]
