@@ -237,11 +237,11 @@ def mirrored_twice(out):
     two_cpus()
     from lib_tf.distribute import train_distributed
 
-    X, L, D = toy(n=128, sharpness=2.0)
+    X, L, D = toy(n=64, sharpness=2.0)
     result = {"truth": D, "labels": L}
     for tag, params in (("paper", dict(model="paper", latent_dim=8, hidden_units=16, random_state=0)),
                         ("label_aware", dict(LABEL_AWARE_SMALL, latent_dim=12, hidden_units=24))):
-        run = train_distributed(dict(params, epochs=30, batch_size=32), features=X, logical_labels=L,
+        run = train_distributed(dict(params, epochs=10, batch_size=32), features=X, logical_labels=L,
                                 strategy="mirrored")
         inputs = run.model.inputs_from(X, L)
         result[f"{tag}_pred"] = np.asarray(run.model.predict(inputs, verbose=0))
