@@ -245,6 +245,30 @@ def test_self_chooses_by_the_truth_free_criterion_each_run_stores(data_dir, tmp_
     assert again.store.get(stripped["key"])["self_values"] == runs[0]["self_values"]
 
 
+def test_the_posterior_readout_is_the_hedge_and_self_picks_it(data_dir, tmp_path):
+    """With ``posterior_readout`` a method's last read-out is the binarisation posterior's hedge
+    of its read-out with the least expected KL (what LabelEnhancer's truth-free fit gives its
+    instances), and ``self`` picks it: under the posterior it ranks above every read-out."""
+    from lib_tf.benchmark.methods import POSTERIOR_READOUT
+    from lib_tf.data import load_ldl
+    from lib_tf.readout.forms import TemperatureReadouts
+    from lib_tf.readout.posterior import fit_binarisation_posterior
+
+    data = load_ldl("Yeast_spo5")
+    L = data.logical_labels.astype(np.float64)
+    spec = MethodSpec("hedged", lambda X, L, params, seed: np.asarray(L, dtype=np.float64),
+                      readouts=TemperatureReadouts(grid=(0.5, 2.0, 8.0)), posterior_readout=True)
+    posterior = fit_binarisation_posterior(L, L, iterations=5, random_state=0)
+    readouts = spec.read_out(L, L, posterior)
+    assert list(readouts) == spec.readout_names() and spec.readout_names()[-1] == POSTERIOR_READOUT
+    grid = {name: readouts[name] for name in spec.readouts.names()}
+    first = min(grid, key=lambda name: posterior.expected_kl(grid[name]))
+    np.testing.assert_allclose(readouts[POSTERIOR_READOUT], (posterior.mean + grid[first]) / 2)
+    assert posterior.expected_kl(readouts[POSTERIOR_READOUT]) < min(map(posterior.expected_kl, grid.values()))
+    bench = Benchmark(tmp_path, {"hedged": spec}, ["Yeast_spo5"], [0], progress=False)
+    assert bench.run(["self"])["self"]["Yeast_spo5"]["hedged"]["temperatures"] == [POSTERIOR_READOUT]
+
+
 def test_a_method_fitting_many_settings_at_once_stores_each_run_as_its_own(data_dir, tmp_path):
     """fit_many computes every missing run of the method on a data set in one call; each run
     is stored under the key, with the figures, that fitting it alone gives."""
