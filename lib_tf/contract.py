@@ -158,12 +158,19 @@ def parse_floats(serialized, columns: Sequence[tuple]) -> list:
         check = tf.debugging.assert_equal(
             lengths, tf.fill(tf.shape(lengths), tf.constant(width, lengths.dtype)),
             message=f"every tf.Example needs exactly {width} float values under the {role} key '{key}'")
-        # The identity carries the check (its input comes from outside the context); an op
-        # whose inputs include a constant made in the context would not.
-        with tf.control_dependencies([check]):
-            values = tf.identity(parsed[key].flat_values)
-        rows.append(tf.reshape(values, [-1, width]))
+        rows.append(tf.reshape(gated(parsed[key].flat_values, [check]), [-1, width]))
     return rows
+
+
+def gated(tensor, checks):
+    """``tensor`` through an identity that runs after ``checks`` (run-time assertions). An op
+    made in the context whose inputs come from outside it carries the checks: the identity
+    does; a reshape to a shape built in the context would not (the shape's constant drops
+    control dependencies, and the ops after it count them as implied)."""
+    import tensorflow as tf
+
+    with tf.control_dependencies(checks):
+        return tf.identity(tensor)
 
 
 def checked_label_values(logical_labels, message: str):
@@ -174,18 +181,14 @@ def checked_label_values(logical_labels, message: str):
     messages (``"... must"``). Used by the export's serving graph and the TFRecord readers."""
     import tensorflow as tf
 
-    def gate(tensor, check):  # the identity carries the check (see parse_floats)
-        with tf.control_dependencies([check]):
-            return tf.identity(tensor)
-
-    logical_labels = gate(logical_labels, tf.debugging.assert_equal(
+    logical_labels = gated(logical_labels, [tf.debugging.assert_equal(
         tf.reduce_all(tf.logical_or(tf.equal(logical_labels, 0.0), tf.equal(logical_labels, 1.0))), True,
-        message=f"{message} hold 0 or 1 only (logical labels)"))
+        message=f"{message} hold 0 or 1 only (logical labels)")])
     # after the values' check, so a row such as [0, 2, 0] is refused for its 2, every time
-    return gate(logical_labels, tf.debugging.assert_equal(
+    return gated(logical_labels, [tf.debugging.assert_equal(
         tf.reduce_all(tf.reduce_any(tf.equal(logical_labels, 1.0), axis=1)), True,
         message=f"{message} mark at least one relevant label (a 1) in every row; a row of zeros has no "
-                f"label distribution"))
+                f"label distribution")])
 
 
 def serialize_examples(features, feature_key: Key = DEFAULT_FEATURE_KEY, logical_labels=None) -> list:

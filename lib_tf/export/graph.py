@@ -12,18 +12,8 @@ loads with TensorFlow alone.
 from __future__ import annotations
 
 from ..contract import (DEFAULT_FEATURE_KEY, DEFAULT_SIGNATURE, EXAMPLES, EXAMPLES_SIGNATURE, FEATURES, GAP_DEVIATION,
-                        LABEL_DISTRIBUTION, LOGICAL_LABELS, Key, checked_label_values, feature_keys, parse_floats)
-
-
-def _gate(tensor, checks):
-    """``tensor`` through an identity that runs after ``checks``. An op made in the context whose
-    inputs come from outside it carries the checks: the identity does; a reshape to a shape
-    built in the context would not (the shape's constant drops control dependencies, and the
-    ops after it count them as implied)."""
-    import tensorflow as tf
-
-    with tf.control_dependencies(checks):
-        return tf.identity(tensor)
+                        LABEL_DISTRIBUTION, LOGICAL_LABELS, Key, checked_label_values, feature_keys, gated,
+                        parse_floats)
 
 
 def checked_features(model, features, source: str):
@@ -35,13 +25,13 @@ def checked_features(model, features, source: str):
     # The signature's static shape is not enforced when a server feeds a tensor, so the
     # width is checked at run time; n * width == size cannot be constant-folded away.
     rows = tf.shape(features, out_type=tf.int64)[0]
-    features = _gate(features, [tf.debugging.assert_equal(
+    features = gated(features, [tf.debugging.assert_equal(
         tf.size(features, out_type=tf.int64), rows * width,
         message=f"LIB serving: '{FEATURES}' must be float32 of shape [batch, {width}] "
                 f"(raw features, {width} per instance); got another width")])
     # NaN or inf would come out as a confident-looking distribution (softmax of NaN
     # logits is NaN, of saturated ones a one-hot): refuse the request instead.
-    return _gate(features, [tf.debugging.assert_all_finite(
+    return gated(features, [tf.debugging.assert_all_finite(
         model.normalizer(features),
         message=f"LIB serving: {source} must be finite; got NaN or inf (or a value so large that "
                 f"standardising it overflows float32)")]), rows
@@ -57,7 +47,7 @@ def checked_labels(logical_labels, rows, n_labels: int):
     import tensorflow as tf
 
     message = f"LIB serving: '{LOGICAL_LABELS}' must"
-    logical_labels = _gate(logical_labels, [tf.debugging.assert_equal(
+    logical_labels = gated(logical_labels, [tf.debugging.assert_equal(
         tf.size(logical_labels, out_type=tf.int64), rows * n_labels,
         message=f"{message} be float32 of shape [batch, {n_labels}], one row per row of '{FEATURES}'")])
     logical_labels = tf.reshape(logical_labels, tf.stack([rows, tf.constant(n_labels, tf.int64)]))
