@@ -18,6 +18,10 @@ and initial weights) or 0 for all (``--seeds shared``).
 
     python benchmarks/batched_speed.py [--datasets Yeast_alpha SBU_3DFE] [--sizes la paper]
         [--members 0 1 4 16 64] [--epochs 10] [--repeats 3] [--seeds distinct [shared]]
+        [--xla auto [on off]]
+
+``--xla``: the batched step's update compiled with XLA as ``fit_members`` decides (auto),
+always (on) or never (off); several: interleaved, each its own configuration.
 
 ``--members 0`` is one setting through the single-setting path (as ``LabelEnhancer.fit``); ``--epochs 0``
 runs the default fit's length (about 2,000 steps). The parent and its children
@@ -114,7 +118,8 @@ def child(args) -> None:
         member, history = single_fit(X, L, settings[0], [record])
         diverged = 0
     else:
-        model = fit_members(X, L, settings, callbacks=[record])
+        xla_update = {"auto": "auto", "on": True, "off": False}[args.xla]
+        model = fit_members(X, L, settings, callbacks=[record], xla_update=xla_update)
         member, history, diverged = model.member_model(0), model.history, int(model.diverged.numpy().sum())
     end = time.perf_counter()
     seconds = end - start
@@ -136,9 +141,9 @@ def child(args) -> None:
 
 
 def run_child(config, args) -> dict:
-    dataset, size, members, seeds = config
+    dataset, size, members, seeds, xla = config
     command = [sys.executable, __file__, "--child", "--dataset", dataset, "--size", size, "--members", str(members),
-               "--epochs", str(args.epochs), "--seeds", seeds]
+               "--epochs", str(args.epochs), "--seeds", seeds, "--xla", xla]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} exited {done.returncode}:\n{done.stderr[-3000:]}")
@@ -156,19 +161,20 @@ def report(configs, results, args) -> None:
           "x K=1 and throughput against it (else against batched K=1); per setting = fit seconds / K; "
           "floor = FLOPs of the K members' dense layers / matmul rate measured in the same child; steady = "
           "seconds to the first graph call's end + steps x median ms/step (what the fit takes without stalls)")
-    print(f"{'data set':<12} {'sizes':<5} {'seeds':<8} {'K':>3} {'steps':>5} {'fit s':>7} {'per setting':>11} {'x K=1':>6} "
+    print(f"{'data set':<12} {'sizes':<5} {'seeds':<8} {'xla':<4} {'K':>3} {'steps':>5} {'fit s':>7} {'per setting':>11} {'x K=1':>6} "
           f"{'through.':>8} {'steady':>7} {'x K=1':>6} {'ms/step':>8} {'floor ms':>8} {'step/fl':>7} {'fit/fl':>6} {'GFLOP/s':>7} {'RSS MB':>7} {'div':>3}")
-    for dataset, size, members, seeds in configs:
-        runs = results[(dataset, size, members, seeds)]
+    for dataset, size, members, seeds, xla in configs:
+        runs = results[(dataset, size, members, seeds, xla)]
         med = {key: statistics.median(r[key] for r in runs) for key in
                ("seconds", "step_ms", "floor_step_ms", "floor_fit_s", "gflops", "maxrss_mb") if runs[0][key] is not None}
-        reference = results.get((dataset, size, 0, seeds)) or results.get((dataset, size, 1, seeds))
+        single = [runs for (d, s, k, seeds_, _), runs in results.items() if (d, s, k, seeds_) == (dataset, size, 0, seeds)]
+        reference = single[0] if single else results.get((dataset, size, 1, seeds, xla))
         base = statistics.median(r["seconds"] for r in reference) if reference else float("nan")
         base_steady = statistics.median(steady_seconds(r) for r in reference) if reference else float("nan")
         steady = statistics.median(steady_seconds(r) for r in runs)
         step = med.get("step_ms", float("nan"))
         k = max(1, members)
-        print(f"{dataset:<12} {size:<5} {seeds:<8} {members or 'one':>3} {runs[0]['steps']:>5} {med['seconds']:7.1f} "
+        print(f"{dataset:<12} {size:<5} {seeds:<8} {xla if members else '':<4} {members or 'one':>3} {runs[0]['steps']:>5} {med['seconds']:7.1f} "
               f"{med['seconds'] / k:11.2f} {med['seconds'] / base:6.2f} {base * k / med['seconds']:8.1f} "
               f"{steady:7.1f} {steady / base_steady:6.2f} "
               f"{step:8.2f} {med['floor_step_ms']:8.2f} {step / med['floor_step_ms']:7.2f} "
@@ -185,7 +191,7 @@ def report_from(args) -> None:
         if line.startswith("repeat ") and ": (" in line:
             config, figures = line.split(": ", 1)[1].split(") ", 1)
             config = ast.literal_eval(config + ")")
-            config += ("distinct",) * (4 - len(config))  # runs from before --seeds took several
+            config += ("distinct", "off")[len(config) - 3:]  # runs from before --seeds and --xla
             results.setdefault(config, []).append(ast.literal_eval(figures))
     args.repeats = max(len(runs) for runs in results.values())
     report(list(results), results, args)
@@ -201,13 +207,15 @@ def main(argv=None) -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seeds", nargs="+", choices=["distinct", "shared"], default=["distinct"],
                         help="members' random_state: k each (distinct) or 0 for all (shared); both: interleaved")
+    parser.add_argument("--xla", nargs="+", choices=["auto", "on", "off"], default=["auto"],
+                        help="the batched update under XLA: as fit_members decides, always, never; several: interleaved")
     parser.add_argument("--report-from", help="print the tables of an earlier run's output (its 'repeat' lines)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--dataset", help=argparse.SUPPRESS)
     parser.add_argument("--size", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        args.members, args.seeds = args.members[0], args.seeds[0]
+        args.members, args.seeds, args.xla = args.members[0], args.seeds[0], args.xla[0]
         return child(args)
     if args.report_from:
         return report_from(args)
@@ -216,7 +224,8 @@ def main(argv=None) -> None:
     os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
     os.nice(max(0, 5 - os.nice(0)))  # inherited by every child: the machine's agreed nice level
     print(f"load average before: {os.getloadavg()}", flush=True)
-    configs = [(d, s, k, seeds) for d in args.datasets for s in args.sizes for seeds in args.seeds for k in args.members]
+    configs = [(d, s, k, seeds, xla) for d in args.datasets for s in args.sizes for seeds in args.seeds
+               for xla in args.xla for k in args.members if k or xla == args.xla[0]]  # one single-path run
     results = {config: [] for config in configs}
     for repeat in range(args.repeats):
         for config in (configs if repeat % 2 == 0 else configs[::-1]):

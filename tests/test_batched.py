@@ -31,7 +31,9 @@ def label_aware_settings():
 def label_aware_fit(sjaffe, label_aware_settings):
     from lib_tf.model.batched_fit import fit_members
 
-    return fit_members(sjaffe.features, sjaffe.logical_labels, label_aware_settings)
+    # its update compiled with XLA (below XLA_FROM_MEMBERS, forced): the members must still
+    # repeat their single fits, whose draws and arithmetic are plain TensorFlow's
+    return fit_members(sjaffe.features, sjaffe.logical_labels, label_aware_settings, xla_update=True)
 
 
 #: A truth-free LA-LIB fit short enough for equality checks: its model and three fold models
@@ -166,6 +168,8 @@ def test_bad_inputs_are_refused_by_name(sjaffe, label_aware_settings):
         fit_members(sjaffe.features, L, [{**label_aware_settings[0], "network_dtype": "mixed_bfloat16"}])
     with pytest.raises(ValueError, match="at least one"):
         fit_members(sjaffe.features, L, [])
+    with pytest.raises(ValueError, match="xla_update must be 'auto', True or False, got 'yes'"):
+        fit_members(sjaffe.features, L, label_aware_settings, xla_update="yes")
 
 
 def test_a_diverging_member_is_flagged_and_leaves_the_others_alone(sjaffe):

@@ -122,6 +122,12 @@ class BatchedLIB(keras.Model):
         :data:`PER_MEMBER` (alpha weights the gap term, beta the KL term, as in LIB).
     label_aware : bool, default=False
         Members are LabelAwareLIB: inputs ``{"features": ..., "logical_labels": ...}``.
+    xla_update : bool, default=False
+        Each training step's update (loss, gradients, Adam) is compiled with XLA, which fuses
+        the members' element-wise work around the batched matmuls; the random draws stay
+        outside it, so members still draw what their single fits draw. It pays from a few
+        members and enough steps to repay its compilation (:func:`~lib_tf.model.batched_fit.fit_members`
+        decides; ``benchmarks/BATCHED.md``).
 
     Notes
     -----
@@ -135,8 +141,10 @@ class BatchedLIB(keras.Model):
     member computes what its single model computes.
     """
 
-    def __init__(self, n_labels: int, members, label_aware: bool = False, **kwargs):
+    def __init__(self, n_labels: int, members, label_aware: bool = False, xla_update: bool = False, **kwargs):
         super().__init__(**kwargs)
+        self.xla_update = bool(xla_update)
+        self._xla_update = _Untracked(tf.function(self._update, jit_compile=True))
         if not members:
             raise ValueError("members must name at least one member's settings")
         self.n_labels, self.label_aware = int(n_labels), bool(label_aware)
@@ -290,10 +298,15 @@ class BatchedLIB(keras.Model):
 
     def _step_seeds(self):
         """This step's stateless seeds, int32 (K, 2): (dropout masks, posterior noise); each
-        member's as ``keras.random.uniform/normal(seed=its SeedGenerator)`` computes them."""
+        member's as ``keras.random.uniform/normal(seed=its SeedGenerator)`` computes them. A
+        member past its steps (:meth:`set_member_steps`) keeps its state, as it keeps its weights."""
         dropout = tf.constant([[0, 1 if rate > 0 else 0] for rate in self._per_member["label_dropout"]], tf.int64)
         state = tf.identity(self.seed_state)
-        self.seed_state.assign_add(dropout + tf.constant([0, 1], tf.int64))
+        advance = dropout + tf.constant([0, 1], tf.int64)
+        training = self._training_members()
+        if training is not None:
+            advance *= tf.cast(training, tf.int64)[:, None]
+        self.seed_state.assign_add(advance)
 
         def as_int32(seeds):  # Keras' cast of a SeedGenerator state for tf.random.stateless_*
             return tf.cast(tf.math.floormod(seeds, tf.int32.max - 1), tf.int32)
@@ -309,42 +322,50 @@ class BatchedLIB(keras.Model):
         draws = tf.stack([draw(shape, seed=seeds[k]) for k in distinct])
         return draws if len(distinct) == len(members) else tf.gather(draws, [distinct.index(k) for k in first])
 
-    def sample_latent(self, posterior, seeds):
-        """h = mu_h + sigma_h * eps, member k's eps drawn from stateless seed ``seeds[k]`` (K, 2)."""
-        noise = self._member_draws(tf.random.stateless_normal, tf.shape(posterior.loc)[1:], seeds)
-        return posterior.loc + posterior.scale.diag * noise
+    def step_draws(self, batch_rows):
+        """This step's random draws of every member, as its single model draws them, advancing
+        ``seed_state``: ``(noise, shown)``, the posterior noise (K, b, latent_dim) and, for
+        label-aware members with label dropout, the mask of the labels left shown (K, b, c;
+        None where no member drops labels). ``batch_rows``: b."""
+        dropout_seeds, noise_seeds = self._step_seeds()
+        shown = self._shown_labels(batch_rows, dropout_seeds) if self.label_aware else None
+        noise = self._member_draws(tf.random.stateless_normal, [batch_rows, self.latent_dim], noise_seeds)
+        return noise, shown
 
-    def _hide_labels(self, logical_labels, seeds):
-        """Each member's labels (K, b, c) with ``label_dropout`` of them hidden, its mask drawn
-        from stateless seed ``seeds[k]`` (a member with dropout 0 draws nothing, as its single
-        model)."""
+    def _shown_labels(self, batch_rows, seeds):
+        """(K, b, c) 1.0 where a member shows a label to its encoder, 0.0 where its
+        ``label_dropout`` hides it, the mask drawn from stateless seed ``seeds[k]`` (a member with
+        dropout 0 draws nothing, as its single model); None when no member drops labels."""
         rates = self._per_member["label_dropout"]
         dropping = [k for k, rate in enumerate(rates) if rate > 0]
         if not dropping:
-            return tf.cast(logical_labels, tf.float32)
-        uniform = self._member_draws(tf.random.stateless_uniform, tf.shape(logical_labels)[1:], seeds, dropping)
+            return None
+        uniform = self._member_draws(tf.random.stateless_uniform, [batch_rows, self.n_labels], seeds, dropping)
         shown = tf.cast(uniform >= tf.reshape(tf.constant([rates[k] for k in dropping], tf.float32), [-1, 1, 1]),
                         tf.float32)
         if len(dropping) < self.size:
-            shown = tf.tensor_scatter_nd_update(tf.ones(tf.shape(logical_labels)), [[k] for k in dropping], shown)
-        return tf.cast(logical_labels, tf.float32) * shown
+            shown = tf.tensor_scatter_nd_update(tf.ones([self.size, batch_rows, self.n_labels]),
+                                                [[k] for k in dropping], shown)
+        return shown
 
     def gap_deviation(self, latent):
         """sigma_delta (K, n, 1) > each member's min_gap_deviation."""
         return tf.nn.softplus(self._run(self.gap_head, latent)) + self._per_member_constant("min_gap_deviation", 3)
 
-    def loss_terms(self, inputs, logical_labels, row_weights=None):
+    def loss_terms(self, inputs, logical_labels, row_weights=None, draws=None):
         """Each member's batch means of the assignment, gap and KL terms and its weighted total
         ``assignment + alpha * gap + beta * KL``: a dict of (K,) tensors. ``inputs``: features
         (K, b, d) (and logical labels (K, b, c)); ``logical_labels`` (K, b, c); ``row_weights``
-        (K, b): 1 for a member's rows, 0 for padding (None: every row is the member's)."""
+        (K, b): 1 for a member's rows, 0 for padding (None: every row is the member's);
+        ``draws``: this step's :meth:`step_draws` (None: drawn here)."""
         logical_labels = tf.cast(logical_labels, tf.float32)
-        dropout_seeds, noise_seeds = self._step_seeds()
+        noise, shown = self.step_draws(tf.shape(logical_labels)[1]) if draws is None else draws
         if self.label_aware:
             features, encoder_labels = unpack_inputs(inputs)
-            inputs = {FEATURES: features, LOGICAL_LABELS: self._hide_labels(encoder_labels, dropout_seeds)}
+            encoder_labels = tf.cast(encoder_labels, tf.float32)
+            inputs = {FEATURES: features, LOGICAL_LABELS: encoder_labels if shown is None else encoder_labels * shown}
         posterior = self.posterior(inputs)
-        latent = self.sample_latent(posterior, noise_seeds)
+        latent = posterior.loc + posterior.scale.diag * noise  # h = mu_h + sigma_h * eps
         label_output = self._run(self.decoder, latent)
         if self.assignment == "squared":
             assignment = losses.squared_assignment(logical_labels, label_output, self.reduction)
@@ -377,11 +398,20 @@ class BatchedLIB(keras.Model):
 
     def train_step(self, data):
         inputs, logical_labels, row_weights = keras.utils.unpack_x_y_sample_weight(data)
+        # Drawn outside the XLA-compiled update, in the loop Keras compiles as it compiles a
+        # single fit's (plain TensorFlow on a CPU): XLA's random kernels give other bits, and
+        # each member must draw what its single fit draws.
+        draws = self.step_draws(tf.shape(logical_labels)[1])
+        update = self._xla_update.value if self.xla_update else self._update
+        return update(inputs, logical_labels, row_weights, draws)
+
+    def _update(self, inputs, logical_labels, row_weights, draws):
+        """One optimiser step of every member from this step's ``draws``."""
         training = self._training_members()
-        if training is not None:  # a finished member's weights and seed state, to keep
-            kept = [tf.identity(weight) for weight in (*self.trainable_weights, self.seed_state)]
+        if training is not None:  # a finished member's weights, to keep (its seed state stays put: _step_seeds)
+            kept = [tf.identity(weight) for weight in self.trainable_weights]
         with tf.GradientTape() as tape:
-            terms = self.loss_terms(inputs, logical_labels, row_weights)
+            terms = self.loss_terms(inputs, logical_labels, row_weights, draws)
             finite = tf.math.is_finite(terms["member_loss"])
             counted = finite if training is None else tf.logical_and(finite, training)
             # The members' sum: member k's gradient is its own loss's. A diverged member adds
@@ -390,7 +420,7 @@ class BatchedLIB(keras.Model):
         gradients = tape.gradient(objective, self.trainable_weights)
         self.optimizer.apply_gradients(zip(gradients, self.trainable_weights))
         if training is not None:  # Adam moves a member with a zero gradient too: put it back
-            for weight, before in zip((*self.trainable_weights, self.seed_state), kept):
+            for weight, before in zip(self.trainable_weights, kept):
                 weight.assign(tf.where(tf.reshape(training, [-1] + [1] * (len(weight.shape) - 1)), weight, before))
             finite = tf.logical_or(finite, tf.logical_not(training))
         self.diverged.assign(tf.maximum(self.diverged, 1.0 - tf.cast(finite, tf.float32)))
@@ -466,4 +496,4 @@ class BatchedLIB(keras.Model):
 
     def get_config(self):
         return {**super().get_config(), "n_labels": self.n_labels, "members": [dict(member) for member in self.members],
-                "label_aware": self.label_aware}
+                "label_aware": self.label_aware, "xla_update": self.xla_update}

@@ -72,6 +72,12 @@ def _split_settings(settings) -> tuple[bool, dict, list]:
     return trainings[0]["model"] == "label-aware", dict(trainings[0]), list(members)
 
 
+#: Members from which a batched fit compiles its update with XLA. Per step, on 2 CPU cores at
+#: LA-LIB's sizes, XLA ran 1 member no faster, 2 alike, 4 ~1.4x and 8-16 ~1.6x faster,
+#: and compiling costs ~4-5 s a batch shape (``benchmarks/BATCHED.md``).
+XLA_FROM_MEMBERS = 4
+
+
 def member_schedule(sizes, epochs, batch_size: int) -> tuple[list, list, int]:
     """(each member's epochs, each member's optimiser steps, the member whose epochs the
     batched fit runs: the one with most steps) for members training on ``sizes`` rows each;
@@ -81,7 +87,8 @@ def member_schedule(sizes, epochs, batch_size: int) -> tuple[list, list, int]:
     return member_epochs, steps, int(np.argmax(steps))
 
 
-def fit_members(features, logical_labels, settings, *, rows=None, callbacks=(), verbose=0) -> BatchedLIB:
+def fit_members(features, logical_labels, settings, *, rows=None, callbacks=(), verbose=0,
+                xla_update="auto") -> BatchedLIB:
     """Train one member per settings dict, all in one graph, and return the trained
     :class:`~lib_tf.model.batched.BatchedLIB`.
 
@@ -104,6 +111,10 @@ def fit_members(features, logical_labels, settings, *, rows=None, callbacks=(), 
         Passed to the training path.
     verbose : int
         Keras' verbosity.
+    xla_update : "auto" or bool
+        Compile each step's update with XLA (:class:`~lib_tf.model.batched.BatchedLIB`'s
+        ``xla_update``). "auto": from :data:`XLA_FROM_MEMBERS` members, below which XLA's
+        compilation (seconds) is not repaid (``benchmarks/BATCHED.md``).
 
     Returns
     -------
@@ -142,7 +153,11 @@ def fit_members(features, logical_labels, settings, *, rows=None, callbacks=(), 
     if not (min(epochs) > 0 and batch_size > 0 and training["learning_rate"] > 0):
         raise ValueError(f"epochs, batch_size and learning_rate must be positive, got {epochs[0]!r}, {batch_size!r}, "
                          f"{training['learning_rate']!r}")
-    model = BatchedLIB(logical_labels.shape[1], members, label_aware=label_aware)
+    if xla_update == "auto":
+        xla_update = len(members) >= XLA_FROM_MEMBERS
+    elif not isinstance(xla_update, bool):
+        raise ValueError(f"xla_update must be 'auto', True or False, got {xla_update!r}")
+    model = BatchedLIB(logical_labels.shape[1], members, label_aware=label_aware, xla_update=xla_update)
     if rows is not None and model.pretrain_epochs > 0:
         raise ValueError(f"rows: members with their own rows switch stages at their own epochs; pretrain_epochs="
                          f"{model.pretrain_epochs} (the two-stage schedule) trains only with rows=None")
