@@ -210,7 +210,7 @@ def test_members_with_their_own_rows_repeat_single_fits_on_those_rows(sjaffe):
     fold = np.random.default_rng(0).permutation(len(X)) % 3
     rows = [np.arange(len(X)), np.flatnonzero(fold != 0), np.flatnonzero(fold == 1)]  # 4, 3 and 2 steps an epoch
     settings = LabelEnhancer.label_aware(epochs=12, batch_size=64, readout="given", random_state=5).get_params()
-    model = fit_members(X, L, [settings] * 3, rows=rows)
+    model = fit_members(X, L, [settings] * 3, rows=rows, xla_update=True)  # with XLA, as long fits train
     logits = model.predict_logits(_inputs(sjaffe))
     for k, member_rows in enumerate(rows):
         single = LabelEnhancer(**settings).fit(X[member_rows], L[member_rows])

@@ -72,10 +72,12 @@ def _split_settings(settings) -> tuple[bool, dict, list]:
     return trainings[0]["model"] == "label-aware", dict(trainings[0]), list(members)
 
 
-#: Members from which a batched fit compiles its update with XLA. Per step, on 2 CPU cores at
-#: LA-LIB's sizes, XLA ran 1 member no faster, 2 alike, 4 ~1.4x and 8-16 ~1.6x faster,
-#: and compiling costs ~4-5 s a batch shape (``benchmarks/BATCHED.md``).
+#: A batched fit compiles its update with XLA from this many members and member-steps (members
+#: x the longest member's steps). Per step, on 2 CPU cores at LA-LIB's sizes, XLA ran 1 member
+#: no faster, 2 alike, 4 ~1.4x and 8-16 ~1.6x faster, about 1.4 ms saved a member-step, while
+#: compiling costs ~4-5 s a batch shape: ~3,500 member-steps repay it (``benchmarks/BATCHED.md``).
 XLA_FROM_MEMBERS = 4
+XLA_FROM_MEMBER_STEPS = 4000
 
 
 def member_schedule(sizes, epochs, batch_size: int) -> tuple[list, list, int]:
@@ -113,8 +115,9 @@ def fit_members(features, logical_labels, settings, *, rows=None, callbacks=(), 
         Keras' verbosity.
     xla_update : "auto" or bool
         Compile each step's update with XLA (:class:`~lib_tf.model.batched.BatchedLIB`'s
-        ``xla_update``). "auto": from :data:`XLA_FROM_MEMBERS` members, below which XLA's
-        compilation (seconds) is not repaid (``benchmarks/BATCHED.md``).
+        ``xla_update``). "auto": from :data:`XLA_FROM_MEMBERS` members and
+        :data:`XLA_FROM_MEMBER_STEPS` member-steps, below which XLA's compilation (seconds) is
+        not repaid (``benchmarks/BATCHED.md``).
 
     Returns
     -------
@@ -154,7 +157,7 @@ def fit_members(features, logical_labels, settings, *, rows=None, callbacks=(), 
         raise ValueError(f"epochs, batch_size and learning_rate must be positive, got {epochs[0]!r}, {batch_size!r}, "
                          f"{training['learning_rate']!r}")
     if xla_update == "auto":
-        xla_update = len(members) >= XLA_FROM_MEMBERS
+        xla_update = len(members) >= XLA_FROM_MEMBERS and len(members) * max(steps) >= XLA_FROM_MEMBER_STEPS
     elif not isinstance(xla_update, bool):
         raise ValueError(f"xla_update must be 'auto', True or False, got {xla_update!r}")
     model = BatchedLIB(logical_labels.shape[1], members, label_aware=label_aware, xla_update=xla_update)
