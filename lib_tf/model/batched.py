@@ -296,14 +296,14 @@ class BatchedLIB(keras.Model):
         mean, raw_scale = tf.split(self._run(self.encoder, self._encoder_input(inputs)), 2, axis=-1)
         return losses.posterior(mean, tf.nn.softplus(raw_scale) + 1e-6)
 
-    def _step_seeds(self):
+    def _step_seeds(self, training):
         """This step's stateless seeds, int32 (K, 2): (dropout masks, posterior noise); each
         member's as ``keras.random.uniform/normal(seed=its SeedGenerator)`` computes them. A
-        member past its steps (:meth:`set_member_steps`) keeps its state, as it keeps its weights."""
+        member past its steps (``training``, :meth:`_training_members`) keeps its state, as it
+        keeps its weights."""
         dropout = tf.constant([[0, 1 if rate > 0 else 0] for rate in self._per_member["label_dropout"]], tf.int64)
         state = tf.identity(self.seed_state)
         advance = dropout + tf.constant([0, 1], tf.int64)
-        training = self._training_members()
         if training is not None:
             advance *= tf.cast(training, tf.int64)[:, None]
         self.seed_state.assign_add(advance)
@@ -322,12 +322,13 @@ class BatchedLIB(keras.Model):
         draws = tf.stack([draw(shape, seed=seeds[k]) for k in distinct])
         return draws if len(distinct) == len(members) else tf.gather(draws, [distinct.index(k) for k in first])
 
-    def step_draws(self, batch_rows):
+    def step_draws(self, batch_rows, training=None):
         """This step's random draws of every member, as its single model draws them, advancing
         ``seed_state``: ``(noise, shown)``, the posterior noise (K, b, latent_dim) and, for
         label-aware members with label dropout, the mask of the labels left shown (K, b, c;
-        None where no member drops labels). ``batch_rows``: b."""
-        dropout_seeds, noise_seeds = self._step_seeds()
+        None where no member drops labels). ``batch_rows``: b; ``training``: the members still
+        within their steps (:meth:`_training_members`), None: all."""
+        dropout_seeds, noise_seeds = self._step_seeds(training)
         shown = self._shown_labels(batch_rows, dropout_seeds) if self.label_aware else None
         noise = self._member_draws(tf.random.stateless_normal, [batch_rows, self.latent_dim], noise_seeds)
         return noise, shown
@@ -352,14 +353,14 @@ class BatchedLIB(keras.Model):
         """sigma_delta (K, n, 1) > each member's min_gap_deviation."""
         return tf.nn.softplus(self._run(self.gap_head, latent)) + self._per_member_constant("min_gap_deviation", 3)
 
-    def loss_terms(self, inputs, logical_labels, row_weights=None, draws=None):
+    def loss_terms(self, inputs, logical_labels, row_weights, draws):
         """Each member's batch means of the assignment, gap and KL terms and its weighted total
         ``assignment + alpha * gap + beta * KL``: a dict of (K,) tensors. ``inputs``: features
         (K, b, d) (and logical labels (K, b, c)); ``logical_labels`` (K, b, c); ``row_weights``
         (K, b): 1 for a member's rows, 0 for padding (None: every row is the member's);
-        ``draws``: this step's :meth:`step_draws` (None: drawn here)."""
+        ``draws``: this step's :meth:`step_draws`."""
         logical_labels = tf.cast(logical_labels, tf.float32)
-        noise, shown = self.step_draws(tf.shape(logical_labels)[1]) if draws is None else draws
+        noise, shown = draws
         if self.label_aware:
             features, encoder_labels = unpack_inputs(inputs)
             encoder_labels = tf.cast(encoder_labels, tf.float32)
@@ -401,13 +402,13 @@ class BatchedLIB(keras.Model):
         # Drawn outside the XLA-compiled update, in the loop Keras compiles as it compiles a
         # single fit's (plain TensorFlow on a CPU): XLA's random kernels give other bits, and
         # each member must draw what its single fit draws.
-        draws = self.step_draws(tf.shape(logical_labels)[1])
-        update = self._xla_update.value if self.xla_update else self._update
-        return update(inputs, logical_labels, row_weights, draws)
-
-    def _update(self, inputs, logical_labels, row_weights, draws):
-        """One optimiser step of every member from this step's ``draws``."""
         training = self._training_members()
+        draws = self.step_draws(tf.shape(logical_labels)[1], training)
+        update = self._xla_update.value if self.xla_update else self._update
+        return update(inputs, logical_labels, row_weights, draws, training)
+
+    def _update(self, inputs, logical_labels, row_weights, draws, training):
+        """One optimiser step of every member from this step's ``draws`` and ``training`` members."""
         if training is not None:  # a finished member's weights, to keep (its seed state stays put: _step_seeds)
             kept = [tf.identity(weight) for weight in self.trainable_weights]
         with tf.GradientTape() as tape:
