@@ -218,6 +218,32 @@ def test_compare_cells_counts_better_and_equal_apart_at_three_decimals():
     assert (swapped.better, swapped.equal) == (1, 2)  # now only b/Chebyshev is better
 
 
+def test_self_against_blind_splits_on_whether_the_labels_pin_the_scale():
+    """Where the logical labels cannot tell the truth's sharpness only a prior sets it: the report
+    counts those cells apart, beside what the method's own blind choice reaches there."""
+    from lib_tf.benchmark.report import _self_against_blind_lines
+    from lib_tf.metrics import METRIC_NAMES
+
+    def row(value, **extra):  # every measure the same figure: lower wins 4 cells, higher wins 2
+        return {"mean": dict.fromkeys(METRIC_NAMES, value), "std": {}, **extra}
+
+    references = {"softmax(l/T)": row(0.5), "rule(softmax(l/T))": row(0.5)}
+    blind = {"SJAFFE": {"LA-LIB": row(0.4), **references}, "Yeast_cold": {"LA-LIB": row(0.4), **references}}
+    self_rows = {"SJAFFE": {"LA-LIB": row(0.4, scale_identified=True)},
+                 "Yeast_cold": {"LA-LIB": row(0.6, scale_identified=False)}}
+    lines = _self_against_blind_lines({"self": self_rows, "blind": blind})
+    assert "better on **6 of 12**" in lines[4] and "1 of 2** (SJAFFE)" in lines[4]
+    assert lines[5] == ("  - sets whose logical labels pin the truth's sharpness (1: SJAFFE): softmax(l/T) (blind): "
+                        "self better on 4 of 6, blind LA-LIB on 4; rule(softmax(l/T)) (blind): self better on 4 of 6, "
+                        "blind LA-LIB on 4.")
+    assert lines[6].startswith("  - sets whose logical labels cannot tell it (only a prior sets it) (1: Yeast_cold): "
+                               "softmax(l/T) (blind): self better on 2 of 6, blind LA-LIB on 4")
+    # without the flag (runs made before it was stored) or where every set pins it: no split
+    for flag in (None, True):
+        self_rows["Yeast_cold"]["LA-LIB"]["scale_identified"] = flag
+        assert not any(line.startswith("  - ") for line in _self_against_blind_lines({"self": self_rows, "blind": blind}))
+
+
 def test_self_chooses_by_the_truth_free_criterion_each_run_stores(data_dir, tmp_path):
     from lib_tf.readout.forms import TemperatureReadouts
 

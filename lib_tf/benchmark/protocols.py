@@ -161,9 +161,10 @@ class Benchmark:
             params, fixed_readout = self.choose_without_truth(spec, data.name)
         else:  # a method with nothing to choose is its only run under self, as under paper
             params, _ = self.choose(spec, data, protocol if self_chosen or protocol != "self" else "paper")
-        per_seed, readouts, seconds = [], [], []
+        per_seed, readouts, seconds, identified = [], [], [], []
         for seed in (self.seeds if spec.seeded else self.seeds[:1]):
             run = self._run(spec, data, seed, params, need_self=self_chosen)
+            identified.append(run.get("scale_identified"))
             if protocol == "blind":
                 readout, figures = run["blind_pick"], measures(run, run["blind_pick"], "hidden")
             else:
@@ -177,9 +178,12 @@ class Benchmark:
             per_seed.append(figures)
             readouts.append(readout)
             seconds.append(run["seconds"])
-        return {"params": params, "temperatures": readouts, "seconds": seconds, "per_seed": per_seed,
-                "mean": {m: float(np.mean([s[m] for s in per_seed])) for m in METRIC_NAMES},
-                "std": {m: float(np.std([s[m] for s in per_seed])) for m in METRIC_NAMES}}
+        result = {"params": params, "temperatures": readouts, "seconds": seconds, "per_seed": per_seed,
+                  "mean": {m: float(np.mean([s[m] for s in per_seed])) for m in METRIC_NAMES},
+                  "std": {m: float(np.std([s[m] for s in per_seed])) for m in METRIC_NAMES}}
+        if self_chosen and None not in identified:  # the report splits on whether the labels pin the truth's sharpness
+            result["scale_identified"] = all(identified)
+        return result
 
     def _load(self, dataset):
         data = load_ldl(dataset)

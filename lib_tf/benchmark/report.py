@@ -340,7 +340,32 @@ def _self_against_blind_lines(table) -> List[str]:
                      <= (1 + WITHIN_BLIND) * blind_rows[d][name]["mean"]["Kullback-Leibler"]]
             lines.append(f"- {name} (self), {part}: " + "; ".join(counts) + f"; KL within {WITHIN_BLIND:.0%} of its blind "
                          f"KL on **{len(close)} of {len(datasets)}** ({', '.join(close) or 'none'}).")
+            lines += _scale_split_lines(name, datasets, self_rows, blind_rows)
     return lines + [""]
+
+
+def _scale_split_lines(name, datasets, self_rows, blind_rows) -> List[str]:
+    """The counts above split by whether the data set's logical labels pin the truth's sharpness
+    (``scale_identified`` of the self choice), beside the same counts for the method's own blind
+    result: where the labels cannot tell the sharpness only the posterior's prior sets it, so
+    blind's count there is what 10% of truth buys that no truth-free choice can."""
+    flags = {d: self_rows[d][name].get("scale_identified") for d in datasets}
+    if None in flags.values() or all(flags.values()):
+        return []
+    lines = []
+    for identified, words in ((True, "pin the truth's sharpness"), (False, "cannot tell it (only a prior sets it)")):
+        group = [d for d in datasets if flags[d] == identified]
+        if not group:
+            continue
+        counts = []
+        for reference in BLIND_REFERENCES:
+            if all(reference in blind_rows[d] for d in group):
+                theirs = _mean_of(blind_rows, reference)
+                own, blind = (compare_cells(group, _mean_of(rows, name), theirs) for rows in (self_rows, blind_rows))
+                counts.append(f"{reference} (blind): self better on {own.better} of {own.cells}, "
+                              f"blind {name} on {blind.better}")
+        lines.append(f"  - sets whose logical labels {words} ({len(group)}: {', '.join(group)}): " + "; ".join(counts) + ".")
+    return lines
 
 
 def _beyond_lines(table) -> List[str]:
