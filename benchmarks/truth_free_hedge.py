@@ -13,6 +13,10 @@ Per data set and seed: one default fit (the seeds trained side by side,
 ``blind`` protocol hides (:func:`lib_tf.data.split_instances`, share 0.1, the seed's split):
 
 - ``posterior``, ``chosen``, ``hedge``: the three candidates above (no truth used);
+- ``... (held-out)``: the same three from the posterior centred on the logits its noise model
+  is fitted on (``held_out_logits_``: each row's fold model's, made without the row and its own
+  label) instead of the model's own in-sample logits, which learned each training row's labels
+  and so read them a second time beside the conditioning on them;
 - ``blind LA-LIB``: the same model's read-out with (T, T_l) picked on the revealed 10%
   (``select_temperature``);
 - ``blind softmax(l/T)`` and ``blind rule(softmax(l/T))``: the label softmax, T picked on the
@@ -35,10 +39,11 @@ from lib_tf import LabelEnhancer, load_ldl
 from lib_tf.data import EXTRA_DATASETS, PAPER_DATASETS, split_instances
 from lib_tf.enhancer import fit_together
 from lib_tf.metrics import MEASURES, higher_is_better
-from lib_tf.readout.forms import TemperatureReadouts
-from lib_tf.readout.selection import select_readout
+from lib_tf.readout.forms import TemperatureReadouts, model_readouts
+from lib_tf.readout.posterior import fit_binarisation_posterior
+from lib_tf.readout.selection import choose_extending, select_readout
 
-CANDIDATES = ("posterior", "chosen", "hedge")
+CANDIDATES = ("posterior", "chosen", "hedge", "posterior (held-out)", "chosen (held-out)", "hedge (held-out)")
 REFERENCES = ("blind LA-LIB", "blind softmax(l/T)", "blind rule(softmax(l/T))")
 
 
@@ -46,6 +51,18 @@ def _label_softmax(L, D, revealed, hidden, rule_projection):
     form = TemperatureReadouts(rule_projection=rule_projection)
     temperature = select_readout(L[revealed], D[revealed], L[revealed], form=form)
     return form.read_out(L[hidden], L[hidden], temperature)
+
+
+def held_out_candidates(enhancer, X, L, seed):
+    """The posterior mean, the read-out its expected KL ranks first and their hedge (n, c) each,
+    with the posterior centred on ``enhancer.held_out_logits_`` (what its noise model is fitted on)."""
+    posterior = fit_binarisation_posterior(enhancer.held_out_logits_, L, random_state=seed)
+    logits = enhancer.logits(X, L)
+    chosen, _, form, _ = choose_extending(model_readouts(label_aware=True),
+                                          lambda f, candidate: posterior.expected_kl(f.read_out(logits, L, candidate)))
+    readout = form.read_out(logits, L, chosen)
+    return {"posterior (held-out)": posterior.mean, "chosen (held-out)": readout,
+            "hedge (held-out)": posterior.hedge(readout)}
 
 
 def measure(name, seeds):
@@ -58,6 +75,7 @@ def measure(name, seeds):
         revealed, hidden = split_instances(len(X), seed=seed)
         answers = {"posterior": enhancer.posterior_.mean[hidden], "chosen": enhancer.read_out(X[hidden], L[hidden]),
                    "hedge": enhancer.distributions_[hidden]}
+        answers.update({label: value[hidden] for label, value in held_out_candidates(enhancer, X, L, seed).items()})
         enhancer.select_temperature(X[revealed], D[revealed], L=L[revealed])
         answers["blind LA-LIB"] = enhancer.read_out(X[hidden], L[hidden])
         answers["blind softmax(l/T)"] = _label_softmax(L, D, revealed, hidden, rule_projection=False)

@@ -109,6 +109,10 @@ class LabelEnhancer(BaseEnhancer):
         ``fit``, then the choice of :meth:`select_temperature`.
     posterior_ : BinarisationPosterior
         ``readout="truth-free"``: the binarisation posterior of the fitted instances.
+    held_out_logits_ : ndarray of shape (n_samples, n_labels)
+        ``readout="truth-free"``: each fitted instance's logits from the fold model that never
+        saw it (label-aware: each label's made without that label), what the posterior's noise
+        model is fitted on.
     readout_choice_ : dict
         ``readout="truth-free"``: the chosen temperatures, their expected KL, the posterior
         mean's and the fitted instances' (``distributions_``), whether the choice still lies on
@@ -248,7 +252,7 @@ class LabelEnhancer(BaseEnhancer):
             form, lambda f, candidate: posterior.expected_kl(f.read_out(logits, L, candidate)))
         temperature, label_temperature = chosen if self._label_aware else (chosen, None)
         self._set_temperatures(temperature, label_temperature)
-        self.posterior_ = posterior
+        self.posterior_, self.held_out_logits_ = posterior, held_out_logits
         fitted = posterior.hedge(chosen_form.read_out(logits, L, chosen))
         self.readout_choice_ = {"temperature": self.temperature_, "label_temperature": self.label_temperature_,
                                 "expected_kl": float(expected_kl), "posterior_expected_kl": posterior.expected_kl(posterior.mean),

@@ -161,6 +161,13 @@ def test_truth_free_fit_beats_the_label_softmax_chosen_with_truth_on_sjaffe(sjaf
     np.testing.assert_allclose(enhancer.distributions_, (enhancer.posterior_.mean + enhancer.read_out(X, L)) / 2,
                                atol=1e-6)
     np.testing.assert_array_equal(enhancer.transform(X, L), enhancer.distributions_)
+    # held_out_logits_ are what the posterior's noise model was fitted on
+    from lib_tf.readout.posterior import fit_binarisation_posterior
+
+    own = np.asarray(enhancer.model_.predict_logits_without_own_labels(X.astype(np.float32), L), dtype=np.float64)
+    assert enhancer.held_out_logits_.shape == L.shape and not np.allclose(enhancer.held_out_logits_, own, atol=1e-3)
+    again = fit_binarisation_posterior(enhancer.held_out_logits_, L, read_logits=own, random_state=enhancer.random_state or 0)
+    np.testing.assert_allclose(again.mean, enhancer.posterior_.mean, atol=1e-6)
     # other instances get the model's read-out at the chosen pair: what an export serves
     served = enhancer.model_.serving_outputs(X[:7].astype(np.float32), L[:7].astype(np.float32))["label_distribution"]
     np.testing.assert_allclose(enhancer.transform(X[:7], L[:7]), served.numpy(), atol=1e-5)
