@@ -348,7 +348,8 @@ def _scale_split_lines(name, datasets, self_rows, blind_rows) -> List[str]:
     """The counts above split by whether the data set's logical labels pin the truth's sharpness
     (``scale_identified`` of the self choice), beside the same counts for the method's own blind
     result: where the labels cannot tell the sharpness only the posterior's prior sets it, so
-    blind's count there is what 10% of truth buys that no truth-free choice can."""
+    blind's count there is what 10% of truth buys and a truth-free choice matches only where
+    that prior's guess happens to be right."""
     flags = {d: self_rows[d][name].get("scale_identified") for d in datasets}
     if None in flags.values() or all(flags.values()):
         return []
