@@ -13,10 +13,11 @@ Per data set and seed: one default fit (the seeds trained side by side,
 ``blind`` protocol hides (:func:`lib_tf.data.split_instances`, share 0.1, the seed's split):
 
 - ``posterior``, ``chosen``, ``hedge``: the three candidates above (no truth used);
-- ``... (held-out)``: the same three from the posterior centred on the logits its noise model
-  is fitted on (``held_out_logits_``: each row's fold model's, made without the row and its own
-  label) instead of the model's own in-sample logits, which learned each training row's labels
-  and so read them a second time beside the conditioning on them;
+- with ``--centres``, ``... (<centre>)``: the same three from the posterior centred on other
+  logits than the model's own in-sample ones (which learned each training row's labels, and so
+  read them a second time beside the conditioning on them): ``held-out``, the logits its noise
+  model is fitted on (``held_out_logits_``: each row's fold model's, made without the row and
+  its own label); ``average``, the mean of the two;
 - ``blind LA-LIB``: the same model's read-out with (T, T_l) picked on the revealed 10%
   (``select_temperature``);
 - ``blind softmax(l/T)`` and ``blind rule(softmax(l/T))``: the label softmax, T picked on the
@@ -26,7 +27,7 @@ Prints per data set the KL of each (mean over seeds), how each candidate stands 
 LA-LIB (sets within 5%) and against the blind label softmax (cells of the six measures strictly
 better at 3 decimals, the issue's count)::
 
-    LIB_TF_DATA=../shared/ldl python benchmarks/truth_free_hedge.py [--datasets ...] [--seeds 0 1 2]
+    LIB_TF_DATA=../shared/ldl python benchmarks/truth_free_hedge.py [--datasets ...] [--seeds 0 1 2] [--centres held-out average]
 """
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ from lib_tf.readout.forms import TemperatureReadouts, model_readouts
 from lib_tf.readout.posterior import fit_binarisation_posterior
 from lib_tf.readout.selection import choose_extending, select_readout
 
-CANDIDATES = ("posterior", "chosen", "hedge", "posterior (held-out)", "chosen (held-out)", "hedge (held-out)")
+SHIPPED = ("posterior", "chosen", "hedge")
+CENTRES = ("held-out", "average")
 REFERENCES = ("blind LA-LIB", "blind softmax(l/T)", "blind rule(softmax(l/T))")
 
 
@@ -53,19 +55,27 @@ def _label_softmax(L, D, revealed, hidden, rule_projection):
     return form.read_out(L[hidden], L[hidden], temperature)
 
 
-def held_out_candidates(enhancer, X, L, seed):
+def candidates(centres):
+    return SHIPPED + tuple(f"{name} ({centre})" for centre in centres for name in SHIPPED)
+
+
+def centred_candidates(enhancer, X, L, seed, centre):
     """The posterior mean, the read-out its expected KL ranks first and their hedge (n, c) each,
-    with the posterior centred on ``enhancer.held_out_logits_`` (what its noise model is fitted on)."""
-    posterior = fit_binarisation_posterior(enhancer.held_out_logits_, L, random_state=seed)
+    with the posterior centred on ``centre``'s logits (see the module doc)."""
+    centred = None  # held-out: fit_binarisation_posterior centres on the logits it is fitted on
+    if centre == "average":
+        own = enhancer.model_.predict_logits_without_own_labels(X.astype(np.float32), L)
+        centred = (np.asarray(own, dtype=np.float64) + enhancer.held_out_logits_) / 2
+    posterior = fit_binarisation_posterior(enhancer.held_out_logits_, L, read_logits=centred, random_state=seed)
     logits = enhancer.logits(X, L)
     chosen, _, form, _ = choose_extending(model_readouts(label_aware=True),
                                           lambda f, candidate: posterior.expected_kl(f.read_out(logits, L, candidate)))
     readout = form.read_out(logits, L, chosen)
-    return {"posterior (held-out)": posterior.mean, "chosen (held-out)": readout,
-            "hedge (held-out)": posterior.hedge(readout)}
+    return {f"posterior ({centre})": posterior.mean, f"chosen ({centre})": readout,
+            f"hedge ({centre})": posterior.hedge(readout)}
 
 
-def measure(name, seeds):
+def measure(name, seeds, centres):
     """{seed: {label: distributions of the hidden rows (m, c)}} and the hidden rows' truth per seed."""
     data = load_ldl(name)
     X, L, D = data.features, data.logical_labels, data.distributions
@@ -75,7 +85,8 @@ def measure(name, seeds):
         revealed, hidden = split_instances(len(X), seed=seed)
         answers = {"posterior": enhancer.posterior_.mean[hidden], "chosen": enhancer.read_out(X[hidden], L[hidden]),
                    "hedge": enhancer.distributions_[hidden]}
-        answers.update({label: value[hidden] for label, value in held_out_candidates(enhancer, X, L, seed).items()})
+        for centre in centres:
+            answers.update({label: value[hidden] for label, value in centred_candidates(enhancer, X, L, seed, centre).items()})
         enhancer.select_temperature(X[revealed], D[revealed], L=L[revealed])
         answers["blind LA-LIB"] = enhancer.read_out(X[hidden], L[hidden])
         answers["blind softmax(l/T)"] = _label_softmax(L, D, revealed, hidden, rule_projection=False)
@@ -100,28 +111,31 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--datasets", nargs="+", default=list(PAPER_DATASETS) + list(EXTRA_DATASETS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--centres", nargs="*", choices=CENTRES, default=["held-out"],
+                        help="other logits to centre the posterior on, each scored beside the shipped fit's")
     args = parser.parse_args(argv)
     print(f"command: LIB_TF_DATA=../shared/ldl python benchmarks/truth_free_hedge.py --datasets {' '.join(args.datasets)} "
-          f"--seeds {' '.join(map(str, args.seeds))}")
+          f"--seeds {' '.join(map(str, args.seeds))} --centres {' '.join(args.centres)}")
+    shown_candidates = candidates(args.centres)
     kl = "Kullback-Leibler"
-    header = ["data set", *CANDIDATES, *REFERENCES]
+    header = ["data set", *shown_candidates, *REFERENCES]
     print("| " + " | ".join(header) + " |\n|" + "---|" * len(header), flush=True)
-    within = {c: [] for c in CANDIDATES}
-    cells = {(c, r): 0 for c in CANDIDATES for r in REFERENCES[1:]}
+    within = {c: [] for c in shown_candidates}
+    cells = {(c, r): 0 for c in shown_candidates for r in REFERENCES[1:]}
     paper_cells = 0
     for name in args.datasets:
-        table = scores(*measure(name, args.seeds))
+        table = scores(*measure(name, args.seeds, args.centres))
         blind = table["blind LA-LIB"][kl]
-        shown = [f"{table[c][kl]:.5f} ({table[c][kl] / blind - 1:+.0%})" for c in CANDIDATES]
+        shown = [f"{table[c][kl]:.5f} ({table[c][kl] / blind - 1:+.0%})" for c in shown_candidates]
         print(f"| {name} | " + " | ".join(shown + [f"{table[r][kl]:.5f}" for r in REFERENCES]) + " |", flush=True)
-        for c in CANDIDATES:
+        for c in shown_candidates:
             if table[c][kl] <= 1.05 * blind:
                 within[c].append(name)
             if name in PAPER_DATASETS:
                 for r in REFERENCES[1:]:
                     cells[(c, r)] += sum(strictly_better(table[c][m], table[r][m], m) for m in MEASURES)
         paper_cells += len(MEASURES) * (name in PAPER_DATASETS)
-    for c in CANDIDATES:
+    for c in shown_candidates:
         print(f"- {c}: KL within 5% of blind LA-LIB on {len(within[c])} of {len(args.datasets)} sets "
               f"({', '.join(within[c])}); strictly better on the paper sets' cells than "
               + ", ".join(f"{r} on {cells[(c, r)]} of {paper_cells}" for r in REFERENCES[1:]))
