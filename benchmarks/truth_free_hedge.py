@@ -59,15 +59,15 @@ def candidates(centres):
     return SHIPPED + tuple(f"{name} ({centre})" for centre in centres for name in SHIPPED)
 
 
-def centred_candidates(enhancer, X, L, seed, centre):
+def centred_candidates(enhancer, X, L, logits, seed, centre):
     """The posterior mean, the read-out its expected KL ranks first and their hedge (n, c) each,
-    with the posterior centred on ``centre``'s logits (see the module doc)."""
+    with the posterior centred on ``centre``'s logits (see the module doc); ``logits``: the
+    fitted model's (``enhancer.logits(X, L)``), which the read-outs read."""
     centred = None  # held-out: fit_binarisation_posterior centres on the logits it is fitted on
     if centre == "average":
         own = enhancer.model_.predict_logits_without_own_labels(X.astype(np.float32), L)
         centred = (np.asarray(own, dtype=np.float64) + enhancer.held_out_logits_) / 2
     posterior = fit_binarisation_posterior(enhancer.held_out_logits_, L, read_logits=centred, random_state=seed)
-    logits = enhancer.logits(X, L)
     chosen, _, form, _ = choose_extending(model_readouts(label_aware=True),
                                           lambda f, candidate: posterior.expected_kl(f.read_out(logits, L, candidate)))
     readout = form.read_out(logits, L, chosen)
@@ -85,8 +85,10 @@ def measure(name, seeds, centres):
         revealed, hidden = split_instances(len(X), seed=seed)
         answers = {"posterior": enhancer.posterior_.mean[hidden], "chosen": enhancer.read_out(X[hidden], L[hidden]),
                    "hedge": enhancer.distributions_[hidden]}
+        logits = enhancer.logits(X, L)
         for centre in centres:
-            answers.update({label: value[hidden] for label, value in centred_candidates(enhancer, X, L, seed, centre).items()})
+            answers.update({label: value[hidden]
+                            for label, value in centred_candidates(enhancer, X, L, logits, seed, centre).items()})
         enhancer.select_temperature(X[revealed], D[revealed], L=L[revealed])
         answers["blind LA-LIB"] = enhancer.read_out(X[hidden], L[hidden])
         answers["blind softmax(l/T)"] = _label_softmax(L, D, revealed, hidden, rule_projection=False)
